@@ -1,0 +1,584 @@
+//! The tenant-mapping document (schema v1): parsing, validation and normalization into the
+//! desired state. Every problem is collected, so an operator fixes the document in one pass.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The wildcard tenant: such entries grant cross-tenant roles and never get a group of their own.
+pub const WILDCARD_TENANT: &str = "*";
+/// Larger documents are refused before parsing: a mapping is a few hundred entries at most.
+pub const MAX_DOCUMENT_BYTES: usize = 8 * 1024 * 1024;
+/// Enough for the 10,000-group installations we benchmark, with headroom.
+pub const MAX_ENTRIES: usize = 20_000;
+/// Longer names and values are typos or junk, not tenants.
+pub const MAX_VALUE_CHARS: usize = 256;
+
+const ENTRY_FIELDS: [&str; 6] = [
+    "authentikGroup",
+    "fcTenantId",
+    "fcRole",
+    "label",
+    "regulated",
+    "strictMode",
+];
+
+/// One problem (or, in `DesiredState::warnings`, one oddity) in a mapping document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationIssue {
+    pub entry: Option<u32>,
+    pub group: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ValidationIssue {
+    fn document(field: Option<&str>, message: impl Into<String>) -> Self {
+        ValidationIssue {
+            entry: None,
+            group: None,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ValidationIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(entry) = self.entry {
+            write!(f, "mappings[{entry}]")?;
+            if let Some(group) = &self.group {
+                write!(f, " (group {group:?})")?;
+            }
+            f.write_str(": ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// One group the mapping asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredGroup {
+    pub name: String,
+    pub tenant: String,
+    pub role: String,
+    pub label: Option<String>,
+    pub regulated: Option<bool>,
+    pub strict_mode: Option<bool>,
+}
+
+/// A wildcard entry: reported, never reconciled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedEntry {
+    pub entry: u32,
+    pub group: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DesiredState {
+    /// Sorted by name, names unique.
+    pub groups: Vec<DesiredGroup>,
+    /// Sorted by group name.
+    pub skipped: Vec<SkippedEntry>,
+    pub warnings: Vec<ValidationIssue>,
+}
+
+/// Parses and validates a mapping document. On failure, returns every problem found.
+pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
+    let root = parse_document(document).map_err(|issue| vec![issue])?;
+    let mut issues = Vec::new();
+    let mut warnings = Vec::new();
+
+    let Value::Object(root) = root else {
+        return Err(vec![ValidationIssue::document(
+            None,
+            format!(
+                "the document must be a JSON object like {{\"version\": 1, \"mappings\": [...]}}, got {}",
+                type_name(&root)
+            ),
+        )]);
+    };
+    for key in root.keys() {
+        if key != "version" && key != "mappings" {
+            warnings.push(ValidationIssue::document(
+                Some(key),
+                "unknown top-level field, ignored",
+            ));
+        }
+    }
+    match root.get("version") {
+        None => issues.push(ValidationIssue::document(
+            Some("version"),
+            "missing; this tool reads schema version 1, so add \"version\": 1",
+        )),
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
+        Some(other) => issues.push(ValidationIssue::document(
+            Some("version"),
+            format!("must be the number 1 (the only schema this tool reads), got {other}"),
+        )),
+    }
+    let entries = match root.get("mappings") {
+        None => {
+            issues.push(ValidationIssue::document(
+                Some("mappings"),
+                "missing; expected a list of {\"authentikGroup\", \"fcTenantId\", \"fcRole\"} entries",
+            ));
+            return Err(issues);
+        }
+        Some(Value::Array(entries)) => entries,
+        Some(other) => {
+            issues.push(ValidationIssue::document(
+                Some("mappings"),
+                format!("must be a list of entries, got {}", type_name(other)),
+            ));
+            return Err(issues);
+        }
+    };
+    if entries.is_empty() {
+        issues.push(ValidationIssue::document(
+            Some("mappings"),
+            "is empty; a mapping with no entries is almost certainly a mistake, so nothing is reconciled",
+        ));
+    }
+    if entries.len() > MAX_ENTRIES {
+        issues.push(ValidationIssue::document(
+            Some("mappings"),
+            format!(
+                "has {} entries, more than the {MAX_ENTRIES} this tool accepts",
+                entries.len()
+            ),
+        ));
+        return Err(issues);
+    }
+
+    let mut by_name: BTreeMap<String, (u32, Entry)> = BTreeMap::new();
+    for (index, raw) in entries.iter().enumerate() {
+        let index = index as u32;
+        let Some(entry) = read_entry(index, raw, &mut issues, &mut warnings) else {
+            continue;
+        };
+        match by_name.get(&entry.name) {
+            None => {
+                by_name.insert(entry.name.clone(), (index, entry));
+            }
+            Some((first, existing)) if *existing == entry => warnings.push(ValidationIssue {
+                entry: Some(index),
+                group: Some(entry.name.clone()),
+                field: None,
+                message: format!("duplicates mappings[{first}] exactly; counted once"),
+            }),
+            Some((first, existing)) => issues.push(ValidationIssue {
+                entry: Some(index),
+                group: Some(entry.name.clone()),
+                field: Some(existing.first_difference(&entry).to_owned()),
+                message: format!(
+                    "conflicts with mappings[{first}] for the same group; one group can map to one tenant and role only"
+                ),
+            }),
+        }
+    }
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+
+    let mut state = DesiredState {
+        warnings,
+        ..DesiredState::default()
+    };
+    for (name, (index, entry)) in by_name {
+        if entry.tenant == WILDCARD_TENANT {
+            state.skipped.push(SkippedEntry {
+                entry: index,
+                group: name,
+                reason: "wildcard tenant \"*\" grants a cross-tenant role and has no group of its own"
+                    .to_owned(),
+            });
+        } else {
+            state.groups.push(DesiredGroup {
+                name,
+                tenant: entry.tenant,
+                role: entry.role,
+                label: entry.label,
+                regulated: entry.regulated,
+                strict_mode: entry.strict_mode,
+            });
+        }
+    }
+    Ok(state)
+}
+
+fn parse_document(document: &str) -> Result<Value, ValidationIssue> {
+    if document.len() > MAX_DOCUMENT_BYTES {
+        return Err(ValidationIssue::document(
+            None,
+            format!(
+                "the document is {} bytes, more than the {MAX_DOCUMENT_BYTES} this tool accepts",
+                document.len()
+            ),
+        ));
+    }
+    if document.starts_with('\u{feff}') {
+        return Err(ValidationIssue::document(
+            None,
+            "the document starts with a byte-order mark (U+FEFF); save it as plain UTF-8 without BOM",
+        ));
+    }
+    if document.trim().is_empty() {
+        return Err(ValidationIssue::document(None, "the document is empty"));
+    }
+    serde_json::from_str(document).map_err(|e| {
+        ValidationIssue::document(None, format!("the document is not valid JSON: {e}"))
+    })
+}
+
+/// An entry's fields, before wildcard handling. Equality decides "identical duplicate".
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    name: String,
+    tenant: String,
+    role: String,
+    label: Option<String>,
+    regulated: Option<bool>,
+    strict_mode: Option<bool>,
+}
+
+impl Entry {
+    fn first_difference(&self, other: &Entry) -> &'static str {
+        if self.tenant != other.tenant {
+            "fcTenantId"
+        } else if self.role != other.role {
+            "fcRole"
+        } else if self.label != other.label {
+            "label"
+        } else if self.regulated != other.regulated {
+            "regulated"
+        } else {
+            "strictMode"
+        }
+    }
+}
+
+fn read_entry(
+    index: u32,
+    raw: &Value,
+    issues: &mut Vec<ValidationIssue>,
+    warnings: &mut Vec<ValidationIssue>,
+) -> Option<Entry> {
+    let Value::Object(fields) = raw else {
+        issues.push(ValidationIssue {
+            entry: Some(index),
+            group: None,
+            field: None,
+            message: format!("must be an object, got {}", type_name(raw)),
+        });
+        return None;
+    };
+    // The group name labels every other message, so read it first.
+    let group = fields
+        .get("authentikGroup")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut reader = EntryReader {
+        index,
+        group: group.clone(),
+        fields,
+        issues,
+        ok: true,
+    };
+    let name = reader.required_text("authentikGroup");
+    let tenant = reader.required_text("fcTenantId");
+    let role = reader.required_text("fcRole");
+    let label = reader.optional_text("label");
+    let regulated = reader.optional_bool("regulated");
+    let strict_mode = reader.optional_bool("strictMode");
+    let ok = reader.ok;
+    for key in fields.keys() {
+        if !ENTRY_FIELDS.contains(&key.as_str()) {
+            warnings.push(ValidationIssue {
+                entry: Some(index),
+                group: group.clone(),
+                field: Some(key.clone()),
+                message: "unknown field, ignored".to_owned(),
+            });
+        }
+    }
+    ok.then(|| Entry {
+        name: name.unwrap_or_default(),
+        tenant: tenant.unwrap_or_default(),
+        role: role.unwrap_or_default(),
+        label,
+        regulated,
+        strict_mode,
+    })
+}
+
+struct EntryReader<'a> {
+    index: u32,
+    group: Option<String>,
+    fields: &'a Map<String, Value>,
+    issues: &'a mut Vec<ValidationIssue>,
+    ok: bool,
+}
+
+impl EntryReader<'_> {
+    fn problem(&mut self, field: &str, message: String) {
+        self.ok = false;
+        self.issues.push(ValidationIssue {
+            entry: Some(self.index),
+            group: self.group.clone(),
+            field: Some(field.to_owned()),
+            message,
+        });
+    }
+
+    fn required_text(&mut self, field: &str) -> Option<String> {
+        match self.fields.get(field) {
+            None => {
+                self.problem(field, "missing; it is required".to_owned());
+                None
+            }
+            Some(value) => self.text(field, value),
+        }
+    }
+
+    fn optional_text(&mut self, field: &str) -> Option<String> {
+        let value = self.fields.get(field)?;
+        self.text(field, value)
+    }
+
+    fn text(&mut self, field: &str, value: &Value) -> Option<String> {
+        let Value::String(text) = value else {
+            self.problem(
+                field,
+                format!("must be a non-empty string, got {}", type_name(value)),
+            );
+            return None;
+        };
+        match text_problem(text) {
+            Some(problem) => {
+                self.problem(field, problem);
+                None
+            }
+            None => Some(text.clone()),
+        }
+    }
+
+    fn optional_bool(&mut self, field: &str) -> Option<bool> {
+        match self.fields.get(field)? {
+            Value::Bool(flag) => Some(*flag),
+            other => {
+                self.problem(
+                    field,
+                    format!(
+                        "must be true or false (leave it out when not set), got {}",
+                        type_name(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Why a name or value is unusable, if it is.
+fn text_problem(text: &str) -> Option<String> {
+    if text.is_empty() {
+        return Some("must not be empty".to_owned());
+    }
+    if text.trim() != text {
+        return Some(format!(
+            "{text:?} has leading or trailing whitespace; remove it"
+        ));
+    }
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "contains the control character U+{:04X}; names and values must be printable",
+            c as u32
+        ));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_VALUE_CHARS {
+        return Some(format!(
+            "is {chars} characters long, more than the {MAX_VALUE_CHARS} allowed"
+        ));
+    }
+    None
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issues(document: &str) -> Vec<String> {
+        validate(document)
+            .expect_err("document should be invalid")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn normalizes_a_valid_document() {
+        let state = validate(
+            r#"{"version": 1, "mappings": [
+                {"authentikGroup": "b-users", "fcTenantId": "b", "fcRole": "user"},
+                {"authentikGroup": "a-admins", "fcTenantId": "a", "fcRole": "admin",
+                 "label": "A", "regulated": true, "strictMode": false},
+                {"authentikGroup": "superadmins", "fcTenantId": "*", "fcRole": "SuperAdmin"}
+            ]}"#,
+        )
+        .unwrap();
+        let names: Vec<_> = state.groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["a-admins", "b-users"]);
+        assert_eq!(state.groups[0].label.as_deref(), Some("A"));
+        assert_eq!(state.groups[0].regulated, Some(true));
+        assert_eq!(state.groups[0].strict_mode, Some(false));
+        assert_eq!(state.groups[1].regulated, None);
+        assert_eq!(state.skipped.len(), 1);
+        assert_eq!(state.skipped[0].group, "superadmins");
+        assert_eq!(state.skipped[0].entry, 2);
+        assert!(state.warnings.is_empty());
+    }
+
+    #[test]
+    fn reports_every_problem_with_entry_group_and_field() {
+        let found = issues(
+            r#"{"version": 1, "mappings": [
+                {"authentikGroup": "ok", "fcTenantId": "t", "fcRole": "r"},
+                {"authentikGroup": "g1", "fcTenantId": 7, "fcRole": ""},
+                {"fcTenantId": "t", "fcRole": "r", "regulated": "yes"},
+                "junk"
+            ]}"#,
+        );
+        assert_eq!(
+            found,
+            [
+                "mappings[1] (group \"g1\"): fcTenantId: must be a non-empty string, got a number",
+                "mappings[1] (group \"g1\"): fcRole: must not be empty",
+                "mappings[2]: authentikGroup: missing; it is required",
+                "mappings[2]: regulated: must be true or false (leave it out when not set), got a string",
+                "mappings[3]: must be an object, got a string",
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_versions() {
+        for (doc, expected) in [
+            (r#"{"mappings": []}"#, "version: missing"),
+            (r#"{"version": 2, "mappings": []}"#, "got 2"),
+            (r#"{"version": 0, "mappings": []}"#, "got 0"),
+            (r#"{"version": "1", "mappings": []}"#, "got \"1\""),
+            (r#"{"version": 1.5, "mappings": []}"#, "got 1.5"),
+        ] {
+            let found = issues(doc);
+            assert!(
+                found[0].contains(expected),
+                "{doc}: {found:?} lacks {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_structural_problems() {
+        for (doc, expected) in [
+            ("", "the document is empty"),
+            ("{", "not valid JSON"),
+            ("[1]", "must be a JSON object"),
+            ("\u{feff}{}", "byte-order mark"),
+            (r#"{"version": 1}"#, "mappings: missing"),
+            (r#"{"version": 1, "mappings": {}}"#, "must be a list"),
+            (r#"{"version": 1, "mappings": []}"#, "mappings: is empty"),
+        ] {
+            let found = issues(doc);
+            assert!(
+                found.iter().any(|m| m.contains(expected)),
+                "{doc:?}: {found:?} lacks {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_unusable_names() {
+        for (name, expected) in [
+            (" padded", "whitespace"),
+            ("tab\there", "U+0009"),
+            (&"x".repeat(MAX_VALUE_CHARS + 1), "characters long"),
+        ] {
+            let doc = serde_json::json!({"version": 1, "mappings": [
+                {"authentikGroup": name, "fcTenantId": "t", "fcRole": "r"}]});
+            let found = issues(&doc.to_string());
+            assert!(
+                found[0].contains("authentikGroup") && found[0].contains(expected),
+                "{found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn collapses_identical_duplicates_and_rejects_conflicting_ones() {
+        let state = validate(
+            r#"{"version": 1, "mappings": [
+                {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r"},
+                {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(state.groups.len(), 1);
+        assert_eq!(
+            state.warnings[0].to_string(),
+            "mappings[1] (group \"g\"): duplicates mappings[0] exactly; counted once"
+        );
+
+        let found = issues(
+            r#"{"version": 1, "mappings": [
+                {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r"},
+                {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r", "regulated": true}]}"#,
+        );
+        assert_eq!(
+            found,
+            ["mappings[1] (group \"g\"): regulated: conflicts with mappings[0] for the same group; one group can map to one tenant and role only"]
+        );
+    }
+
+    #[test]
+    fn warns_about_unknown_fields() {
+        let state = validate(
+            r#"{"version": 1, "comment": "x", "mappings": [
+                {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r", "colour": "red"}]}"#,
+        )
+        .unwrap();
+        let warnings: Vec<_> = state.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "comment: unknown top-level field, ignored",
+                "mappings[0] (group \"g\"): colour: unknown field, ignored"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wildcard_and_a_tenant_for_the_same_group_conflict() {
+        let found = issues(
+            r#"{"version": 1, "mappings": [
+                {"authentikGroup": "g", "fcTenantId": "*", "fcRole": "r"},
+                {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r"}]}"#,
+        );
+        assert!(found[0].contains("fcTenantId: conflicts"), "{found:?}");
+    }
+}

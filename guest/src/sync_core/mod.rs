@@ -1,0 +1,12 @@
+//! The pure core: mapping → desired state → plan → report, plus the decoders for what the two
+//! services answer. No I/O here, so all of it is tested (and fuzzed) natively.
+
+pub mod authentik;
+pub mod clef;
+pub mod endpoint;
+pub mod managed;
+pub mod mapping;
+pub mod onepassword;
+pub mod plan;
+pub mod report;
+pub mod secrets;

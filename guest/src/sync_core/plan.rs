@@ -1,0 +1,264 @@
+//! The planner: desired state × Authentik's current groups → one decision per group.
+//! Pure; the only writes that can ever happen are the `Write`s it returns.
+
+use super::managed::{self, AttributeChange, Attributes, Ownership};
+use super::mapping::DesiredState;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A group as Authentik lists it, reduced to what the plan needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingGroup {
+    pub pk: String,
+    pub name: String,
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    Create,
+    Update,
+    Adopt,
+    Unchanged,
+    Conflict,
+    Orphan,
+    Skipped,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Adopt => "adopt",
+            Action::Unchanged => "unchanged",
+            Action::Conflict => "conflict",
+            Action::Orphan => "orphan",
+            Action::Skipped => "skipped",
+        }
+    }
+}
+
+/// The one request a planned group needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// `POST` a new group carrying just the block.
+    Create { name: String, block: Attributes },
+    /// `PATCH` the group's whole `attributes`: `attributes` is what was listed with the block
+    /// merged in; `block` lets a later re-read be merged the same way.
+    Patch {
+        pk: String,
+        block: Attributes,
+        attributes: Attributes,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedGroup {
+    pub group: String,
+    pub action: Action,
+    pub changes: Vec<AttributeChange>,
+    /// Why nothing is written, in words, for conflict/orphan/skipped/adopt.
+    pub reason: Option<String>,
+    pub write: Option<Write>,
+}
+
+/// Authentik listed something a plan cannot be built on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InconsistentListing(pub String);
+
+/// Plans every desired, skipped and orphaned group, sorted by group name.
+pub fn plan(
+    desired: &DesiredState,
+    existing: &[ExistingGroup],
+    manager: &str,
+) -> Result<Vec<PlannedGroup>, InconsistentListing> {
+    let existing = index_by_name(existing)?;
+    let mut planned = Vec::with_capacity(desired.groups.len() + desired.skipped.len());
+
+    for group in &desired.groups {
+        let block = managed::block_for(group, manager);
+        let Some(current) = existing.get(group.name.as_str()) else {
+            planned.push(PlannedGroup {
+                group: group.name.clone(),
+                action: Action::Create,
+                changes: managed::changes(&Attributes::new(), &block),
+                reason: None,
+                write: Some(Write::Create {
+                    name: group.name.clone(),
+                    block,
+                }),
+            });
+            continue;
+        };
+        let changes = managed::changes(&current.attributes, &block);
+        let (action, reason) = match managed::ownership(&current.attributes, manager) {
+            Ownership::Foreign(owner) => (
+                Action::Conflict,
+                Some(format!(
+                    "{} is {owner}, not {manager}; left untouched. Hand it over by removing that attribute in Authentik, or map a different group",
+                    managed::MANAGED_BY
+                )),
+            ),
+            Ownership::Ours if changes.is_empty() => (Action::Unchanged, None),
+            Ownership::Ours => (Action::Update, None),
+            Ownership::Unclaimed => (
+                Action::Adopt,
+                Some(format!(
+                    "exists without {}; the managed block is added and other attributes kept",
+                    managed::MANAGED_BY
+                )),
+            ),
+        };
+        let write = matches!(action, Action::Update | Action::Adopt).then(|| Write::Patch {
+            pk: current.pk.clone(),
+            attributes: managed::with_block(&current.attributes, &block),
+            block,
+        });
+        planned.push(PlannedGroup {
+            group: group.name.clone(),
+            action,
+            changes: if action == Action::Conflict {
+                Vec::new()
+            } else {
+                changes
+            },
+            reason,
+            write,
+        });
+    }
+
+    for skipped in &desired.skipped {
+        planned.push(PlannedGroup {
+            group: skipped.group.clone(),
+            action: Action::Skipped,
+            changes: Vec::new(),
+            reason: Some(skipped.reason.clone()),
+            write: None,
+        });
+    }
+
+    let mapped: BTreeSet<&str> = desired
+        .groups
+        .iter()
+        .map(|g| g.name.as_str())
+        .chain(desired.skipped.iter().map(|s| s.group.as_str()))
+        .collect();
+    for (name, group) in &existing {
+        if !mapped.contains(name)
+            && managed::ownership(&group.attributes, manager) == Ownership::Ours
+        {
+            planned.push(PlannedGroup {
+                group: (*name).to_owned(),
+                action: Action::Orphan,
+                changes: Vec::new(),
+                reason: Some(format!(
+                    "carries {}={manager} but is no longer in the mapping; left as it is (this tool never deletes). Delete it in Authentik if it is not needed",
+                    managed::MANAGED_BY
+                )),
+                write: None,
+            });
+        }
+    }
+
+    planned.sort_by(|a, b| a.group.cmp(&b.group));
+    Ok(planned)
+}
+
+/// Groups by name. The same group listed twice (a page repeated while paging) counts once; two
+/// different groups with one name would make any decision a guess, so that is refused.
+fn index_by_name(
+    existing: &[ExistingGroup],
+) -> Result<BTreeMap<&str, &ExistingGroup>, InconsistentListing> {
+    let mut by_name: BTreeMap<&str, &ExistingGroup> = BTreeMap::new();
+    for group in existing {
+        if let Some(seen) = by_name.insert(group.name.as_str(), group)
+            && seen.pk != group.pk
+        {
+            return Err(InconsistentListing(format!(
+                "Authentik listed two groups named {:?} (pk {} and {}); group names are unique, so the listing is inconsistent. Re-run; if it persists, check the Authentik database",
+                group.name, seen.pk, group.pk
+            )));
+        }
+    }
+    Ok(by_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync_core::mapping::validate;
+    use serde_json::{Value, json};
+
+    fn existing(name: &str, pk: &str, attributes: Value) -> ExistingGroup {
+        ExistingGroup {
+            pk: pk.into(),
+            name: name.into(),
+            attributes: attributes.as_object().unwrap().clone(),
+        }
+    }
+
+    fn desired() -> DesiredState {
+        validate(
+            r#"{"version": 1, "mappings": [
+              {"authentikGroup": "new", "fcTenantId": "t1", "fcRole": "user"},
+              {"authentikGroup": "same", "fcTenantId": "t2", "fcRole": "user"},
+              {"authentikGroup": "drifted", "fcTenantId": "t3", "fcRole": "admin"},
+              {"authentikGroup": "plain", "fcTenantId": "t4", "fcRole": "user"},
+              {"authentikGroup": "theirs", "fcTenantId": "t5", "fcRole": "user"},
+              {"authentikGroup": "all", "fcTenantId": "*", "fcRole": "SuperAdmin"}
+            ]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn decides_each_group_by_existence_ownership_and_drift() {
+        let current = [
+            existing("same", "1", json!({"fc:managed-by": "me", "fc:tenant": "t2", "fc:role": "user"})),
+            existing("drifted", "2", json!({"fc:managed-by": "me", "fc:tenant": "t3", "fc:role": "user", "x": 1})),
+            existing("plain", "3", json!({"x": 2})),
+            existing("theirs", "4", json!({"fc:managed-by": "other"})),
+            existing("gone", "5", json!({"fc:managed-by": "me"})),
+            existing("unrelated", "6", json!({})),
+            existing("all", "7", json!({"fc:managed-by": "me"})),
+        ];
+        let plan = plan(&desired(), &current, "me").unwrap();
+        let decided: Vec<_> = plan
+            .iter()
+            .map(|p| (p.group.as_str(), p.action, p.write.is_some()))
+            .collect();
+        assert_eq!(
+            decided,
+            [
+                ("all", Action::Skipped, false),
+                ("drifted", Action::Update, true),
+                ("gone", Action::Orphan, false),
+                ("new", Action::Create, true),
+                ("plain", Action::Adopt, true),
+                ("same", Action::Unchanged, false),
+                ("theirs", Action::Conflict, false),
+            ]
+        );
+        let drifted = &plan[1];
+        assert_eq!(drifted.changes.len(), 1);
+        assert_eq!(drifted.changes[0].key, managed::ROLE);
+        let Some(Write::Patch { pk, attributes, .. }) = &drifted.write else {
+            panic!("update must patch")
+        };
+        assert_eq!(pk, "2");
+        assert_eq!(
+            Value::Object(attributes.clone()),
+            json!({"fc:managed-by": "me", "fc:tenant": "t3", "fc:role": "admin", "x": 1})
+        );
+        assert!(plan[6].reason.as_deref().unwrap().contains("other"));
+    }
+
+    #[test]
+    fn a_repeated_listing_counts_once_but_two_groups_with_one_name_are_refused() {
+        let g = existing("same", "1", json!({}));
+        assert!(plan(&desired(), &[g.clone(), g.clone()], "me").is_ok());
+        let twin = existing("same", "2", json!({}));
+        let err = plan(&desired(), &[g, twin], "me").unwrap_err();
+        assert!(err.0.contains("two groups named \"same\""), "{}", err.0);
+    }
+}
