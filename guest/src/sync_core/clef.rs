@@ -2,6 +2,7 @@
 //! Pure formatting; the component and the host each write the lines to their stderr.
 
 use serde_json::Value;
+use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -21,6 +22,11 @@ impl Level {
             Level::Error => Some("Error"),
         }
     }
+}
+
+/// The `@t` of an event that happened `since_epoch` after 1970-01-01T00:00:00Z.
+pub fn timestamp(since_epoch: Duration) -> String {
+    humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + since_epoch).to_string()
 }
 
 /// One event line (no trailing newline). `timestamp` is RFC 3339 UTC; `template` uses

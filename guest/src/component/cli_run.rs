@@ -1,0 +1,65 @@
+//! `wasi:cli/run`: the same reconcile, configured from environment variables, so any WASI host
+//! (`wasmtime run -S http --env ...`) can run the component unchanged. The JSON report goes to
+//! stdout, CLEF logs to stderr.
+
+use super::sync::{self, DEFAULT_FIELD, DEFAULT_ITEM, DEFAULT_VAULT, Failure};
+use super::wit::{MappingSource, OnepasswordLocation, SyncOptions};
+use super::{http, log};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub fn run() -> Result<(), ()> {
+    let env: BTreeMap<String, String> = wasi::cli::environment::get_environment().into_iter().collect();
+    let options = match options_from(&env) {
+        Ok(options) => options,
+        Err(message) => {
+            log::error("Configuration error: {Message}; nothing was written", &[("Message", json!(message))]);
+            return Err(());
+        }
+    };
+    let (report, in_sync) = match sync::run_logged(&options) {
+        Ok(report) => {
+            let in_sync = report.in_sync();
+            (report, in_sync)
+        }
+        Err(Failure::Partial(report)) => (report, false),
+        Err(_) => return Err(()),
+    };
+    let mut text = report.to_json().to_string();
+    text.push('\n');
+    let _ = http::write_all(&wasi::cli::stdout::get_stdout(), text.as_bytes());
+    if in_sync { Ok(()) } else { Err(()) }
+}
+
+fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
+    let get = |name: &str| env.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let source = match (get("TENANT_SYNC_MAPPING"), get("OP_CONNECT_HOST")) {
+        (Some(document), _) => MappingSource::Inline(document),
+        (None, Some(connect_url)) => MappingSource::Onepassword(OnepasswordLocation {
+            connect_url,
+            vault: Some(get("TENANT_SYNC_OP_VAULT").unwrap_or_else(|| DEFAULT_VAULT.to_owned())),
+            item: Some(get("TENANT_SYNC_OP_ITEM").unwrap_or_else(|| DEFAULT_ITEM.to_owned())),
+            field: Some(get("TENANT_SYNC_OP_FIELD").unwrap_or_else(|| DEFAULT_FIELD.to_owned())),
+        }),
+        (None, None) => {
+            return Err("set OP_CONNECT_HOST (read the mapping from 1Password Connect) or TENANT_SYNC_MAPPING (the mapping document itself)".to_owned());
+        }
+    };
+    let authentik_url = get("AUTHENTIK_URL").ok_or("AUTHENTIK_URL is not set; set it to the Authentik origin, e.g. https://authentik.example.com")?;
+    let dry_run = match get("TENANT_SYNC_DRY_RUN").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no") => false,
+        Some("1" | "true" | "yes") => true,
+        Some(other) => return Err(format!("TENANT_SYNC_DRY_RUN={other:?} is not a boolean; use true or false")),
+    };
+    let concurrency = match get("TENANT_SYNC_CONCURRENCY") {
+        None => 0,
+        Some(n) => n.parse().map_err(|_| format!("TENANT_SYNC_CONCURRENCY={n:?} is not a whole number"))?,
+    };
+    Ok(SyncOptions {
+        source,
+        authentik_url,
+        dry_run,
+        concurrency,
+        manager_id: get("TENANT_SYNC_MANAGER_ID"),
+    })
+}

@@ -1,0 +1,73 @@
+//! Reads the mapping document from 1Password Connect: vault by name → item by title → field or
+//! file. Three or four GETs, each answer checked before the next.
+
+use super::http::{Client, Response};
+use super::sync::Upstream;
+use crate::sync_core::onepassword::{self as op, DocumentLocation};
+use super::wit::Service;
+use crate::sync_core::secrets::Redactor;
+
+pub struct Location<'a> {
+    pub vault: &'a str,
+    pub item: &'a str,
+    pub field: &'a str,
+}
+
+pub fn read_document(client: &Client, redactor: &Redactor, at: &Location) -> Result<String, Upstream> {
+    let fail = |status: Option<u16>, message: String| Upstream {
+        service: Service::Onepassword,
+        status,
+        message: redactor.scrub(&message),
+    };
+    let vaults = fetch_json(client, op::VAULTS_TARGET, "listing vaults", &fail)?;
+    let vault_id = op::find_vault(&vaults.body, at.vault).map_err(|m| fail(None, m))?;
+    let items = fetch_json(client, &op::items_target(&vault_id, at.item), "finding the item", &fail)?;
+    let item_id = op::find_item(&items.body, at.vault, at.item).map_err(|m| fail(None, m))?;
+    let item = fetch_json(client, &op::item_target(&vault_id, &item_id), "reading the item", &fail)?;
+    match op::locate_document(&item.body, at.item, at.field).map_err(|m| fail(None, m))? {
+        DocumentLocation::Field(text) => Ok(text),
+        DocumentLocation::File { id, name } => {
+            let target = op::file_content_target(&vault_id, &item_id, &id);
+            let file = fetch(client, &target, "downloading the document", &fail)?;
+            String::from_utf8(file.body).map_err(|e| {
+                fail(None, format!("the document file {name:?} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+            })
+        }
+    }
+}
+
+fn fetch(
+    client: &Client,
+    target: &str,
+    doing: &str,
+    fail: &impl Fn(Option<u16>, String) -> Upstream,
+) -> Result<Response, Upstream> {
+    let response = client
+        .get(target)
+        .map_err(|e| fail(None, format!("{doing} at {} failed: {e}", client.endpoint())))?;
+    if response.is_success() {
+        return Ok(response);
+    }
+    let detail = op::error_message(&response.body).unwrap_or_else(|| "no error message".to_owned());
+    let advice = match response.status {
+        401 => "the 1Password Connect token was rejected; check OP_TOKEN (or OP_CONNECT_TOKEN)",
+        403 => "the token may not read this vault; grant it access in 1Password",
+        404 => "it was not found; check the vault, item and field names",
+        _ => "1Password Connect failed; check the Connect server's health",
+    };
+    Err(fail(
+        Some(response.status),
+        format!("{doing}: HTTP {} ({detail}): {advice}", response.status),
+    ))
+}
+
+fn fetch_json(
+    client: &Client,
+    target: &str,
+    doing: &str,
+    fail: &impl Fn(Option<u16>, String) -> Upstream,
+) -> Result<Response, Upstream> {
+    let response = fetch(client, target, doing, fail)?;
+    response.json_body().map_err(|m| fail(Some(response.status), format!("{doing}: {m}")))?;
+    Ok(response)
+}

@@ -1,0 +1,61 @@
+//! Builds the guest component (release, wasm32-wasip2) and hands its path to the crate, so the
+//! binary carries the component it was tested with. Set TENANT_SYNC_COMPONENT_WASM to embed a
+//! component built elsewhere instead.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=TENANT_SYNC_COMPONENT_WASM");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    let embedded = out_dir.join("tenant_sync.wasm");
+    let built = match env::var_os("TENANT_SYNC_COMPONENT_WASM") {
+        Some(path) => PathBuf::from(path),
+        None => build_guest(),
+    };
+    std::fs::copy(&built, &embedded)
+        .unwrap_or_else(|e| panic!("copying the component from {}: {e}", built.display()));
+    println!("cargo:rustc-env=TENANT_SYNC_EMBEDDED_COMPONENT={}", embedded.display());
+}
+
+fn build_guest() -> PathBuf {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let workspace = manifest_dir.parent().unwrap().to_path_buf();
+    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    }
+    // A target directory of its own: the outer cargo holds the lock on its own.
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"))
+        .join("component");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&workspace)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "tenant-sync-guest"])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer build's flags and target are for the host, not for the component.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_MAKEFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_LLVM_COV",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command.status().expect("running cargo to build the guest component");
+    assert!(
+        status.success(),
+        "building the guest component failed; is the wasm32-wasip2 target installed? (rustup target add wasm32-wasip2)"
+    );
+    let wasm: &Path = &target_dir.join("wasm32-wasip2/release/tenant_sync_guest.wasm");
+    wasm.to_path_buf()
+}

@@ -1,0 +1,10 @@
+//! tenant-sync host: runs the tenant-sync component in a capability-scoped wasmtime sandbox.
+//!
+//! `grants` decides what a run may touch, `sandbox` enforces it, `runtime` compiles and calls
+//! the component, `cli` is the command-line contract and `output` renders its results.
+
+pub mod bindings;
+pub mod grants;
+pub mod logging;
+pub mod runtime;
+pub mod sandbox;

@@ -1,0 +1,209 @@
+//! The wasmtime engine, the compiled component (cached on disk so a warm start does not JIT),
+//! and the three ways to call it: `sync.run`, `mapping.validate` and `wasi:cli/run`.
+
+use crate::bindings::{TenantSync, TenantSyncPre, types};
+use crate::sandbox::{Grants, HostState, LimitExceeded};
+use anyhow::{Context, Result, anyhow};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+
+/// The component this binary was built with.
+pub static EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("TENANT_SYNC_EMBEDDED_COMPONENT"));
+
+/// How often the engine's epoch advances; the deadline is checked at this granularity.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// A compiled, linked component, ready to instantiate once per run.
+pub struct Runtime {
+    engine: Engine,
+    pre: TenantSyncPre<HostState>,
+    compiled_now: bool,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+/// How a call ended when it did not return normally.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// A sandbox limit (memory, deadline) stopped the component.
+    Limit(String),
+    /// The component trapped or the host failed.
+    Trap(anyhow::Error),
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunFailure::Limit(message) => write!(f, "sandbox limit hit: {message}"),
+            RunFailure::Trap(error) => write!(f, "the component failed: {error:#}"),
+        }
+    }
+}
+
+impl Runtime {
+    /// Compiles (or loads from `cache_dir`) the component. Without a cache directory the
+    /// component is compiled in memory.
+    pub fn new(wasm: &[u8], cache_dir: Option<&Path>) -> Result<Runtime> {
+        let mut config = Config::new();
+        config.wasm_component_model(true).epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| anyhow!(e))?;
+        let (component, compiled_now) = match cache_dir {
+            Some(dir) => load_cached(&engine, wasm, dir)?,
+            None => (Component::new(&engine, wasm).map_err(|e| anyhow!(e)).context("compiling the component")?, true),
+        };
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow!(e))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| anyhow!(e))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow!(e))
+            .context("the component's imports are not the ones this host provides; is it a tenant-sync component?")?;
+        let pre = TenantSyncPre::new(pre).map_err(|e| anyhow!(e)).context("the component does not export the tenant-sync world")?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_ticker(engine.clone(), ticker_stop.clone());
+        Ok(Runtime {
+            engine,
+            pre,
+            compiled_now,
+            ticker_stop,
+        })
+    }
+
+    /// Whether creating this runtime compiled the component (false: loaded from the cache).
+    pub fn compiled_now(&self) -> bool {
+        self.compiled_now
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs `sync.run` under `grants`.
+    pub async fn sync(
+        &self,
+        grants: &Grants,
+        options: &types::SyncOptions,
+    ) -> Result<Result<types::Report, types::SyncError>, RunFailure> {
+        self.call(grants, async |bindings, store| {
+            bindings.flowercore_tenant_sync_sync().call_run(store, options).await
+        })
+        .await
+        .map(|(result, _)| result)
+    }
+
+    /// Runs the pure `mapping.validate`, with nothing granted.
+    pub async fn validate(
+        &self,
+        document: &str,
+        grants: &Grants,
+    ) -> Result<Result<types::DesiredState, Vec<types::ValidationIssue>>, RunFailure> {
+        self.call(grants, async |bindings, store| {
+            bindings.flowercore_tenant_sync_mapping().call_validate(store, document).await
+        })
+        .await
+        .map(|(result, _)| result)
+    }
+
+    /// Runs `wasi:cli/run`, returning its result and what it printed on stdout.
+    pub async fn cli_run(&self, grants: &Grants) -> Result<(Result<(), ()>, Vec<u8>), RunFailure> {
+        self.call(grants, async |bindings, store| bindings.wasi_cli_run().call_run(store).await)
+            .await
+    }
+
+    async fn call<R>(
+        &self,
+        grants: &Grants,
+        f: impl AsyncFnOnce(&TenantSync, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Vec<u8>), RunFailure> {
+        let mut store = Store::new(&self.engine, HostState::new(grants));
+        store.limiter(|state| &mut state.memory);
+        let deadline = Instant::now() + grants.limits.deadline;
+        let deadline_message = format!(
+            "the run did not finish within its {} s deadline; raise --deadline-secs or check for a stuck service",
+            grants.limits.deadline.as_secs()
+        );
+        let over_time = deadline_message.clone();
+        // A busy component yields to the executor every tick, so the timeout below can fire
+        // even inside a tight loop; the callback stops it outright once the deadline passed.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                return Err(LimitExceeded(over_time.clone()).into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let run = async {
+            let bindings = self.pre.instantiate_async(&mut store).await?;
+            f(&bindings, &mut store).await
+        };
+        let outcome = tokio::time::timeout_at(deadline.into(), run).await;
+        let exceeded_memory = store.data().memory.exceeded;
+        match outcome {
+            Err(_elapsed) => Err(RunFailure::Limit(deadline_message)),
+            Ok(Ok(result)) => Ok((result, store.data().stdout.contents().to_vec())),
+            Ok(Err(error)) => match error.downcast_ref::<LimitExceeded>() {
+                Some(limit) => Err(RunFailure::Limit(limit.0.clone())),
+                None if exceeded_memory => Err(RunFailure::Limit("the component ran out of memory under its limit".into())),
+                None => Err(RunFailure::Trap(anyhow!(error))),
+            },
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("tenant-sync-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
+
+/// The precompiled artifact for `wasm` under this engine's configuration, compiling and storing
+/// it on a miss. The file name is a hash of both, so a new component or wasmtime never loads a
+/// stale artifact.
+fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<(Component, bool)> {
+    let path = cache_path(engine, wasm, dir);
+    if path.is_file() {
+        // SAFETY: the artifact was written by `precompile_component` of this same engine
+        // configuration (the name says so) into a directory only this user writes.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok((component, false)),
+            Err(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    let artifact = engine
+        .precompile_component(wasm)
+        .map_err(|e| anyhow!(e))
+        .context("compiling the component")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating the cache directory {}", dir.display()))?;
+    // Write then rename, so a concurrent run never reads half a file.
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::write(&partial, &artifact).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    // SAFETY: produced just above by this engine.
+    let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(|e| anyhow!(e))?;
+    Ok((component, true))
+}
+
+fn cache_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    wasm.hash(&mut hasher);
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    dir.join(format!("tenant-sync-{:016x}.cwasm", hasher.finish()))
+}

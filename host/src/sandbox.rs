@@ -1,0 +1,230 @@
+//! The store state a run executes in, and the enforcement of its grants: outgoing HTTP only to
+//! the allowlist (with bounded timeouts), a memory cap, no filesystem, no sockets, no stdin.
+
+use crate::grants::Allowlist;
+use crate::logging::{Level, LogSink};
+use http_body_util::BodyExt;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+/// Resource limits of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub memory_bytes: usize,
+    pub deadline: Duration,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub between_bytes_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            memory_bytes: 256 * 1024 * 1024,
+            deadline: Duration::from_secs(10 * 60),
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(30),
+            between_bytes_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a run is granted.
+#[derive(Clone, Default)]
+pub struct Grants {
+    pub allowlist: Allowlist,
+    /// The component's whole environment.
+    pub env: Vec<(String, String)>,
+    pub limits: Limits,
+    pub log: LogSink,
+    /// Adds a Debug event per HTTP request.
+    pub verbose: bool,
+}
+
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: Hooks,
+    pub(crate) memory: MemoryCap,
+    /// What the component printed on stdout (only `wasi:cli/run` prints: the JSON report).
+    pub(crate) stdout: MemoryOutputPipe,
+}
+
+/// Largest stdout the component may produce: the report of a 20,000-group mapping fits.
+const MAX_STDOUT_BYTES: usize = 64 * 1024 * 1024;
+
+impl HostState {
+    pub fn new(grants: &Grants) -> HostState {
+        let stdout = MemoryOutputPipe::new(MAX_STDOUT_BYTES);
+        // No preopens, no inherited env/args/stdin, no network: WasiCtxBuilder grants nothing
+        // it is not told to, and sockets stay denied because `inherit_network` is never called.
+        let wasi = WasiCtx::builder()
+            .envs(&grants.env)
+            .stdout(stdout.clone())
+            .stderr(grants.log.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: Hooks {
+                allowlist: grants.allowlist.clone(),
+                limits: grants.limits,
+                log: grants.log.clone(),
+                verbose: grants.verbose,
+            },
+            memory: MemoryCap {
+                limit: grants.limits.memory_bytes,
+                exceeded: false,
+            },
+            stdout,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+struct Hooks {
+    allowlist: Allowlist,
+    limits: Limits,
+    log: LogSink,
+    verbose: bool,
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for Hooks {
+    /// The network grant: checked on the final request URI, before any connection is made.
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        let origin = match self.allowlist.check(request.uri()) {
+            Ok(origin) => origin,
+            Err(refused) => {
+                self.log.event(
+                    Level::Warning,
+                    "Refused a request to {Origin}: the sandbox grants only {Allowed}",
+                    &[
+                        ("Origin", json!(refused)),
+                        ("Allowed", json!(self.allowlist.origins().iter().map(ToString::to_string).collect::<Vec<_>>())),
+                    ],
+                );
+                return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            }
+        };
+        // wasmtime's own defaults are 600 s each; a stuck server must not hold the job that long.
+        let requested = options.unwrap_or_default();
+        let options = RequestOptions {
+            connect_timeout: Some(bounded(requested.connect_timeout, self.limits.connect_timeout)),
+            first_byte_timeout: Some(bounded(requested.first_byte_timeout, self.limits.first_byte_timeout)),
+            between_bytes_timeout: Some(bounded(requested.between_bytes_timeout, self.limits.between_bytes_timeout)),
+        };
+        let verbose = self.verbose.then(|| {
+            (
+                self.log.clone(),
+                request.method().to_string(),
+                request.uri().path().to_owned(),
+                origin.to_string(),
+            )
+        });
+        Box::new(async move {
+            let started = Instant::now();
+            let result = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
+            if let Some((log, method, path, origin)) = verbose {
+                let status = result.as_ref().ok().map(|(response, _)| response.status().as_u16());
+                log.event(
+                    Level::Debug,
+                    "HTTP {Method} {Origin}{Path} answered {StatusCode} in {Elapsed} ms",
+                    &[
+                        ("Method", json!(method)),
+                        ("Origin", json!(origin)),
+                        ("Path", json!(path)),
+                        ("StatusCode", json!(status)),
+                        ("Elapsed", json!(started.elapsed().as_millis() as u64)),
+                    ],
+                );
+            }
+            let (response, io) = result?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+            ))
+        })
+    }
+}
+
+/// The component may ask for shorter timeouts, never longer ones.
+fn bounded(requested: Option<Duration>, cap: Duration) -> Duration {
+    requested.map_or(cap, |r| r.min(cap))
+}
+
+/// The memory grant. Growing past it traps the component with `LimitExceeded`.
+pub(crate) struct MemoryCap {
+    limit: usize,
+    pub(crate) exceeded: bool,
+}
+
+/// A sandbox limit ended the run.
+#[derive(Debug)]
+pub struct LimitExceeded(pub String);
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exceeded = true;
+            return Err(LimitExceeded(format!(
+                "the component needed more than its {} MiB memory limit; raise --memory-limit-mib if the mapping really is that large",
+                self.limit / (1024 * 1024)
+            ))
+            .into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}

@@ -1,0 +1,421 @@
+//! A fake Authentik groups API (`/api/v3/core/groups/`) that behaves like the real server as
+//! documented in `shared/api/authentik-schema.yml` and measured in `shared/api/OBSERVED.md`:
+//! 403 `{"detail"}` auth errors, page-size cap, name-sorted pages, `next` as a page number,
+//! `404 Invalid page.`, exact `?name=`, PATCH replacing `attributes` whole, PUT without `users`
+//! dropping members, 400 `{"name": [...]}` on duplicate names.
+
+use crate::server::{Handler, Request, Response, Server};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+const DEFAULT_PAGE_SIZE: usize = 20;
+const MAX_PAGE_SIZE: usize = 100;
+const GROUPS_PATH: &str = "/api/v3/core/groups/";
+
+/// A group as the fake stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub pk: String,
+    pub num_pk: u64,
+    pub name: String,
+    pub is_superuser: bool,
+    pub parents: Vec<String>,
+    pub users: Vec<u64>,
+    pub roles: Vec<String>,
+    pub attributes: Map<String, Value>,
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub body: Option<Value>,
+    pub authorized: bool,
+}
+
+impl Recorded {
+    pub fn is_write(&self) -> bool {
+        self.method != "GET"
+    }
+}
+
+#[derive(Default)]
+struct State {
+    token: String,
+    groups: BTreeMap<String, Group>,
+    requests: Vec<Recorded>,
+    created: u64,
+    /// Group names whose writes fail with this status and an HTML error page, as a broken
+    /// proxy or server would answer.
+    failing_writes: BTreeMap<String, u16>,
+}
+
+pub struct FakeAuthentik {
+    state: Arc<Mutex<State>>,
+    server: Server,
+}
+
+impl FakeAuthentik {
+    /// Starts a fake that accepts `token` (as `Authorization: Bearer <token>`).
+    pub fn start(token: &str) -> FakeAuthentik {
+        let state = Arc::new(Mutex::new(State {
+            token: token.to_owned(),
+            ..State::default()
+        }));
+        let handler_state = state.clone();
+        let handler: Handler = Arc::new(move |request| handle(&handler_state, request));
+        FakeAuthentik {
+            state,
+            server: Server::start(handler),
+        }
+    }
+
+    /// The origin to configure, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    /// Adds a group directly (not a recorded request); returns its pk.
+    pub fn seed_group(&self, name: &str, attributes: Value, users: &[u64]) -> String {
+        let mut state = self.state();
+        let mut group = new_group(&mut state, name);
+        group.attributes = attributes.as_object().cloned().expect("attributes must be an object");
+        group.users = users.to_vec();
+        let pk = group.pk.clone();
+        state.groups.insert(pk.clone(), group);
+        pk
+    }
+
+    pub fn groups(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = self.state().groups.values().cloned().collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        groups
+    }
+
+    pub fn group(&self, name: &str) -> Option<Group> {
+        self.state().groups.values().find(|g| g.name == name).cloned()
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state().requests.clone()
+    }
+
+    pub fn writes(&self) -> Vec<Recorded> {
+        self.requests().into_iter().filter(Recorded::is_write).collect()
+    }
+
+    /// Every POST/PATCH/PUT for `group` answers `status` with an HTML page, writing nothing.
+    pub fn fail_writes_to(&self, group: &str, status: u16) {
+        self.state().failing_writes.insert(group.to_owned(), status);
+    }
+
+    pub fn clear_requests(&self) {
+        self.state().requests.clear();
+    }
+}
+
+fn new_group(state: &mut State, name: &str) -> Group {
+    state.created += 1;
+    let n = state.created;
+    Group {
+        pk: fake_uuid(n),
+        // Real num_pks are not sequential; neither are these.
+        num_pk: 1000 + (n * 7919) % 90_000,
+        name: name.to_owned(),
+        is_superuser: false,
+        parents: Vec::new(),
+        users: Vec::new(),
+        roles: Vec::new(),
+        attributes: Map::new(),
+    }
+}
+
+fn fake_uuid(n: u64) -> String {
+    let mixed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (mixed >> 32) as u32,
+        (mixed >> 16) as u16,
+        (mixed & 0xfff) as u16,
+        (n & 0xfff) as u16,
+        n
+    )
+}
+
+fn detail(status: u16, text: &str) -> Response {
+    Response::json(status, &json!({"detail": text}))
+}
+
+fn handle(state: &Mutex<State>, request: Request) -> Response {
+    let mut state = state.lock().unwrap();
+    let authorization = request.header("authorization").map(str::to_owned);
+    let authorized = authorization.as_deref() == Some(&format!("Bearer {}", state.token));
+    state.requests.push(Recorded {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        body: request.json(),
+        authorized,
+    });
+    match authorization {
+        None => return detail(403, "Authentication credentials were not provided."),
+        Some(_) if !authorized => return detail(403, "Token invalid/expired"),
+        Some(_) => {}
+    }
+    if let Some(status) = injected_failure(&state, &request) {
+        return Response::bytes(status, "text/html", format!("<html><body><h1>{status}</h1></body></html>").into_bytes());
+    }
+    if request.path == GROUPS_PATH {
+        return match request.method.as_str() {
+            "GET" => list(&state, &request),
+            "POST" => create(&mut state, &request),
+            _ => detail(405, &format!("Method \"{}\" not allowed.", request.method)),
+        };
+    }
+    let Some(pk) = request
+        .path
+        .strip_prefix(GROUPS_PATH)
+        .and_then(|rest| rest.strip_suffix('/'))
+        .filter(|pk| !pk.is_empty() && !pk.contains('/'))
+    else {
+        return detail(404, "Not found.");
+    };
+    let pk = pk.to_owned();
+    if !state.groups.contains_key(&pk) {
+        return detail(404, "No Group matches the given query.");
+    }
+    match request.method.as_str() {
+        "GET" => {
+            let include_users = flag(&request, "include_users", true);
+            Response::json(200, &serialize(&state.groups[&pk], include_users))
+        }
+        "PATCH" => update(&mut state, &pk, &request, false),
+        "PUT" => update(&mut state, &pk, &request, true),
+        "DELETE" => {
+            state.groups.remove(&pk);
+            Response::bytes(204, "application/json", Vec::new())
+        }
+        _ => detail(405, &format!("Method \"{}\" not allowed.", request.method)),
+    }
+}
+
+fn injected_failure(state: &State, request: &Request) -> Option<u16> {
+    if request.method == "GET" || state.failing_writes.is_empty() {
+        return None;
+    }
+    let named = request.json().and_then(|b| b.get("name").and_then(Value::as_str).map(str::to_owned));
+    let by_pk = request
+        .path
+        .strip_prefix(GROUPS_PATH)
+        .and_then(|rest| rest.strip_suffix('/'))
+        .and_then(|pk| state.groups.get(pk))
+        .map(|g| g.name.clone());
+    named.or(by_pk).and_then(|name| state.failing_writes.get(&name).copied())
+}
+
+fn flag(request: &Request, name: &str, default: bool) -> bool {
+    match request.query.get(name).map(String::as_str) {
+        Some("true" | "True" | "1") => true,
+        Some("false" | "False" | "0") => false,
+        _ => default,
+    }
+}
+
+fn positive(request: &Request, name: &str) -> Option<usize> {
+    request.query.get(name)?.parse::<usize>().ok().filter(|n| *n > 0)
+}
+
+fn list(state: &State, request: &Request) -> Response {
+    let include_users = flag(request, "include_users", true);
+    let mut matching: Vec<&Group> = state
+        .groups
+        .values()
+        .filter(|g| request.query.get("name").is_none_or(|name| &g.name == name))
+        .filter(|g| request.query.get("search").is_none_or(|s| g.name.contains(s.as_str())))
+        .collect();
+    // Sorted by name whatever `ordering` says (the fake does not need other orders).
+    matching.sort_by(|a, b| a.name.cmp(&b.name));
+    let page_size = positive(request, "page_size").unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
+    let count = matching.len();
+    let total_pages = count.div_ceil(page_size).max(1);
+    let current = match request.query.get("page") {
+        None => 1,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=total_pages).contains(&n) => n,
+            _ => return detail(404, "Invalid page."),
+        },
+    };
+    let start = (current - 1) * page_size;
+    let results: Vec<Value> = matching
+        .iter()
+        .skip(start)
+        .take(page_size)
+        .map(|g| serialize(g, include_users))
+        .collect();
+    let shown = results.len();
+    Response::json(
+        200,
+        &json!({
+            "pagination": {
+                "next": if current < total_pages { current + 1 } else { 0 },
+                "previous": if current > 1 { current - 1 } else { 0 },
+                "count": count,
+                "current": current,
+                "total_pages": total_pages,
+                "start_index": if shown == 0 { 0 } else { start + 1 },
+                "end_index": start + shown,
+            },
+            "results": results,
+            "autocomplete": {},
+        }),
+    )
+}
+
+fn serialize(group: &Group, include_users: bool) -> Value {
+    let users_obj = if include_users {
+        Value::Array(
+            group
+                .users
+                .iter()
+                .map(|pk| {
+                    json!({
+                        "pk": pk, "username": format!("user{pk}"), "name": format!("User {pk}"),
+                        "is_active": true, "last_login": null, "email": format!("user{pk}@example.com"),
+                        "attributes": {}, "uid": format!("uid-{pk}")
+                    })
+                })
+                .collect(),
+        )
+    } else {
+        Value::Null
+    };
+    json!({
+        "pk": group.pk,
+        "num_pk": group.num_pk,
+        "name": group.name,
+        "is_superuser": group.is_superuser,
+        "parents": group.parents,
+        "parents_obj": null,
+        "users": group.users,
+        "users_obj": users_obj,
+        "attributes": group.attributes,
+        "roles": group.roles,
+        "roles_obj": [],
+        "inherited_roles_obj": null,
+        "children": [],
+        "children_obj": null,
+    })
+}
+
+/// Field validation shared by create and update, in Django REST framework's error shape.
+fn validate_fields(state: &State, body: &Map<String, Value>, own_pk: Option<&str>, require_name: bool) -> Option<Response> {
+    let mut errors = Map::new();
+    match body.get("name") {
+        None if require_name => {
+            errors.insert("name".into(), json!(["This field is required."]));
+        }
+        None => {}
+        Some(Value::String(name)) if name.trim().is_empty() => {
+            errors.insert("name".into(), json!(["This field may not be blank."]));
+        }
+        Some(Value::String(name)) => {
+            if state.groups.values().any(|g| &g.name == name && Some(g.pk.as_str()) != own_pk) {
+                errors.insert("name".into(), json!(["Group with this name already exists."]));
+            }
+        }
+        Some(_) => {
+            errors.insert("name".into(), json!(["Not a valid string."]));
+        }
+    }
+    if let Some(attributes) = body.get("attributes")
+        && !attributes.is_object()
+    {
+        errors.insert(
+            "attributes".into(),
+            json!(["Value must be a dictionary, and not have any duplicate keys."]),
+        );
+    }
+    (!errors.is_empty()).then(|| Response::json(400, &Value::Object(errors)))
+}
+
+fn parse_body(request: &Request) -> Result<Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Response::json(
+            400,
+            &json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+        )),
+        Err(e) => Err(detail(400, &format!("JSON parse error - {e}"))),
+    }
+}
+
+fn create(state: &mut State, request: &Request) -> Response {
+    let body = match parse_body(request) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    if let Some(rejected) = validate_fields(state, &body, None, true) {
+        return rejected;
+    }
+    let mut group = new_group(state, body["name"].as_str().unwrap());
+    apply_fields(&mut group, &body, true);
+    let response = serialize(&group, true);
+    state.groups.insert(group.pk.clone(), group);
+    Response::json(201, &response)
+}
+
+/// PATCH changes the fields it names (`attributes` replaced whole); PUT is a full update, so
+/// what it leaves out is reset, and members vanish unless `users` is resent.
+fn update(state: &mut State, pk: &str, request: &Request, full: bool) -> Response {
+    let body = match parse_body(request) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    if let Some(rejected) = validate_fields(state, &body, Some(pk), full) {
+        return rejected;
+    }
+    let group = state.groups.get_mut(pk).unwrap();
+    apply_fields(group, &body, full);
+    Response::json(200, &serialize(group, true))
+}
+
+fn apply_fields(group: &mut Group, body: &Map<String, Value>, reset_missing: bool) {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    };
+    if let Some(Value::String(name)) = body.get("name") {
+        group.name = name.clone();
+    }
+    match body.get("attributes") {
+        Some(Value::Object(attributes)) => group.attributes = attributes.clone(),
+        _ if reset_missing => group.attributes = Map::new(),
+        _ => {}
+    }
+    match body.get("users") {
+        Some(users) => group.users = users.as_array().map(|a| a.iter().filter_map(Value::as_u64).collect()).unwrap_or_default(),
+        None if reset_missing => group.users.clear(),
+        None => {}
+    }
+    match body.get("parents") {
+        Some(parents) => group.parents = strings(parents),
+        None if reset_missing => group.parents.clear(),
+        None => {}
+    }
+    match body.get("roles") {
+        Some(roles) => group.roles = strings(roles),
+        None if reset_missing => group.roles.clear(),
+        None => {}
+    }
+    match body.get("is_superuser") {
+        Some(Value::Bool(flag)) => group.is_superuser = *flag,
+        _ if reset_missing => group.is_superuser = false,
+        _ => {}
+    }
+}

@@ -1,0 +1,10 @@
+//! Fake 1Password Connect and Authentik servers on 127.0.0.1 ephemeral ports, faithful to the
+//! real APIs' documents, recording every request. Used by the component tests and `tenant-sync
+//! demo`.
+
+pub mod authentik;
+pub mod onepassword;
+pub mod server;
+
+pub use authentik::FakeAuthentik;
+pub use onepassword::{Content, FakeOnePassword};
