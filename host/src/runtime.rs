@@ -82,6 +82,18 @@ impl Runtime {
         &self.engine
     }
 
+    /// The names of the component's imports (e.g. `wasi:http/outgoing-handler@0.2.12`).
+    pub fn imports(&self) -> Vec<String> {
+        let ty = self.pre.instance_pre().component().component_type();
+        ty.imports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+
+    /// The names of the component's exports.
+    pub fn exports(&self) -> Vec<String> {
+        let ty = self.pre.instance_pre().component().component_type();
+        ty.exports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+    }
+
     /// Runs `sync.run` under `grants`.
     pub async fn sync(
         &self,

@@ -1,0 +1,73 @@
+//! The sandbox's grants, observed from outside: refused origins never see a request, the
+//! component sees only the granted environment, and `wasi:cli/run` works from env vars alone.
+
+use serde_json::Value;
+use tenant_sync::bindings::types::SyncError;
+use tenant_sync::grants::{Allowlist, Origin};
+use tenant_sync::logging::LogSink;
+use tenant_sync::sandbox::Grants;
+use tenant_sync_tests::*;
+
+#[tokio::test]
+async fn a_request_to_an_origin_not_granted_is_refused_and_never_arrives() {
+    let world = World::with_mapping(&mapping(&[("a", "t", "user")]));
+    let elsewhere = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let mut options = world.options(false);
+    // The component is pointed at a second server, but only the first is granted.
+    options.authentik_url = elsewhere.url();
+    let run = world.run_with(&options, &world.grants()).await;
+    let SyncError::Upstream(failure) = run.error() else { panic!("{:?}", run.error()) };
+    assert!(failure.message.contains("HttpRequestDenied"), "{}", failure.message);
+    assert!(elsewhere.requests().is_empty(), "the refused origin must see nothing");
+    assert!(world.ak.requests().is_empty());
+    let refused = run
+        .events()
+        .into_iter()
+        .find(|e| e["@l"] == "Warning" && e["@mt"].as_str().unwrap().starts_with("Refused a request"))
+        .expect("a warning names the refused origin");
+    assert_eq!(refused["Origin"], Value::from(elsewhere.url()));
+}
+
+#[tokio::test]
+async fn the_component_sees_only_the_granted_environment() {
+    // AUTHENTIK_TOKEN exists in this process but is not granted: the component must not see it.
+    // SAFETY: set before any thread of this test reads the environment; nothing else reads it.
+    unsafe { std::env::set_var("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN) };
+    let world = World::with_mapping(&mapping(&[("a", "t", "user")]));
+    let mut grants = world.grants();
+    grants.env = tenant_sync::grants::granted_env(std::env::vars(), ["OP_TOKEN"]);
+    grants.env.push(("OP_TOKEN".into(), OP_TOKEN.into()));
+    let run = world.run_with(&world.options(false), &grants).await;
+    let SyncError::InvalidConfig(message) = run.error() else { panic!("{:?}", run.error()) };
+    assert!(message.contains("AUTHENTIK_TOKEN is not set"), "{message}");
+}
+
+#[tokio::test]
+async fn wasi_cli_run_reads_its_options_from_the_environment() {
+    let world = World::with_mapping(&mapping(&[("a", "t", "user"), ("b", "*", "SuperAdmin")]));
+    let log = LogSink::memory();
+    let grants = Grants {
+        allowlist: Allowlist::new([Origin::parse(&world.op.url()).unwrap(), Origin::parse(&world.ak.url()).unwrap()]),
+        env: vec![
+            ("OP_CONNECT_HOST".into(), world.op.url()),
+            ("AUTHENTIK_URL".into(), world.ak.url()),
+            ("OP_CONNECT_TOKEN".into(), OP_TOKEN.into()),
+            ("AUTHENTIK_TOKEN".into(), AUTHENTIK_TOKEN.into()),
+            ("TENANT_SYNC_DRY_RUN".into(), "true".into()),
+        ],
+        log: log.clone(),
+        ..Grants::default()
+    };
+    let (result, stdout) = runtime().cli_run(&grants).await.unwrap();
+    assert_eq!(result, Ok(()));
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert_clean(&log.contents(), &stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["dryRun"], true);
+    assert_eq!(report["summary"]["create"], 1);
+    assert_eq!(report["summary"]["skipped"], 1);
+    assert_eq!(report["changes"][0]["group"], "a");
+    assert_eq!(report["changes"][0]["status"], "planned");
+    assert_eq!(report["changes"][0]["changes"]["fc:tenant"], serde_json::json!({"from": null, "to": "t"}));
+    assert!(world.ak.writes().is_empty());
+}
