@@ -4,7 +4,11 @@
 //! the component, `cli` is the command-line contract and `output` renders its results.
 
 pub mod bindings;
+pub mod cli;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod grants;
 pub mod logging;
+pub mod output;
 pub mod runtime;
 pub mod sandbox;

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
@@ -16,21 +17,33 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 pub struct LogSink {
     /// `None`: the process's stderr.
     buffer: Option<Arc<Mutex<Vec<u8>>>>,
+    /// Whether host Debug events are written (`--verbose`).
+    debug: Arc<AtomicBool>,
 }
 
 impl LogSink {
+    /// The process's stderr, without Debug events until `set_debug(true)`.
     pub fn stderr() -> LogSink {
-        LogSink { buffer: None }
+        LogSink::default()
     }
 
+    /// A buffer that keeps every event, Debug included (tests, the demo).
     pub fn memory() -> LogSink {
         LogSink {
             buffer: Some(Arc::default()),
+            debug: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    pub fn set_debug(&self, on: bool) {
+        self.debug.store(on, Ordering::Relaxed);
     }
 
     /// Writes one host event.
     pub fn event(&self, level: Level, template: &str, properties: &[(&str, Value)]) {
+        if level == Level::Debug && !self.debug.load(Ordering::Relaxed) {
+            return;
+        }
         let since_epoch = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();

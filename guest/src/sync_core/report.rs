@@ -128,18 +128,21 @@ fn count_for(summary: &mut Summary, action: Action) -> &mut u32 {
 impl Summary {
     /// The one-line summary people read at the end of a run.
     pub fn line(&self, dry_run: bool) -> String {
-        format!(
-            "{}{} to create, {} to update, {} to adopt, {} unchanged, {} conflict, {} orphan, {} skipped, {} failed",
-            if dry_run { "dry run: " } else { "" },
-            self.create,
-            self.update,
-            self.adopt,
-            self.unchanged,
-            self.conflict,
-            self.orphan,
-            self.skipped,
-            self.failed
-        )
+        let counts = [
+            (self.create, "to create", "created"),
+            (self.update, "to update", "updated"),
+            (self.adopt, "to adopt", "adopted"),
+            (self.unchanged, "unchanged", "unchanged"),
+            (self.conflict, "conflict", "conflict"),
+            (self.orphan, "orphan", "orphan"),
+            (self.skipped, "skipped", "skipped"),
+            (self.failed, "failed", "failed"),
+        ];
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(n, planned, done)| format!("{n} {}", if dry_run { planned } else { done }))
+            .collect();
+        format!("{}{}", if dry_run { "dry run: " } else { "" }, parts.join(", "))
     }
 }
 
@@ -237,6 +240,8 @@ mod tests {
         let dry = build(&plan, &Outcomes::new(), true, RequestCounts::default(), vec![]);
         assert_eq!(dry.groups[0].status, Status::Planned);
         assert!(dry.in_sync());
+        assert!(dry.summary.line(true).starts_with("dry run: 1 to create, 1 to update, 1 to adopt"));
+        assert!(report.summary.line(false).starts_with("1 created, 1 updated, 1 adopted, 1 unchanged"));
         assert_eq!(dry.to_json()["changes"][0]["status"], "planned");
     }
 }

@@ -1,0 +1,385 @@
+//! The command-line contract: flags, environment fallbacks, what goes to stdout (results) and
+//! stderr (CLEF events only), and the exit codes scripts rely on.
+
+use crate::bindings::types::{self, MappingSource, OnepasswordLocation, SyncError, SyncOptions};
+use crate::grants::{self, Allowlist, Origin};
+use crate::logging::{Level, LogSink};
+use crate::output::{self, Format};
+use crate::runtime::{EMBEDDED_COMPONENT, RunFailure, Runtime};
+use crate::sandbox::{Grants, Limits};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Exit codes: part of the contract (README, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    /// The component trapped: a bug, report it.
+    Internal = 1,
+    Usage = 2,
+    InvalidMapping = 3,
+    Upstream = 4,
+    NotInSync = 5,
+    Limit = 6,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "tenant-sync",
+    version,
+    about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.",
+    long_about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.\n\n\
+        Creates missing groups, asserts the managed attributes (fc:managed-by, fc:tenant, fc:role, fc:label, \
+        fc:regulated, fc:strict-mode) where they drifted, and never deletes or touches anything it does not manage. \
+        Tokens come only from the environment: OP_TOKEN (or OP_CONNECT_TOKEN) and AUTHENTIK_TOKEN.\n\n\
+        Results go to stdout; stderr carries only CLEF log events (one JSON object per line).\n\n\
+        Exit codes: 0 success (dry run included), 2 usage or configuration error, 3 invalid mapping (nothing written), \
+        4 a service failed before any write (nothing written), 5 finished but not in sync (a write failed or a group \
+        is a conflict), 6 a sandbox limit was hit."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Reconcile the mapping into Authentik. Run with --dry-run first.
+    Run(RunArgs),
+    /// Check a mapping file offline; print the normalized desired state or every problem.
+    Validate(ValidateArgs),
+    /// Show a dry run, an apply and a no-op re-run against built-in fake services.
+    #[cfg(feature = "demo")]
+    Demo(ComponentArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Plan only: read everything, print what would change, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// How to print the result on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// Also log every HTTP request (method, origin, path, status, duration) as Debug events.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Most Authentik writes in flight at once (1 = one at a time).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    concurrency: u32,
+    /// 1Password Connect URL, e.g. http://onepassword-connect:8080.
+    #[arg(long, env = "OP_CONNECT_HOST", value_name = "URL")]
+    op_connect_url: Option<String>,
+    /// Vault holding the mapping item (exact name).
+    #[arg(long, value_name = "NAME", default_value = "IAmWorkin")]
+    op_vault: String,
+    /// Title of the mapping item (exact).
+    #[arg(long, value_name = "TITLE", default_value = "flowercore-tenant-mapping")]
+    op_item: String,
+    /// Label of the field holding the JSON; without one, the item's document file is read.
+    #[arg(long, value_name = "LABEL", default_value = "mapping")]
+    op_field: String,
+    /// Read the mapping from this file instead of 1Password (no 1Password access is granted).
+    #[arg(long, value_name = "PATH")]
+    mapping_file: Option<PathBuf>,
+    /// Authentik URL, e.g. https://authentik.example.com.
+    #[arg(long, env = "AUTHENTIK_URL", value_name = "URL")]
+    authentik_url: Option<String>,
+    /// The fc:managed-by value that marks groups this job owns.
+    #[arg(long, value_name = "ID", default_value = "authentik-tenant-mapping-sync")]
+    manager_id: String,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    component: ComponentArgs,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The mapping document (JSON, schema version 1).
+    path: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    #[command(flatten)]
+    component: ComponentArgs,
+}
+
+#[derive(Args)]
+struct LimitArgs {
+    /// Memory the component may use.
+    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    memory_limit_mib: u64,
+    /// Wall-clock limit for the whole run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    deadline_secs: u64,
+    /// Per-request connect timeout.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    connect_timeout_secs: u64,
+    /// Per-request limit for the first response byte, and between later bytes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    response_timeout_secs: u64,
+}
+
+#[derive(Args)]
+pub struct ComponentArgs {
+    /// Run this component instead of the built-in one (e.g. a newer one mounted from a ConfigMap).
+    #[arg(long, value_name = "PATH")]
+    component: Option<PathBuf>,
+    /// Where compiled code is cached [default: $XDG_CACHE_HOME/tenant-sync or ~/.cache/tenant-sync].
+    #[arg(long, env = "TENANT_SYNC_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile the component in memory on every start.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+/// Parses the command line and runs it. Usage errors are CLEF events too, since stderr is
+/// reserved for them.
+pub fn main(log: &LogSink) -> Exit {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return Exit::Success;
+        }
+        Err(e) => {
+            log.event(
+                Level::Error,
+                "Usage error: {Message}",
+                &[("Message", json!(e.render().to_string().trim_end()))],
+            );
+            return Exit::Usage;
+        }
+    };
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("starting the async runtime");
+    match cli.command {
+        Command::Run(args) => tokio.block_on(run(args, log)),
+        Command::Validate(args) => tokio.block_on(validate(args, log)),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => match load_runtime(&args, log) {
+            Ok(runtime) => tokio.block_on(crate::demo::run(&runtime)),
+            Err(exit) => exit,
+        },
+    }
+}
+
+fn usage(log: &LogSink, message: String) -> Exit {
+    log.event(Level::Error, "Configuration error: {Message}", &[("Message", json!(message))]);
+    Exit::Usage
+}
+
+async fn run(args: RunArgs, log: &LogSink) -> Exit {
+    log.set_debug(args.verbose);
+    let Some(authentik_url) = args.authentik_url.clone() else {
+        return usage(log, "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into());
+    };
+    let mut origins = vec![match Origin::parse(&authentik_url) {
+        Ok(origin) => origin,
+        Err(e) => return usage(log, format!("the Authentik URL: {e:#}")),
+    }];
+    let mut env_names = vec!["AUTHENTIK_TOKEN"];
+    let source = match (&args.mapping_file, &args.op_connect_url) {
+        (Some(path), _) => match read_mapping(path) {
+            Ok(text) => MappingSource::Inline(text),
+            Err(ReadError::Unreadable(message)) => return usage(log, message),
+            Err(ReadError::NotText(message)) => {
+                log.event(Level::Error, "Invalid mapping: {Issue}", &[("Issue", json!(message))]);
+                println!("{}", output::failure("invalid-mapping", &message, &[], args.output));
+                return Exit::InvalidMapping;
+            }
+        },
+        (None, Some(url)) => {
+            match Origin::parse(url) {
+                Ok(origin) => origins.push(origin),
+                Err(e) => return usage(log, format!("the 1Password Connect URL: {e:#}")),
+            }
+            env_names.extend(["OP_TOKEN", "OP_CONNECT_TOKEN"]);
+            MappingSource::Onepassword(OnepasswordLocation {
+                connect_url: url.clone(),
+                vault: Some(args.op_vault.clone()),
+                item: Some(args.op_item.clone()),
+                field: Some(args.op_field.clone()),
+            })
+        }
+        (None, None) => {
+            return usage(
+                log,
+                "no mapping source: pass --op-connect-url (or set OP_CONNECT_HOST) to read it from 1Password, or --mapping-file".into(),
+            );
+        }
+    };
+    let runtime = match load_runtime(&args.component, log) {
+        Ok(runtime) => runtime,
+        Err(exit) => return exit,
+    };
+    let grants = Grants {
+        allowlist: Allowlist::new(origins),
+        env: grants::granted_env(std::env::vars(), env_names),
+        limits: args.limits.limits(),
+        log: log.clone(),
+        verbose: args.verbose,
+    };
+    let options = SyncOptions {
+        source,
+        authentik_url,
+        dry_run: args.dry_run,
+        concurrency: args.concurrency,
+        manager_id: Some(args.manager_id.clone()),
+    };
+    let result = runtime.sync(&grants, &options).await;
+    report_outcome(result, args.output, log)
+}
+
+/// Prints the outcome of a `sync` call and picks the exit code.
+pub fn report_outcome(
+    result: Result<Result<types::Report, SyncError>, RunFailure>,
+    format: Format,
+    log: &LogSink,
+) -> Exit {
+    match result {
+        Ok(Ok(report)) => {
+            println!("{}", output::report(&report, format).trim_end());
+            if report.summary.conflict > 0 { Exit::NotInSync } else { Exit::Success }
+        }
+        Ok(Err(SyncError::PartialApply(report))) => {
+            println!("{}", output::report(&report, format).trim_end());
+            Exit::NotInSync
+        }
+        Ok(Err(SyncError::InvalidMapping(issues))) => {
+            let message = format!("the mapping has {} problems; nothing was written", issues.len());
+            println!("{}", output::failure("invalid-mapping", &message, &issues, format).trim_end());
+            Exit::InvalidMapping
+        }
+        Ok(Err(SyncError::InvalidConfig(message))) => {
+            println!("{}", output::failure("invalid-config", &message, &[], format).trim_end());
+            Exit::Usage
+        }
+        Ok(Err(SyncError::Upstream(failure))) => {
+            println!("{}", output::failure("upstream", &failure.message, &[], format).trim_end());
+            Exit::Upstream
+        }
+        Err(RunFailure::Limit(message)) => {
+            log.event(Level::Error, "Sandbox limit hit: {Message}", &[("Message", json!(message))]);
+            println!("{}", output::failure("limit", &message, &[], format).trim_end());
+            Exit::Limit
+        }
+        Err(RunFailure::Trap(error)) => {
+            let message = format!("{error:#}");
+            log.event(Level::Error, "The component failed: {Message}", &[("Message", json!(message))]);
+            println!("{}", output::failure("internal", &message, &[], format).trim_end());
+            Exit::Internal
+        }
+    }
+}
+
+async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
+    let document = match read_mapping(&args.path) {
+        Ok(text) => text,
+        Err(ReadError::Unreadable(message)) => return usage(log, message),
+        Err(ReadError::NotText(message)) => {
+            println!("{}", output::failure("invalid-mapping", &message, &[], args.output).trim_end());
+            return Exit::InvalidMapping;
+        }
+    };
+    let runtime = match load_runtime(&args.component, log) {
+        Ok(runtime) => runtime,
+        Err(exit) => return exit,
+    };
+    let grants = Grants {
+        log: log.clone(),
+        ..Grants::default()
+    };
+    match runtime.validate(&document, &grants).await {
+        Ok(Ok(state)) => {
+            println!("{}", output::desired_state(&state, args.output).trim_end());
+            Exit::Success
+        }
+        Ok(Err(issues)) => {
+            let message = format!("{} is not a valid mapping ({} problems)", args.path.display(), issues.len());
+            println!("{}", output::failure("invalid-mapping", &message, &issues, args.output).trim_end());
+            Exit::InvalidMapping
+        }
+        Err(failure) => report_outcome(Err(failure), args.output, log),
+    }
+}
+
+enum ReadError {
+    /// Missing or unreadable: a usage error.
+    Unreadable(String),
+    /// Read, but not UTF-8 text: an invalid mapping.
+    NotText(String),
+}
+
+fn read_mapping(path: &Path) -> Result<String, ReadError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ReadError::Unreadable(format!("cannot read the mapping file {}: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        ReadError::NotText(format!(
+            "the mapping file {} is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            memory_bytes: (self.memory_limit_mib * 1024 * 1024) as usize,
+            deadline: Duration::from_secs(self.deadline_secs),
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            first_byte_timeout: Duration::from_secs(self.response_timeout_secs),
+            between_bytes_timeout: Duration::from_secs(self.response_timeout_secs),
+        }
+    }
+}
+
+/// Compiles or loads the component. A cache that cannot be used (read-only filesystem, say)
+/// costs start-up time, not the run.
+pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit> {
+    let wasm = match &args.component {
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("cannot read the component {}", path.display()))
+            .map_err(|e| usage(log, format!("{e:#}")))?,
+        None => EMBEDDED_COMPONENT.to_vec(),
+    };
+    let cache_dir = if args.no_cache { None } else { args.cache_dir.clone().or_else(default_cache_dir) };
+    let started = std::time::Instant::now();
+    let loaded = |runtime: Runtime, from: &str| {
+        log.event(
+            Level::Debug,
+            "Component ready in {Elapsed} ms ({How})",
+            &[
+                ("Elapsed", json!(started.elapsed().as_millis() as u64)),
+                ("How", json!(if runtime.compiled_now() { format!("compiled, {from}") } else { format!("loaded from {from}") })),
+            ],
+        );
+        runtime
+    };
+    if let Some(dir) = &cache_dir {
+        match Runtime::new(&wasm, Some(dir)) {
+            Ok(runtime) => return Ok(loaded(runtime, &format!("cache {}", dir.display()))),
+            Err(e) => log.event(
+                Level::Warning,
+                "Cannot use the compilation cache in {Dir}, compiling in memory: {Message}",
+                &[("Dir", json!(dir.display().to_string())), ("Message", json!(format!("{e:#}")))],
+            ),
+        }
+    }
+    Runtime::new(&wasm, None)
+        .map(|runtime| loaded(runtime, "no cache"))
+        .map_err(|e| usage(log, format!("{e:#}")))
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("tenant-sync"))
+}

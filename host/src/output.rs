@@ -1,0 +1,210 @@
+//! What the CLI prints on stdout: the run report (a table for people, one JSON document for
+//! scripts), the validated desired state, and failures. The JSON report is rendered by the
+//! guest's core, so the host and the component's `wasi:cli/run` print the same document.
+
+use crate::bindings::types;
+use serde_json::{Value, json};
+use tenant_sync_guest::sync_core::managed::{AttributeChange, MANAGED_KEYS};
+use tenant_sync_guest::sync_core::mapping::ValidationIssue;
+use tenant_sync_guest::sync_core::plan::Action;
+use tenant_sync_guest::sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table and a summary line, for people.
+    Text,
+    /// Exactly one JSON document, for scripts.
+    Json,
+}
+
+/// The report as the core knows it; the component only ever reports managed keys.
+pub fn to_core(report: &types::Report) -> Report {
+    let s = &report.summary;
+    Report {
+        dry_run: report.dry_run,
+        summary: Summary {
+            create: s.create,
+            update: s.update,
+            adopt: s.adopt,
+            unchanged: s.unchanged,
+            conflict: s.conflict,
+            orphan: s.orphan,
+            skipped: s.skipped,
+            failed: s.failed,
+        },
+        groups: report.groups.iter().map(group).collect(),
+        requests: RequestCounts {
+            onepassword: report.requests.onepassword,
+            authentik: report.requests.authentik,
+        },
+        warnings: report.warnings.iter().map(issue).collect(),
+    }
+}
+
+fn group(g: &types::GroupReport) -> GroupReport {
+    GroupReport {
+        group: g.group.clone(),
+        action: match g.action {
+            types::Action::Create => Action::Create,
+            types::Action::Update => Action::Update,
+            types::Action::Adopt => Action::Adopt,
+            types::Action::Unchanged => Action::Unchanged,
+            types::Action::Conflict => Action::Conflict,
+            types::Action::Orphan => Action::Orphan,
+            types::Action::Skipped => Action::Skipped,
+        },
+        status: match g.status {
+            types::Status::Planned => Status::Planned,
+            types::Status::Applied => Status::Applied,
+            types::Status::Failed => Status::Failed,
+            types::Status::Skipped => Status::Skipped,
+        },
+        changes: g
+            .changes
+            .iter()
+            .filter_map(|c| {
+                let key = MANAGED_KEYS.iter().find(|k| **k == c.key)?;
+                Some(AttributeChange {
+                    key,
+                    before: c.before.as_deref().and_then(|v| serde_json::from_str(v).ok()),
+                    after: c.after.as_deref().and_then(|v| serde_json::from_str(v).ok()),
+                })
+            })
+            .collect(),
+        reason: g.reason.clone(),
+        error: g.error.clone(),
+    }
+}
+
+pub fn issue(i: &types::ValidationIssue) -> ValidationIssue {
+    ValidationIssue {
+        entry: i.entry,
+        group: i.group.clone(),
+        field: i.field.clone(),
+        message: i.message.clone(),
+    }
+}
+
+pub fn report(report: &types::Report, format: Format) -> String {
+    let report = to_core(report);
+    match format {
+        Format::Json => report.to_json().to_string(),
+        Format::Text => report_text(&report),
+    }
+}
+
+fn report_text(report: &Report) -> String {
+    let mut rows: Vec<[String; 4]> = vec![["GROUP".into(), "ACTION".into(), "STATUS".into(), "DETAILS".into()]];
+    for g in &report.groups {
+        let mut details: Vec<String> = g
+            .changes
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.key, shown(&c.before), shown(&c.after)))
+            .collect();
+        if let Some(error) = &g.error {
+            details.insert(0, format!("error: {error}"));
+        } else if let Some(reason) = &g.reason
+            && details.is_empty()
+        {
+            details.push(reason.clone());
+        }
+        if details.is_empty() {
+            details.push(String::new());
+        }
+        for (i, detail) in details.into_iter().enumerate() {
+            let first = i == 0;
+            rows.push([
+                if first { g.group.clone() } else { String::new() },
+                if first { g.action.as_str().to_owned() } else { String::new() },
+                if first { g.status.as_str().to_owned() } else { String::new() },
+                detail,
+            ]);
+        }
+    }
+    let width = |col: usize| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut out = String::new();
+    for row in &rows {
+        let line = format!("{:w0$}  {:w1$}  {:w2$}  {}", row[0], row[1], row[2], row[3]);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
+    out.push_str(&format!(
+        "\n{} (requests: 1Password {}, Authentik {})\n",
+        report.summary.line(report.dry_run),
+        report.requests.onepassword,
+        report.requests.authentik
+    ));
+    out
+}
+
+fn shown(value: &Option<Value>) -> String {
+    value.as_ref().map_or_else(|| "(absent)".to_owned(), Value::to_string)
+}
+
+/// The normalized desired state `validate` prints.
+pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
+    match format {
+        Format::Json => json!({
+            "valid": true,
+            "groups": state.groups.iter().map(|g| json!({
+                "authentikGroup": g.name, "fcTenantId": g.tenant, "fcRole": g.role,
+                "label": g.label, "regulated": g.regulated, "strictMode": g.strict_mode,
+            })).collect::<Vec<_>>(),
+            "skipped": state.skipped.iter().map(|s| json!({"entry": s.entry, "authentikGroup": s.group, "reason": s.reason})).collect::<Vec<_>>(),
+            "warnings": state.warnings.iter().map(|w| issue(w).to_string()).collect::<Vec<_>>(),
+        })
+        .to_string(),
+        Format::Text => {
+            let mut out = format!("valid: {} groups, {} wildcard entries skipped\n", state.groups.len(), state.skipped.len());
+            for g in &state.groups {
+                let mut extra = Vec::new();
+                if let Some(label) = &g.label {
+                    extra.push(format!("label={label:?}"));
+                }
+                if let Some(r) = g.regulated {
+                    extra.push(format!("regulated={r}"));
+                }
+                if let Some(s) = g.strict_mode {
+                    extra.push(format!("strictMode={s}"));
+                }
+                out.push_str(&format!("  {}  tenant={} role={} {}\n", g.name, g.tenant, g.role, extra.join(" ")).trim_end().to_owned());
+                out.push('\n');
+            }
+            for s in &state.skipped {
+                out.push_str(&format!("  {}  skipped (mappings[{}]): {}\n", s.group, s.entry, s.reason));
+            }
+            for w in &state.warnings {
+                out.push_str(&format!("warning: {}\n", issue(w)));
+            }
+            out
+        }
+    }
+}
+
+/// A failure, for stdout. `issues` lists mapping problems, if that is what failed.
+pub fn failure(kind: &str, message: &str, issues: &[types::ValidationIssue], format: Format) -> String {
+    match format {
+        Format::Json => json!({
+            "error": {
+                "kind": kind,
+                "message": message,
+                "issues": issues.iter().map(|i| json!({
+                    "entry": i.entry, "group": i.group, "field": i.field, "message": i.message,
+                    "text": issue(i).to_string(),
+                })).collect::<Vec<_>>(),
+            }
+        })
+        .to_string(),
+        Format::Text => {
+            let mut out = format!("{message}\n");
+            for i in issues {
+                out.push_str(&format!("  {}\n", issue(i)));
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The `tenant-sync` binary's contract, end to end: exit codes, stdout documents, CLEF-only
+//! stderr, canary tokens, sandbox limits and the compilation cache.
+
+use serde_json::{Value, json};
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
+
+const OP_TOKEN: &str = "op-canary-cli-93b1d7e2aa";
+const AUTHENTIK_TOKEN: &str = "ak-canary-cli-40c6f5e1bb";
+
+/// One compilation cache (and scratch space) for these tests, inside cargo's target directory,
+/// so only the first run ever compiles.
+fn shared_cache() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+
+    fn events(&self) -> Vec<Value> {
+        self.stderr.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+fn tenant_sync(args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenant-sync"));
+    command
+        .args(args)
+        .env_clear()
+        .env("TENANT_SYNC_CACHE_DIR", shared_cache())
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let Output { status, stdout, stderr } = command.output().unwrap();
+    let ran = Ran {
+        code: status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    };
+    for line in ran.stderr.lines() {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
+        assert!(event["@t"].is_string() && event["@mt"].is_string(), "not CLEF: {line}");
+    }
+    for token in [OP_TOKEN, AUTHENTIK_TOKEN] {
+        assert!(!ran.stdout.contains(token) && !ran.stderr.contains(token), "token leaked:\n{}\n{}", ran.stdout, ran.stderr);
+    }
+    ran
+}
+
+fn mapping(entries: &[(&str, &str, &str)]) -> String {
+    let mappings: Vec<Value> = entries
+        .iter()
+        .map(|(g, t, r)| json!({"authentikGroup": g, "fcTenantId": t, "fcRole": r}))
+        .collect();
+    json!({"version": 1, "mappings": mappings}).to_string()
+}
+
+struct Services {
+    op: FakeOnePassword,
+    ak: FakeAuthentik,
+}
+
+impl Services {
+    fn with_mapping(document: &str) -> Services {
+        let op = FakeOnePassword::start(OP_TOKEN);
+        op.seed_mapping_field("IAmWorkin", "flowercore-tenant-mapping", "mapping", document);
+        Services {
+            op,
+            ak: FakeAuthentik::start(AUTHENTIK_TOKEN),
+        }
+    }
+
+    fn run(&self, extra: &[&str]) -> Ran {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        tenant_sync(
+            &args,
+            &[
+                ("OP_CONNECT_HOST", &self.op.url()),
+                ("AUTHENTIK_URL", &self.ak.url()),
+                ("OP_TOKEN", OP_TOKEN),
+                ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+                ("UNRELATED_SECRET", "must-not-matter"),
+            ],
+        )
+    }
+}
+
+fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+    let path = shared_cache().join(name);
+    std::fs::File::create(&path).unwrap().write_all(contents).unwrap();
+    path
+}
+
+#[test]
+fn a_successful_run_prints_the_json_report_and_exits_0() {
+    let services = Services::with_mapping(&mapping(&[("a", "t", "user"), ("s", "*", "SuperAdmin")]));
+    let ran = services.run(&["--output", "json"]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let report = ran.json();
+    assert_eq!(report["dryRun"], false);
+    let summary = report["summary"].as_object().unwrap();
+    let keys: Vec<&str> = summary.keys().map(String::as_str).collect();
+    let mut expected = ["create", "update", "adopt", "unchanged", "conflict", "orphan", "skipped", "failed"];
+    expected.sort();
+    let mut keys_sorted = keys.clone();
+    keys_sorted.sort();
+    assert_eq!(keys_sorted, expected);
+    assert!(summary.values().all(Value::is_u64));
+    assert_eq!(report["summary"]["create"], 1);
+    assert_eq!(report["requests"], json!({"onepassword": 3, "authentik": 2}));
+    let change = &report["changes"][0];
+    assert_eq!(change["group"], "a");
+    assert_eq!(change["action"], "create");
+    assert_eq!(change["status"], "applied");
+    assert_eq!(change["changes"]["fc:role"], json!({"from": null, "to": "user"}));
+    for change in report["changes"].as_array().unwrap() {
+        let action = change["action"].as_str().unwrap();
+        assert!(["create", "update", "adopt", "unchanged", "conflict", "orphan", "skipped"].contains(&action));
+        let status = change["status"].as_str().unwrap();
+        assert!(["planned", "applied", "failed", "skipped"].contains(&status));
+    }
+    assert_eq!(services.ak.groups().len(), 1);
+
+    let again = services.run(&[]);
+    assert_eq!(again.code, 0);
+    assert!(again.stdout.contains("1 unchanged"), "{}", again.stdout);
+}
+
+#[test]
+fn dry_run_exits_0_and_writes_nothing() {
+    let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
+    let ran = services.run(&["--dry-run"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stdout.contains("dry run: 1 to create"), "{}", ran.stdout);
+    assert!(services.ak.writes().is_empty());
+}
+
+#[test]
+fn a_conflict_or_a_failed_write_exits_5() {
+    let services = Services::with_mapping(&mapping(&[("theirs", "t", "user"), ("broken", "t", "user")]));
+    services.ak.seed_group("theirs", json!({"fc:managed-by": "other"}), &[]);
+    let ran = services.run(&["--output", "json", "--dry-run"]);
+    assert_eq!(ran.code, 5, "a conflict is not in sync, dry run or not");
+    services.ak.fail_writes_to("broken", 503);
+    let ran = services.run(&["--output", "json"]);
+    assert_eq!(ran.code, 5);
+    let report = ran.json();
+    assert_eq!(report["summary"]["failed"], 1);
+    assert_eq!(report["changes"][0]["status"], "failed");
+    assert!(report["changes"][0]["error"].as_str().unwrap().contains("HTTP 503"));
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2_as_clef() {
+    let unknown = tenant_sync(&["run", "--frobnicate"], &[]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.events()[0]["Message"].as_str().unwrap().contains("--frobnicate"));
+
+    let no_url = tenant_sync(&["run", "--op-connect-url", "http://127.0.0.1:9"], &[]);
+    assert_eq!(no_url.code, 2);
+    assert!(no_url.stderr.contains("AUTHENTIK_URL"), "{}", no_url.stderr);
+
+    let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
+    let no_token = tenant_sync(
+        &["run", "--op-connect-url", &services.op.url(), "--authentik-url", &services.ak.url()],
+        &[("OP_TOKEN", OP_TOKEN)],
+    );
+    assert_eq!(no_token.code, 2);
+    assert!(no_token.stdout.contains("AUTHENTIK_TOKEN is not set"), "{}", no_token.stdout);
+    assert!(services.op.requests().is_empty(), "nothing is read before the configuration is complete");
+
+    let missing_file = tenant_sync(&["validate", "/nonexistent/mapping.json"], &[]);
+    assert_eq!(missing_file.code, 2);
+    assert!(missing_file.stderr.contains("cannot read the mapping file"));
+
+    let help = tenant_sync(&["run", "--help"], &[]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("--dry-run") && help.stderr.is_empty());
+}
+
+#[test]
+fn an_invalid_mapping_exits_3_and_names_every_problem() {
+    let services = Services::with_mapping(r#"{"version": 2, "mappings": [{"authentikGroup": "g", "fcRole": "r"}]}"#);
+    let ran = services.run(&["--output", "json"]);
+    assert_eq!(ran.code, 3);
+    let texts: Vec<String> = ran.json()["error"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        ["version: must be the number 1 (the only schema this tool reads), got 2", "mappings[0] (group \"g\"): fcTenantId: missing; it is required"]
+    );
+    assert!(services.ak.requests().is_empty());
+
+    let file = temp_file("bad.json", b"{\"version\": 1, \"mappings\": []}");
+    let ran = tenant_sync(&["validate", file.to_str().unwrap()], &[]);
+    assert_eq!(ran.code, 3);
+    assert!(ran.stdout.contains("mappings: is empty"), "{}", ran.stdout);
+    let binary = temp_file("binary.json", &[0xff, 0xfe, b'{']);
+    assert_eq!(tenant_sync(&["validate", binary.to_str().unwrap()], &[]).code, 3);
+}
+
+#[test]
+fn validate_prints_the_normalized_desired_state() {
+    let file = temp_file(
+        "good.json",
+        mapping(&[("b", "t", "user"), ("a", "t", "admin"), ("s", "*", "SuperAdmin")]).as_bytes(),
+    );
+    let ran = tenant_sync(&["validate", file.to_str().unwrap(), "--output", "json"], &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let state = ran.json();
+    assert_eq!(state["groups"][0]["authentikGroup"], "a");
+    assert_eq!(state["groups"][1]["authentikGroup"], "b");
+    assert_eq!(state["skipped"][0]["authentikGroup"], "s");
+}
+
+#[test]
+fn an_upstream_failure_before_any_write_exits_4() {
+    let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
+    let ran = tenant_sync(
+        &["run", "--output", "json"],
+        &[
+            ("OP_CONNECT_HOST", &services.op.url()),
+            ("AUTHENTIK_URL", &services.ak.url()),
+            ("OP_TOKEN", OP_TOKEN),
+            ("AUTHENTIK_TOKEN", "not-the-right-token"),
+        ],
+    );
+    assert_eq!(ran.code, 4);
+    assert_eq!(ran.json()["error"]["kind"], "upstream");
+    assert!(services.ak.writes().is_empty());
+    let unreachable = tenant_sync(
+        &["run", "--mapping-file", temp_file("one.json", mapping(&[("a", "t", "u")]).as_bytes()).to_str().unwrap()],
+        &[("AUTHENTIK_URL", "http://127.0.0.1:9"), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+    );
+    assert_eq!(unreachable.code, 4, "{}", unreachable.stdout);
+    assert!(unreachable.stdout.contains("connection refused"), "{}", unreachable.stdout);
+}
+
+#[test]
+fn a_mapping_file_grants_no_1password_access() {
+    let services = Services::with_mapping("{}");
+    let file = temp_file("inline.json", mapping(&[("from-file", "t", "user")]).as_bytes());
+    let ran = services.run(&["--mapping-file", file.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(services.op.requests().is_empty());
+    assert!(services.ak.group("from-file").is_some());
+}
+
+#[test]
+fn exceeding_the_memory_limit_exits_6_and_writes_nothing() {
+    // A large but valid document: parsing it needs far more than 16 MiB.
+    let entries: Vec<(String, String, String)> =
+        (0..15_000).map(|i| (format!("group-{i:05}-{}", "x".repeat(200)), format!("tenant-{i}"), "user".to_owned())).collect();
+    let refs: Vec<(&str, &str, &str)> = entries.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+    let file = temp_file("huge.json", mapping(&refs).as_bytes());
+    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let ran = tenant_sync(
+        &["run", "--memory-limit-mib", "16", "--mapping-file", file.to_str().unwrap()],
+        &[("AUTHENTIK_URL", &ak.url()), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+    );
+    assert_eq!(ran.code, 6, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("16 MiB memory limit"), "{}", ran.stdout);
+    assert!(ak.writes().is_empty());
+}
+
+#[test]
+fn exceeding_the_deadline_exits_6_instead_of_hanging() {
+    // A server that accepts connections and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let file = temp_file("deadline.json", mapping(&[("a", "t", "u")]).as_bytes());
+    let started = std::time::Instant::now();
+    let ran = tenant_sync(
+        &["run", "--deadline-secs", "2", "--mapping-file", file.to_str().unwrap()],
+        &[("AUTHENTIK_URL", &url), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+    );
+    assert_eq!(ran.code, 6, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("2 s deadline"), "{}", ran.stdout);
+    assert!(started.elapsed().as_secs() < 20, "the deadline must stop the run");
+}
+
+#[test]
+fn a_warm_start_loads_compiled_code_instead_of_compiling() {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("warm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let file = temp_file("warm.json", mapping(&[("a", "t", "u")]).as_bytes());
+    let how = |verbose_run: &Ran| -> String {
+        verbose_run
+            .events()
+            .into_iter()
+            .find(|e| e["@mt"].as_str().unwrap().starts_with("Component ready"))
+            .map(|e| e["How"].as_str().unwrap().to_owned())
+            .expect("a Component ready event")
+    };
+    let args = ["run", "--verbose", "--dry-run", "--mapping-file", file.to_str().unwrap(), "--cache-dir", cache.to_str().unwrap()];
+    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let env = [("AUTHENTIK_URL", ak.url()), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN.to_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let cold = tenant_sync(&args, &env);
+    assert_eq!(cold.code, 0, "{}", cold.stderr);
+    assert!(how(&cold).starts_with("compiled"), "{}", how(&cold));
+    let warm = tenant_sync(&args, &env);
+    assert!(how(&warm).starts_with("loaded from cache"), "{}", how(&warm));
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "one artifact");
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn verbose_logs_each_request_without_headers() {
+    let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
+    let ran = services.run(&["--verbose", "--dry-run"]);
+    assert_eq!(ran.code, 0);
+    let requests: Vec<Value> = ran
+        .events()
+        .into_iter()
+        .filter(|e| e["@l"] == "Debug" && e["@mt"].as_str().unwrap().starts_with("HTTP "))
+        .collect();
+    assert_eq!(requests.len(), 4, "3 to 1Password, 1 to Authentik");
+    for event in &requests {
+        for key in ["Method", "Origin", "Path", "StatusCode", "Elapsed"] {
+            assert!(event.get(key).is_some(), "{event}");
+        }
+        assert!(!event.to_string().to_lowercase().contains("bearer"));
+    }
+    let quiet = services.run(&["--dry-run"]);
+    assert!(!quiet.stderr.contains("\"Debug\""), "no Debug events without --verbose");
+}
