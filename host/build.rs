@@ -16,14 +16,20 @@ fn main() {
     };
     std::fs::copy(&built, &embedded)
         .unwrap_or_else(|e| panic!("copying the component from {}: {e}", built.display()));
-    println!("cargo:rustc-env=TENANT_SYNC_EMBEDDED_COMPONENT={}", embedded.display());
+    println!(
+        "cargo:rustc-env=TENANT_SYNC_EMBEDDED_COMPONENT={}",
+        embedded.display()
+    );
 }
 
 fn build_guest() -> PathBuf {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
     for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     // A target directory of its own: the outer cargo holds the lock on its own.
     let target_dir = env::var_os("CARGO_TARGET_DIR")
@@ -34,7 +40,14 @@ fn build_guest() -> PathBuf {
     let mut command = Command::new(cargo);
     command
         .current_dir(&workspace)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "tenant-sync-guest"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "tenant-sync-guest",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's flags and target are for the host, not for the component.
@@ -51,7 +64,9 @@ fn build_guest() -> PathBuf {
     ] {
         command.env_remove(var);
     }
-    let status = command.status().expect("running cargo to build the guest component");
+    let status = command
+        .status()
+        .expect("running cargo to build the guest component");
     assert!(
         status.success(),
         "building the guest component failed; is the wasm32-wasip2 target installed? (rustup target add wasm32-wasip2)"

@@ -61,18 +61,30 @@ fn attribute_value() -> impl Strategy<Value = Value> {
 
 fn attributes() -> impl Strategy<Value = Map<String, Value>> {
     let key = prop::sample::select(vec![
-        "fc:managed-by", "fc:tenant", "fc:role", "fc:label", "fc:regulated", "fc:strict-mode",
-        "notes", "fc:other", "color",
+        "fc:managed-by",
+        "fc:tenant",
+        "fc:role",
+        "fc:label",
+        "fc:regulated",
+        "fc:strict-mode",
+        "notes",
+        "fc:other",
+        "color",
     ]);
     let marker = prop::sample::select(vec![None, Some(ME), Some("someone-else")]);
-    (prop::collection::btree_map(key, attribute_value(), 0..6), marker).prop_map(|(attrs, marker)| {
-        let mut map: Map<String, Value> = attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        map.remove(managed::MANAGED_BY);
-        if let Some(m) = marker {
-            map.insert(managed::MANAGED_BY.to_owned(), json!(m));
-        }
-        map
-    })
+    (
+        prop::collection::btree_map(key, attribute_value(), 0..6),
+        marker,
+    )
+        .prop_map(|(attrs, marker)| {
+            let mut map: Map<String, Value> =
+                attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            map.remove(managed::MANAGED_BY);
+            if let Some(m) = marker {
+                map.insert(managed::MANAGED_BY.to_owned(), json!(m));
+            }
+            map
+        })
 }
 
 fn existing() -> impl Strategy<Value = Vec<ExistingGroup>> {
@@ -96,10 +108,20 @@ fn apply(existing: &[ExistingGroup], planned: &[plan::PlannedGroup]) -> Vec<Exis
         match &p.write {
             Some(Write::Create { name, block }) => {
                 let pk = format!("new-{name}");
-                by_pk.insert(pk.clone(), ExistingGroup { pk, name: name.clone(), attributes: block.clone() });
+                by_pk.insert(
+                    pk.clone(),
+                    ExistingGroup {
+                        pk,
+                        name: name.clone(),
+                        attributes: block.clone(),
+                    },
+                );
             }
             Some(Write::Patch { pk, attributes, .. }) => {
-                by_pk.get_mut(pk).expect("patch targets a listed group").attributes = attributes.clone();
+                by_pk
+                    .get_mut(pk)
+                    .expect("patch targets a listed group")
+                    .attributes = attributes.clone();
             }
             None => {}
         }

@@ -77,7 +77,11 @@ struct RunArgs {
     #[arg(long, value_name = "NAME", default_value = "IAmWorkin")]
     op_vault: String,
     /// Title of the mapping item (exact).
-    #[arg(long, value_name = "TITLE", default_value = "flowercore-tenant-mapping")]
+    #[arg(
+        long,
+        value_name = "TITLE",
+        default_value = "flowercore-tenant-mapping"
+    )]
     op_item: String,
     /// Label of the field holding the JSON; without one, the item's document file is read.
     #[arg(long, value_name = "LABEL", default_value = "mapping")]
@@ -89,7 +93,11 @@ struct RunArgs {
     #[arg(long, env = "AUTHENTIK_URL", value_name = "URL")]
     authentik_url: Option<String>,
     /// The fc:managed-by value that marks groups this job owns.
-    #[arg(long, value_name = "ID", default_value = "authentik-tenant-mapping-sync")]
+    #[arg(
+        long,
+        value_name = "ID",
+        default_value = "authentik-tenant-mapping-sync"
+    )]
     manager_id: String,
     #[command(flatten)]
     limits: LimitArgs,
@@ -170,14 +178,21 @@ pub fn main(log: &LogSink) -> Exit {
 }
 
 fn usage(log: &LogSink, message: String) -> Exit {
-    log.event(Level::Error, "Configuration error: {Message}", &[("Message", json!(message))]);
+    log.event(
+        Level::Error,
+        "Configuration error: {Message}",
+        &[("Message", json!(message))],
+    );
     Exit::Usage
 }
 
 async fn run(args: RunArgs, log: &LogSink) -> Exit {
     log.set_debug(args.verbose);
     let Some(authentik_url) = args.authentik_url.clone() else {
-        return usage(log, "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into());
+        return usage(
+            log,
+            "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into(),
+        );
     };
     let mut origins = vec![match Origin::parse(&authentik_url) {
         Ok(origin) => origin,
@@ -189,8 +204,15 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
             Ok(text) => MappingSource::Inline(text),
             Err(ReadError::Unreadable(message)) => return usage(log, message),
             Err(ReadError::NotText(message)) => {
-                log.event(Level::Error, "Invalid mapping: {Issue}", &[("Issue", json!(message))]);
-                println!("{}", output::failure("invalid-mapping", &message, &[], args.output));
+                log.event(
+                    Level::Error,
+                    "Invalid mapping: {Issue}",
+                    &[("Issue", json!(message))],
+                );
+                println!(
+                    "{}",
+                    output::failure("invalid-mapping", &message, &[], args.output)
+                );
                 return Exit::InvalidMapping;
             }
         },
@@ -245,34 +267,64 @@ pub fn report_outcome(
     match result {
         Ok(Ok(report)) => {
             println!("{}", output::report(&report, format).trim_end());
-            if report.summary.conflict > 0 { Exit::NotInSync } else { Exit::Success }
+            if report.summary.conflict > 0 {
+                Exit::NotInSync
+            } else {
+                Exit::Success
+            }
         }
         Ok(Err(SyncError::PartialApply(report))) => {
             println!("{}", output::report(&report, format).trim_end());
             Exit::NotInSync
         }
         Ok(Err(SyncError::InvalidMapping(issues))) => {
-            let message = format!("the mapping has {} problems; nothing was written", issues.len());
-            println!("{}", output::failure("invalid-mapping", &message, &issues, format).trim_end());
+            let message = format!(
+                "the mapping has {} problems; nothing was written",
+                issues.len()
+            );
+            println!(
+                "{}",
+                output::failure("invalid-mapping", &message, &issues, format).trim_end()
+            );
             Exit::InvalidMapping
         }
         Ok(Err(SyncError::InvalidConfig(message))) => {
-            println!("{}", output::failure("invalid-config", &message, &[], format).trim_end());
+            println!(
+                "{}",
+                output::failure("invalid-config", &message, &[], format).trim_end()
+            );
             Exit::Usage
         }
         Ok(Err(SyncError::Upstream(failure))) => {
-            println!("{}", output::failure("upstream", &failure.message, &[], format).trim_end());
+            println!(
+                "{}",
+                output::failure("upstream", &failure.message, &[], format).trim_end()
+            );
             Exit::Upstream
         }
         Err(RunFailure::Limit(message)) => {
-            log.event(Level::Error, "Sandbox limit hit: {Message}", &[("Message", json!(message))]);
-            println!("{}", output::failure("limit", &message, &[], format).trim_end());
+            log.event(
+                Level::Error,
+                "Sandbox limit hit: {Message}",
+                &[("Message", json!(message))],
+            );
+            println!(
+                "{}",
+                output::failure("limit", &message, &[], format).trim_end()
+            );
             Exit::Limit
         }
         Err(RunFailure::Trap(error)) => {
             let message = format!("{error:#}");
-            log.event(Level::Error, "The component failed: {Message}", &[("Message", json!(message))]);
-            println!("{}", output::failure("internal", &message, &[], format).trim_end());
+            log.event(
+                Level::Error,
+                "The component failed: {Message}",
+                &[("Message", json!(message))],
+            );
+            println!(
+                "{}",
+                output::failure("internal", &message, &[], format).trim_end()
+            );
             Exit::Internal
         }
     }
@@ -283,7 +335,10 @@ async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
         Ok(text) => text,
         Err(ReadError::Unreadable(message)) => return usage(log, message),
         Err(ReadError::NotText(message)) => {
-            println!("{}", output::failure("invalid-mapping", &message, &[], args.output).trim_end());
+            println!(
+                "{}",
+                output::failure("invalid-mapping", &message, &[], args.output).trim_end()
+            );
             return Exit::InvalidMapping;
         }
     };
@@ -301,8 +356,15 @@ async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
             Exit::Success
         }
         Ok(Err(issues)) => {
-            let message = format!("{} is not a valid mapping ({} problems)", args.path.display(), issues.len());
-            println!("{}", output::failure("invalid-mapping", &message, &issues, args.output).trim_end());
+            let message = format!(
+                "{} is not a valid mapping ({} problems)",
+                args.path.display(),
+                issues.len()
+            );
+            println!(
+                "{}",
+                output::failure("invalid-mapping", &message, &issues, args.output).trim_end()
+            );
             Exit::InvalidMapping
         }
         Err(failure) => report_outcome(Err(failure), args.output, log),
@@ -317,8 +379,12 @@ enum ReadError {
 }
 
 fn read_mapping(path: &Path) -> Result<String, ReadError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| ReadError::Unreadable(format!("cannot read the mapping file {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        ReadError::Unreadable(format!(
+            "cannot read the mapping file {}: {e}",
+            path.display()
+        ))
+    })?;
     String::from_utf8(bytes).map_err(|e| {
         ReadError::NotText(format!(
             "the mapping file {} is not UTF-8 text (invalid byte at offset {})",
@@ -349,7 +415,11 @@ pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit
             .map_err(|e| usage(log, format!("{e:#}")))?,
         None => EMBEDDED_COMPONENT.to_vec(),
     };
-    let cache_dir = if args.no_cache { None } else { args.cache_dir.clone().or_else(default_cache_dir) };
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        args.cache_dir.clone().or_else(default_cache_dir)
+    };
     let started = std::time::Instant::now();
     let loaded = |runtime: Runtime, from: &str| {
         log.event(
@@ -357,7 +427,14 @@ pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit
             "Component ready in {Elapsed} ms ({How})",
             &[
                 ("Elapsed", json!(started.elapsed().as_millis() as u64)),
-                ("How", json!(if runtime.compiled_now() { format!("compiled, {from}") } else { format!("loaded from {from}") })),
+                (
+                    "How",
+                    json!(if runtime.compiled_now() {
+                        format!("compiled, {from}")
+                    } else {
+                        format!("loaded from {from}")
+                    }),
+                ),
             ],
         );
         runtime
@@ -368,7 +445,10 @@ pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit
             Err(e) => log.event(
                 Level::Warning,
                 "Cannot use the compilation cache in {Dir}, compiling in memory: {Message}",
-                &[("Dir", json!(dir.display().to_string())), ("Message", json!(format!("{e:#}")))],
+                &[
+                    ("Dir", json!(dir.display().to_string())),
+                    ("Message", json!(format!("{e:#}"))),
+                ],
             ),
         }
     }

@@ -33,7 +33,12 @@ fn example_mapping() -> String {
 pub async fn run(runtime: &Runtime) -> Exit {
     let op = FakeOnePassword::start(OP_TOKEN);
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
-    op.seed_mapping_field("IAmWorkin", "flowercore-tenant-mapping", "mapping", &example_mapping());
+    op.seed_mapping_field(
+        "IAmWorkin",
+        "flowercore-tenant-mapping",
+        "mapping",
+        &example_mapping(),
+    );
     // One drifted group of ours (members and a foreign attribute to keep), one unrelated group,
     // one that another tool manages.
     ak.seed_group(
@@ -42,13 +47,26 @@ pub async fn run(runtime: &Runtime) -> Exit {
         &[101, 102],
     );
     ak.seed_group("staff", json!({"department": "ops"}), &[7]);
-    ak.seed_group("initech-users", json!({"fc:managed-by": "legacy-provisioner"}), &[]);
+    ak.seed_group(
+        "initech-users",
+        json!({"fc:managed-by": "legacy-provisioner"}),
+        &[],
+    );
 
-    println!("tenant-sync demo: the real component against fake 1Password Connect ({}) and Authentik ({}).", op.url(), ak.url());
-    println!("Authentik starts with: acme-users (ours, drifted), staff (unrelated), initech-users (managed by another tool).\n");
+    println!(
+        "tenant-sync demo: the real component against fake 1Password Connect ({}) and Authentik ({}).",
+        op.url(),
+        ak.url()
+    );
+    println!(
+        "Authentik starts with: acme-users (ours, drifted), staff (unrelated), initech-users (managed by another tool).\n"
+    );
 
     let grants = Grants {
-        allowlist: Allowlist::new([Origin::parse(&op.url()).unwrap(), Origin::parse(&ak.url()).unwrap()]),
+        allowlist: Allowlist::new([
+            Origin::parse(&op.url()).unwrap(),
+            Origin::parse(&ak.url()).unwrap(),
+        ]),
         env: vec![
             ("OP_TOKEN".into(), OP_TOKEN.into()),
             ("AUTHENTIK_TOKEN".into(), AUTHENTIK_TOKEN.into()),
@@ -81,18 +99,28 @@ pub async fn run(runtime: &Runtime) -> Exit {
         let exit = crate::cli::report_outcome(result, Format::Text, &LogSink::stderr());
         let writes = ak.writes().len() - before;
         writes_per_run.push(writes);
-        println!("-> `tenant-sync run` would exit {} ({writes} writes to Authentik)\n", exit as i32);
+        println!(
+            "-> `tenant-sync run` would exit {} ({writes} writes to Authentik)\n",
+            exit as i32
+        );
     }
     let events = grants.log.contents();
-    println!("The component also logged {} CLEF events on stderr (captured here); the last one:", events.lines().count());
+    println!(
+        "The component also logged {} CLEF events on stderr (captured here); the last one:",
+        events.lines().count()
+    );
     println!("{}", events.lines().last().unwrap_or(""));
-    println!("\nThe conflict (initech-users) keeps `run` at exit code 5 until its owner hands it over; nothing else was touched.");
+    println!(
+        "\nThe conflict (initech-users) keeps `run` at exit code 5 until its owner hands it over; nothing else was touched."
+    );
     // The demo succeeds when it showed what it promises: a dry run that writes nothing, an
     // apply that writes, and a re-run that is a no-op.
     if writes_per_run == [0, 3, 0] {
         Exit::Success
     } else {
-        println!("The demo did not behave as expected (writes per run: {writes_per_run:?}); please report this.");
+        println!(
+            "The demo did not behave as expected (writes per run: {writes_per_run:?}); please report this."
+        );
         Exit::Internal
     }
 }

@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn only_exact_origins_are_allowed() {
         let list = Allowlist::new([Origin::parse("http://127.0.0.1:8080").unwrap()]);
-        assert!(list.check(&uri("http://127.0.0.1:8080/api/v3/core/groups/")).is_ok());
+        assert!(
+            list.check(&uri("http://127.0.0.1:8080/api/v3/core/groups/"))
+                .is_ok()
+        );
         for refused in [
             "http://127.0.0.1:8081/",
             "https://127.0.0.1:8080/",
@@ -126,7 +129,10 @@ mod tests {
             "http://localhost:8080/",
             "http://127.0.0.1/",
         ] {
-            assert!(list.check(&uri(refused)).is_err(), "{refused} must be refused");
+            assert!(
+                list.check(&uri(refused)).is_err(),
+                "{refused} must be refused"
+            );
         }
         assert_eq!(
             list.check(&uri("http://evil.example:1/x")).unwrap_err(),

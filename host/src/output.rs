@@ -66,8 +66,14 @@ fn group(g: &types::GroupReport) -> GroupReport {
                 let key = MANAGED_KEYS.iter().find(|k| **k == c.key)?;
                 Some(AttributeChange {
                     key,
-                    before: c.before.as_deref().and_then(|v| serde_json::from_str(v).ok()),
-                    after: c.after.as_deref().and_then(|v| serde_json::from_str(v).ok()),
+                    before: c
+                        .before
+                        .as_deref()
+                        .and_then(|v| serde_json::from_str(v).ok()),
+                    after: c
+                        .after
+                        .as_deref()
+                        .and_then(|v| serde_json::from_str(v).ok()),
                 })
             })
             .collect(),
@@ -94,7 +100,12 @@ pub fn report(report: &types::Report, format: Format) -> String {
 }
 
 fn report_text(report: &Report) -> String {
-    let mut rows: Vec<[String; 4]> = vec![["GROUP".into(), "ACTION".into(), "STATUS".into(), "DETAILS".into()]];
+    let mut rows: Vec<[String; 4]> = vec![[
+        "GROUP".into(),
+        "ACTION".into(),
+        "STATUS".into(),
+        "DETAILS".into(),
+    ]];
     for g in &report.groups {
         let mut details: Vec<String> = g
             .changes
@@ -114,14 +125,31 @@ fn report_text(report: &Report) -> String {
         for (i, detail) in details.into_iter().enumerate() {
             let first = i == 0;
             rows.push([
-                if first { g.group.clone() } else { String::new() },
-                if first { g.action.as_str().to_owned() } else { String::new() },
-                if first { g.status.as_str().to_owned() } else { String::new() },
+                if first {
+                    g.group.clone()
+                } else {
+                    String::new()
+                },
+                if first {
+                    g.action.as_str().to_owned()
+                } else {
+                    String::new()
+                },
+                if first {
+                    g.status.as_str().to_owned()
+                } else {
+                    String::new()
+                },
                 detail,
             ]);
         }
     }
-    let width = |col: usize| rows.iter().map(|r| r[col].chars().count()).max().unwrap_or(0);
+    let width = |col: usize| {
+        rows.iter()
+            .map(|r| r[col].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
     let (w0, w1, w2) = (width(0), width(1), width(2));
     let mut out = String::new();
     for row in &rows {
@@ -142,7 +170,9 @@ fn report_text(report: &Report) -> String {
 }
 
 fn shown(value: &Option<Value>) -> String {
-    value.as_ref().map_or_else(|| "(absent)".to_owned(), Value::to_string)
+    value
+        .as_ref()
+        .map_or_else(|| "(absent)".to_owned(), Value::to_string)
 }
 
 /// The normalized desired state `validate` prints.
@@ -186,7 +216,12 @@ pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
 }
 
 /// A failure, for stdout. `issues` lists mapping problems, if that is what failed.
-pub fn failure(kind: &str, message: &str, issues: &[types::ValidationIssue], format: Format) -> String {
+pub fn failure(
+    kind: &str,
+    message: &str,
+    issues: &[types::ValidationIssue],
+    format: Format,
+) -> String {
     match format {
         Format::Json => json!({
             "error": {

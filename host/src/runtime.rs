@@ -53,16 +53,24 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| anyhow!(e))?;
         let (component, compiled_now) = match cache_dir {
             Some(dir) => load_cached(&engine, wasm, dir)?,
-            None => (Component::new(&engine, wasm).map_err(|e| anyhow!(e)).context("compiling the component")?, true),
+            None => (
+                Component::new(&engine, wasm)
+                    .map_err(|e| anyhow!(e))
+                    .context("compiling the component")?,
+                true,
+            ),
         };
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow!(e))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| anyhow!(e))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| anyhow!(e))?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow!(e))
             .context("the component's imports are not the ones this host provides; is it a tenant-sync component?")?;
-        let pre = TenantSyncPre::new(pre).map_err(|e| anyhow!(e)).context("the component does not export the tenant-sync world")?;
+        let pre = TenantSyncPre::new(pre)
+            .map_err(|e| anyhow!(e))
+            .context("the component does not export the tenant-sync world")?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), ticker_stop.clone());
         Ok(Runtime {
@@ -85,13 +93,17 @@ impl Runtime {
     /// The names of the component's imports (e.g. `wasi:http/outgoing-handler@0.2.12`).
     pub fn imports(&self) -> Vec<String> {
         let ty = self.pre.instance_pre().component().component_type();
-        ty.imports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+        ty.imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
     }
 
     /// The names of the component's exports.
     pub fn exports(&self) -> Vec<String> {
         let ty = self.pre.instance_pre().component().component_type();
-        ty.exports(&self.engine).map(|(name, _)| name.to_owned()).collect()
+        ty.exports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect()
     }
 
     /// Runs `sync.run` under `grants`.
@@ -101,7 +113,10 @@ impl Runtime {
         options: &types::SyncOptions,
     ) -> Result<Result<types::Report, types::SyncError>, RunFailure> {
         self.call(grants, async |bindings, store| {
-            bindings.flowercore_tenant_sync_sync().call_run(store, options).await
+            bindings
+                .flowercore_tenant_sync_sync()
+                .call_run(store, options)
+                .await
         })
         .await
         .map(|(result, _)| result)
@@ -114,7 +129,10 @@ impl Runtime {
         grants: &Grants,
     ) -> Result<Result<types::DesiredState, Vec<types::ValidationIssue>>, RunFailure> {
         self.call(grants, async |bindings, store| {
-            bindings.flowercore_tenant_sync_mapping().call_validate(store, document).await
+            bindings
+                .flowercore_tenant_sync_mapping()
+                .call_validate(store, document)
+                .await
         })
         .await
         .map(|(result, _)| result)
@@ -122,8 +140,10 @@ impl Runtime {
 
     /// Runs `wasi:cli/run`, returning its result and what it printed on stdout.
     pub async fn cli_run(&self, grants: &Grants) -> Result<(Result<(), ()>, Vec<u8>), RunFailure> {
-        self.call(grants, async |bindings, store| bindings.wasi_cli_run().call_run(store).await)
-            .await
+        self.call(grants, async |bindings, store| {
+            bindings.wasi_cli_run().call_run(store).await
+        })
+        .await
     }
 
     async fn call<R>(
@@ -159,7 +179,9 @@ impl Runtime {
             Ok(Ok(result)) => Ok((result, store.data().stdout.contents().to_vec())),
             Ok(Err(error)) => match error.downcast_ref::<LimitExceeded>() {
                 Some(limit) => Err(RunFailure::Limit(limit.0.clone())),
-                None if exceeded_memory => Err(RunFailure::Limit("the component ran out of memory under its limit".into())),
+                None if exceeded_memory => Err(RunFailure::Limit(
+                    "the component ran out of memory under its limit".into(),
+                )),
                 None => Err(RunFailure::Trap(anyhow!(error))),
             },
         }
@@ -203,10 +225,12 @@ fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<(Component, b
         .precompile_component(wasm)
         .map_err(|e| anyhow!(e))
         .context("compiling the component")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating the cache directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the cache directory {}", dir.display()))?;
     // Write then rename, so a concurrent run never reads half a file.
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::write(&partial, &artifact).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::write(&partial, &artifact)
+        .with_context(|| format!("writing {}", partial.display()))?;
     std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
     // SAFETY: produced just above by this engine.
     let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(|e| anyhow!(e))?;

@@ -6,12 +6,13 @@ use crate::logging::{Level, LogSink};
 use http_body_util::BodyExt;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
-    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
+    WasiHttpView,
 };
 
 /// Resource limits of one run.
@@ -121,7 +122,13 @@ struct Hooks {
 
 type SendFuture = Box<
     dyn Future<
-            Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>,
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
         > + Send,
 >;
 
@@ -141,7 +148,16 @@ impl WasiHttpHooks for Hooks {
                     "Refused a request to {Origin}: the sandbox grants only {Allowed}",
                     &[
                         ("Origin", json!(refused)),
-                        ("Allowed", json!(self.allowlist.origins().iter().map(ToString::to_string).collect::<Vec<_>>())),
+                        (
+                            "Allowed",
+                            json!(
+                                self.allowlist
+                                    .origins()
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                            ),
+                        ),
                     ],
                 );
                 return Box::new(async { Err(HttpError::HttpRequestDenied) });
@@ -150,9 +166,18 @@ impl WasiHttpHooks for Hooks {
         // wasmtime's own defaults are 600 s each; a stuck server must not hold the job that long.
         let requested = options.unwrap_or_default();
         let options = RequestOptions {
-            connect_timeout: Some(bounded(requested.connect_timeout, self.limits.connect_timeout)),
-            first_byte_timeout: Some(bounded(requested.first_byte_timeout, self.limits.first_byte_timeout)),
-            between_bytes_timeout: Some(bounded(requested.between_bytes_timeout, self.limits.between_bytes_timeout)),
+            connect_timeout: Some(bounded(
+                requested.connect_timeout,
+                self.limits.connect_timeout,
+            )),
+            first_byte_timeout: Some(bounded(
+                requested.first_byte_timeout,
+                self.limits.first_byte_timeout,
+            )),
+            between_bytes_timeout: Some(bounded(
+                requested.between_bytes_timeout,
+                self.limits.between_bytes_timeout,
+            )),
         };
         let verbose = self.verbose.then(|| {
             (
@@ -166,7 +191,10 @@ impl WasiHttpHooks for Hooks {
             let started = Instant::now();
             let result = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
             if let Some((log, method, path, origin)) = verbose {
-                let status = result.as_ref().ok().map(|(response, _)| response.status().as_u16());
+                let status = result
+                    .as_ref()
+                    .ok()
+                    .map(|(response, _)| response.status().as_u16());
                 log.event(
                     Level::Debug,
                     "HTTP {Method} {Origin}{Path} answered {StatusCode} in {Elapsed} ms",
@@ -212,7 +240,12 @@ impl std::fmt::Display for LimitExceeded {
 impl std::error::Error for LimitExceeded {}
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.exceeded = true;
             return Err(LimitExceeded(format!(
@@ -224,7 +257,12 @@ impl ResourceLimiter for MemoryCap {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }

@@ -36,7 +36,10 @@ impl Ran {
     }
 
     fn events(&self) -> Vec<Value> {
-        self.stderr.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        self.stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
@@ -50,18 +53,31 @@ fn tenant_sync(args: &[&str], env: &[(&str, &str)]) -> Ran {
     for (k, v) in env {
         command.env(k, v);
     }
-    let Output { status, stdout, stderr } = command.output().unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
     let ran = Ran {
         code: status.code().expect("exited, not killed"),
         stdout: String::from_utf8(stdout).unwrap(),
         stderr: String::from_utf8(stderr).unwrap(),
     };
     for line in ran.stderr.lines() {
-        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
-        assert!(event["@t"].is_string() && event["@mt"].is_string(), "not CLEF: {line}");
+        let event: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
+        assert!(
+            event["@t"].is_string() && event["@mt"].is_string(),
+            "not CLEF: {line}"
+        );
     }
     for token in [OP_TOKEN, AUTHENTIK_TOKEN] {
-        assert!(!ran.stdout.contains(token) && !ran.stderr.contains(token), "token leaked:\n{}\n{}", ran.stdout, ran.stderr);
+        assert!(
+            !ran.stdout.contains(token) && !ran.stderr.contains(token),
+            "token leaked:\n{}\n{}",
+            ran.stdout,
+            ran.stderr
+        );
     }
     ran
 }
@@ -82,7 +98,12 @@ struct Services {
 impl Services {
     fn with_mapping(document: &str) -> Services {
         let op = FakeOnePassword::start(OP_TOKEN);
-        op.seed_mapping_field("IAmWorkin", "flowercore-tenant-mapping", "mapping", document);
+        op.seed_mapping_field(
+            "IAmWorkin",
+            "flowercore-tenant-mapping",
+            "mapping",
+            document,
+        );
         Services {
             op,
             ak: FakeAuthentik::start(AUTHENTIK_TOKEN),
@@ -107,35 +128,65 @@ impl Services {
 
 fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
     let path = shared_cache().join(name);
-    std::fs::File::create(&path).unwrap().write_all(contents).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(contents)
+        .unwrap();
     path
 }
 
 #[test]
 fn a_successful_run_prints_the_json_report_and_exits_0() {
-    let services = Services::with_mapping(&mapping(&[("a", "t", "user"), ("s", "*", "SuperAdmin")]));
+    let services =
+        Services::with_mapping(&mapping(&[("a", "t", "user"), ("s", "*", "SuperAdmin")]));
     let ran = services.run(&["--output", "json"]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     let report = ran.json();
     assert_eq!(report["dryRun"], false);
     let summary = report["summary"].as_object().unwrap();
     let keys: Vec<&str> = summary.keys().map(String::as_str).collect();
-    let mut expected = ["create", "update", "adopt", "unchanged", "conflict", "orphan", "skipped", "failed"];
+    let mut expected = [
+        "create",
+        "update",
+        "adopt",
+        "unchanged",
+        "conflict",
+        "orphan",
+        "skipped",
+        "failed",
+    ];
     expected.sort();
     let mut keys_sorted = keys.clone();
     keys_sorted.sort();
     assert_eq!(keys_sorted, expected);
     assert!(summary.values().all(Value::is_u64));
     assert_eq!(report["summary"]["create"], 1);
-    assert_eq!(report["requests"], json!({"onepassword": 3, "authentik": 2}));
+    assert_eq!(
+        report["requests"],
+        json!({"onepassword": 3, "authentik": 2})
+    );
     let change = &report["changes"][0];
     assert_eq!(change["group"], "a");
     assert_eq!(change["action"], "create");
     assert_eq!(change["status"], "applied");
-    assert_eq!(change["changes"]["fc:role"], json!({"from": null, "to": "user"}));
+    assert_eq!(
+        change["changes"]["fc:role"],
+        json!({"from": null, "to": "user"})
+    );
     for change in report["changes"].as_array().unwrap() {
         let action = change["action"].as_str().unwrap();
-        assert!(["create", "update", "adopt", "unchanged", "conflict", "orphan", "skipped"].contains(&action));
+        assert!(
+            [
+                "create",
+                "update",
+                "adopt",
+                "unchanged",
+                "conflict",
+                "orphan",
+                "skipped"
+            ]
+            .contains(&action)
+        );
         let status = change["status"].as_str().unwrap();
         assert!(["planned", "applied", "failed", "skipped"].contains(&status));
     }
@@ -151,14 +202,23 @@ fn dry_run_exits_0_and_writes_nothing() {
     let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
     let ran = services.run(&["--dry-run"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert!(ran.stdout.contains("dry run: 1 to create"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("dry run: 1 to create"),
+        "{}",
+        ran.stdout
+    );
     assert!(services.ak.writes().is_empty());
 }
 
 #[test]
 fn a_conflict_or_a_failed_write_exits_5() {
-    let services = Services::with_mapping(&mapping(&[("theirs", "t", "user"), ("broken", "t", "user")]));
-    services.ak.seed_group("theirs", json!({"fc:managed-by": "other"}), &[]);
+    let services = Services::with_mapping(&mapping(&[
+        ("theirs", "t", "user"),
+        ("broken", "t", "user"),
+    ]));
+    services
+        .ak
+        .seed_group("theirs", json!({"fc:managed-by": "other"}), &[]);
     let ran = services.run(&["--output", "json", "--dry-run"]);
     assert_eq!(ran.code, 5, "a conflict is not in sync, dry run or not");
     services.ak.fail_writes_to("broken", 503);
@@ -167,14 +227,24 @@ fn a_conflict_or_a_failed_write_exits_5() {
     let report = ran.json();
     assert_eq!(report["summary"]["failed"], 1);
     assert_eq!(report["changes"][0]["status"], "failed");
-    assert!(report["changes"][0]["error"].as_str().unwrap().contains("HTTP 503"));
+    assert!(
+        report["changes"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 503")
+    );
 }
 
 #[test]
 fn usage_and_configuration_errors_exit_2_as_clef() {
     let unknown = tenant_sync(&["run", "--frobnicate"], &[]);
     assert_eq!(unknown.code, 2);
-    assert!(unknown.events()[0]["Message"].as_str().unwrap().contains("--frobnicate"));
+    assert!(
+        unknown.events()[0]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("--frobnicate")
+    );
 
     let no_url = tenant_sync(&["run", "--op-connect-url", "http://127.0.0.1:9"], &[]);
     assert_eq!(no_url.code, 2);
@@ -182,12 +252,25 @@ fn usage_and_configuration_errors_exit_2_as_clef() {
 
     let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
     let no_token = tenant_sync(
-        &["run", "--op-connect-url", &services.op.url(), "--authentik-url", &services.ak.url()],
+        &[
+            "run",
+            "--op-connect-url",
+            &services.op.url(),
+            "--authentik-url",
+            &services.ak.url(),
+        ],
         &[("OP_TOKEN", OP_TOKEN)],
     );
     assert_eq!(no_token.code, 2);
-    assert!(no_token.stdout.contains("AUTHENTIK_TOKEN is not set"), "{}", no_token.stdout);
-    assert!(services.op.requests().is_empty(), "nothing is read before the configuration is complete");
+    assert!(
+        no_token.stdout.contains("AUTHENTIK_TOKEN is not set"),
+        "{}",
+        no_token.stdout
+    );
+    assert!(
+        services.op.requests().is_empty(),
+        "nothing is read before the configuration is complete"
+    );
 
     let missing_file = tenant_sync(&["validate", "/nonexistent/mapping.json"], &[]);
     assert_eq!(missing_file.code, 2);
@@ -200,7 +283,9 @@ fn usage_and_configuration_errors_exit_2_as_clef() {
 
 #[test]
 fn an_invalid_mapping_exits_3_and_names_every_problem() {
-    let services = Services::with_mapping(r#"{"version": 2, "mappings": [{"authentikGroup": "g", "fcRole": "r"}]}"#);
+    let services = Services::with_mapping(
+        r#"{"version": 2, "mappings": [{"authentikGroup": "g", "fcRole": "r"}]}"#,
+    );
     let ran = services.run(&["--output", "json"]);
     assert_eq!(ran.code, 3);
     let texts: Vec<String> = ran.json()["error"]["issues"]
@@ -211,7 +296,10 @@ fn an_invalid_mapping_exits_3_and_names_every_problem() {
         .collect();
     assert_eq!(
         texts,
-        ["version: must be the number 1 (the only schema this tool reads), got 2", "mappings[0] (group \"g\"): fcTenantId: missing; it is required"]
+        [
+            "version: must be the number 1 (the only schema this tool reads), got 2",
+            "mappings[0] (group \"g\"): fcTenantId: missing; it is required"
+        ]
     );
     assert!(services.ak.requests().is_empty());
 
@@ -220,16 +308,27 @@ fn an_invalid_mapping_exits_3_and_names_every_problem() {
     assert_eq!(ran.code, 3);
     assert!(ran.stdout.contains("mappings: is empty"), "{}", ran.stdout);
     let binary = temp_file("binary.json", &[0xff, 0xfe, b'{']);
-    assert_eq!(tenant_sync(&["validate", binary.to_str().unwrap()], &[]).code, 3);
+    assert_eq!(
+        tenant_sync(&["validate", binary.to_str().unwrap()], &[]).code,
+        3
+    );
 }
 
 #[test]
 fn validate_prints_the_normalized_desired_state() {
     let file = temp_file(
         "good.json",
-        mapping(&[("b", "t", "user"), ("a", "t", "admin"), ("s", "*", "SuperAdmin")]).as_bytes(),
+        mapping(&[
+            ("b", "t", "user"),
+            ("a", "t", "admin"),
+            ("s", "*", "SuperAdmin"),
+        ])
+        .as_bytes(),
     );
-    let ran = tenant_sync(&["validate", file.to_str().unwrap(), "--output", "json"], &[]);
+    let ran = tenant_sync(
+        &["validate", file.to_str().unwrap(), "--output", "json"],
+        &[],
+    );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let state = ran.json();
     assert_eq!(state["groups"][0]["authentikGroup"], "a");
@@ -253,17 +352,33 @@ fn an_upstream_failure_before_any_write_exits_4() {
     assert_eq!(ran.json()["error"]["kind"], "upstream");
     assert!(services.ak.writes().is_empty());
     let unreachable = tenant_sync(
-        &["run", "--mapping-file", temp_file("one.json", mapping(&[("a", "t", "u")]).as_bytes()).to_str().unwrap()],
-        &[("AUTHENTIK_URL", "http://127.0.0.1:9"), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+        &[
+            "run",
+            "--mapping-file",
+            temp_file("one.json", mapping(&[("a", "t", "u")]).as_bytes())
+                .to_str()
+                .unwrap(),
+        ],
+        &[
+            ("AUTHENTIK_URL", "http://127.0.0.1:9"),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
     );
     assert_eq!(unreachable.code, 4, "{}", unreachable.stdout);
-    assert!(unreachable.stdout.contains("connection refused"), "{}", unreachable.stdout);
+    assert!(
+        unreachable.stdout.contains("connection refused"),
+        "{}",
+        unreachable.stdout
+    );
 }
 
 #[test]
 fn a_mapping_file_grants_no_1password_access() {
     let services = Services::with_mapping("{}");
-    let file = temp_file("inline.json", mapping(&[("from-file", "t", "user")]).as_bytes());
+    let file = temp_file(
+        "inline.json",
+        mapping(&[("from-file", "t", "user")]).as_bytes(),
+    );
     let ran = services.run(&["--mapping-file", file.to_str().unwrap()]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(services.op.requests().is_empty());
@@ -273,14 +388,33 @@ fn a_mapping_file_grants_no_1password_access() {
 #[test]
 fn exceeding_the_memory_limit_exits_6_and_writes_nothing() {
     // A large but valid document: parsing it needs far more than 16 MiB.
-    let entries: Vec<(String, String, String)> =
-        (0..15_000).map(|i| (format!("group-{i:05}-{}", "x".repeat(200)), format!("tenant-{i}"), "user".to_owned())).collect();
-    let refs: Vec<(&str, &str, &str)> = entries.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())).collect();
+    let entries: Vec<(String, String, String)> = (0..15_000)
+        .map(|i| {
+            (
+                format!("group-{i:05}-{}", "x".repeat(200)),
+                format!("tenant-{i}"),
+                "user".to_owned(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
     let file = temp_file("huge.json", mapping(&refs).as_bytes());
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
     let ran = tenant_sync(
-        &["run", "--memory-limit-mib", "16", "--mapping-file", file.to_str().unwrap()],
-        &[("AUTHENTIK_URL", &ak.url()), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+        &[
+            "run",
+            "--memory-limit-mib",
+            "16",
+            "--mapping-file",
+            file.to_str().unwrap(),
+        ],
+        &[
+            ("AUTHENTIK_URL", &ak.url()),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
     );
     assert_eq!(ran.code, 6, "{}\n{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.contains("16 MiB memory limit"), "{}", ran.stdout);
@@ -295,17 +429,30 @@ fn exceeding_the_deadline_exits_6_instead_of_hanging() {
     let file = temp_file("deadline.json", mapping(&[("a", "t", "u")]).as_bytes());
     let started = std::time::Instant::now();
     let ran = tenant_sync(
-        &["run", "--deadline-secs", "2", "--mapping-file", file.to_str().unwrap()],
-        &[("AUTHENTIK_URL", &url), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+        &[
+            "run",
+            "--deadline-secs",
+            "2",
+            "--mapping-file",
+            file.to_str().unwrap(),
+        ],
+        &[
+            ("AUTHENTIK_URL", &url),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
     );
     assert_eq!(ran.code, 6, "{}\n{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.contains("2 s deadline"), "{}", ran.stdout);
-    assert!(started.elapsed().as_secs() < 20, "the deadline must stop the run");
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "the deadline must stop the run"
+    );
 }
 
 #[test]
 fn a_warm_start_loads_compiled_code_instead_of_compiling() {
-    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("warm-{}", std::process::id()));
+    let cache =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("warm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
     let file = temp_file("warm.json", mapping(&[("a", "t", "u")]).as_bytes());
     let how = |verbose_run: &Ran| -> String {
@@ -316,16 +463,35 @@ fn a_warm_start_loads_compiled_code_instead_of_compiling() {
             .map(|e| e["How"].as_str().unwrap().to_owned())
             .expect("a Component ready event")
     };
-    let args = ["run", "--verbose", "--dry-run", "--mapping-file", file.to_str().unwrap(), "--cache-dir", cache.to_str().unwrap()];
+    let args = [
+        "run",
+        "--verbose",
+        "--dry-run",
+        "--mapping-file",
+        file.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
-    let env = [("AUTHENTIK_URL", ak.url()), ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN.to_owned())];
+    let env = [
+        ("AUTHENTIK_URL", ak.url()),
+        ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN.to_owned()),
+    ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let cold = tenant_sync(&args, &env);
     assert_eq!(cold.code, 0, "{}", cold.stderr);
     assert!(how(&cold).starts_with("compiled"), "{}", how(&cold));
     let warm = tenant_sync(&args, &env);
-    assert!(how(&warm).starts_with("loaded from cache"), "{}", how(&warm));
-    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "one artifact");
+    assert!(
+        how(&warm).starts_with("loaded from cache"),
+        "{}",
+        how(&warm)
+    );
+    assert_eq!(
+        std::fs::read_dir(&cache).unwrap().count(),
+        1,
+        "one artifact"
+    );
     let _ = std::fs::remove_dir_all(&cache);
 }
 
@@ -347,5 +513,8 @@ fn verbose_logs_each_request_without_headers() {
         assert!(!event.to_string().to_lowercase().contains("bearer"));
     }
     let quiet = services.run(&["--dry-run"]);
-    assert!(!quiet.stderr.contains("\"Debug\""), "no Debug events without --verbose");
+    assert!(
+        !quiet.stderr.contains("\"Debug\""),
+        "no Debug events without --verbose"
+    );
 }

@@ -54,7 +54,10 @@ impl Run {
 
     /// Parsed log events.
     pub fn events(&self) -> Vec<Value> {
-        self.logs.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        self.logs
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
@@ -69,7 +72,9 @@ impl World {
     /// A world whose 1Password holds `document` in the default vault/item/field.
     pub fn with_mapping(document: &str) -> World {
         let world = World::new();
-        world.op.seed_mapping_field(VAULT, ITEM, "mapping", document);
+        world
+            .op
+            .seed_mapping_field(VAULT, ITEM, "mapping", document);
         world
     }
 
@@ -128,21 +133,29 @@ impl Default for World {
 /// Every log line is a CLEF event, and no output carries a token.
 pub fn assert_clean(logs: &str, other_output: &str) {
     for line in logs.lines() {
-        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let event: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert!(
             event["@t"].is_string() && event["@mt"].is_string(),
             "not a CLEF event: {line}"
         );
         if let Some(level) = event.get("@l") {
             assert!(
-                ["Verbose", "Debug", "Warning", "Error", "Fatal"].contains(&level.as_str().unwrap()),
+                ["Verbose", "Debug", "Warning", "Error", "Fatal"]
+                    .contains(&level.as_str().unwrap()),
                 "bad @l: {line}"
             );
         }
     }
     for token in [OP_TOKEN, AUTHENTIK_TOKEN] {
-        assert!(!logs.contains(token), "a token leaked into the logs:\n{logs}");
-        assert!(!other_output.contains(token), "a token leaked into the result:\n{other_output}");
+        assert!(
+            !logs.contains(token),
+            "a token leaked into the logs:\n{logs}"
+        );
+        assert!(
+            !other_output.contains(token),
+            "a token leaked into the result:\n{other_output}"
+        );
     }
 }
 

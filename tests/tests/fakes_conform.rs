@@ -13,7 +13,8 @@ fn api_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/api"));
     assert!(
-        dir.join("authentik-schema.yml").is_file() && dir.join("1password-connect-spec.yaml").is_file(),
+        dir.join("authentik-schema.yml").is_file()
+            && dir.join("1password-connect-spec.yaml").is_file(),
         "the API documents are missing from {}; check out ../shared beside the repository or set TENANT_SYNC_API_DIR",
         dir.display()
     );
@@ -39,7 +40,10 @@ fn onepassword_spec() -> &'static Value {
 fn json_schema(openapi: &Value) -> Value {
     match openapi {
         Value::Object(map) => {
-            let mut out: Map<String, Value> = map.iter().map(|(k, v)| (k.clone(), json_schema(v))).collect();
+            let mut out: Map<String, Value> = map
+                .iter()
+                .map(|(k, v)| (k.clone(), json_schema(v)))
+                .collect();
             if out.remove("nullable") == Some(Value::Bool(true)) {
                 return json!({"anyOf": [Value::Object(out), {"type": "null"}]});
             }
@@ -62,7 +66,11 @@ fn assert_matches(spec: &Value, schema: Value, instance: &Value, what: &str) {
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{what} does not match the schema:\n{}\n{instance:#}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the schema:\n{}\n{instance:#}",
+        errors.join("\n")
+    );
 }
 
 fn component(name: &str) -> Value {
@@ -70,7 +78,10 @@ fn component(name: &str) -> Value {
 }
 
 fn agent() -> Agent {
-    Agent::config_builder().http_status_as_error(false).build().into()
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
 fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
@@ -94,7 +105,9 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u
             if let Some(a) = &auth {
                 request = request.header("authorization", a);
             }
-            request.content_type("application/json").send(body.to_string())
+            request
+                .content_type("application/json")
+                .send(body.to_string())
         }
         (other, None) => panic!("{other} without body"),
     };
@@ -112,7 +125,10 @@ fn documented(spec: &Value, path: &str, method: &str, status: u16) -> Value {
         response = &spec["components"]["responses"][name];
     }
     let schema = &response["content"]["application/json"]["schema"];
-    assert!(!schema.is_null(), "the spec documents no JSON {status} for {method} {path}");
+    assert!(
+        !schema.is_null(),
+        "the spec documents no JSON {status} for {method} {path}"
+    );
     schema.clone()
 }
 
@@ -125,29 +141,88 @@ fn authentik_fake_answers_match_the_openapi_schema() {
     let list = "/core/groups/";
     let one = "/core/groups/{group_uuid}/";
 
-    for query in ["?include_users=false&page_size=100", "?include_users=true", "?name=member-group"] {
-        let (status, body) = call("GET", &format!("{base}{query}"), Some(AUTHENTIK_TOKEN), None);
+    for query in [
+        "?include_users=false&page_size=100",
+        "?include_users=true",
+        "?name=member-group",
+    ] {
+        let (status, body) = call(
+            "GET",
+            &format!("{base}{query}"),
+            Some(AUTHENTIK_TOKEN),
+            None,
+        );
         assert_eq!(status, 200);
-        assert_matches(spec, documented(spec, list, "get", 200), &body, &format!("list {query}"));
+        assert_matches(
+            spec,
+            documented(spec, list, "get", 200),
+            &body,
+            &format!("list {query}"),
+        );
     }
-    let (status, created) = call("POST", &base, Some(AUTHENTIK_TOKEN), Some(json!({"name": "new", "attributes": {"a": 1}})));
+    let (status, created) = call(
+        "POST",
+        &base,
+        Some(AUTHENTIK_TOKEN),
+        Some(json!({"name": "new", "attributes": {"a": 1}})),
+    );
     assert_eq!(status, 201);
-    assert_matches(spec, documented(spec, list, "post", 201), &created, "create");
+    assert_matches(
+        spec,
+        documented(spec, list, "post", 201),
+        &created,
+        "create",
+    );
     let pk = created["pk"].as_str().unwrap();
-    let (status, fetched) = call("GET", &format!("{base}{pk}/?include_users=false"), Some(AUTHENTIK_TOKEN), None);
+    let (status, fetched) = call(
+        "GET",
+        &format!("{base}{pk}/?include_users=false"),
+        Some(AUTHENTIK_TOKEN),
+        None,
+    );
     assert_eq!(status, 200);
-    assert_matches(spec, documented(spec, one, "get", 200), &fetched, "retrieve");
-    let (status, patched) = call("PATCH", &format!("{base}{pk}/"), Some(AUTHENTIK_TOKEN), Some(json!({"attributes": {"b": 2}})));
+    assert_matches(
+        spec,
+        documented(spec, one, "get", 200),
+        &fetched,
+        "retrieve",
+    );
+    let (status, patched) = call(
+        "PATCH",
+        &format!("{base}{pk}/"),
+        Some(AUTHENTIK_TOKEN),
+        Some(json!({"attributes": {"b": 2}})),
+    );
     assert_eq!(status, 200);
     assert_matches(spec, documented(spec, one, "patch", 200), &patched, "patch");
 
-    let (status, duplicate) = call("POST", &base, Some(AUTHENTIK_TOKEN), Some(json!({"name": "new"})));
+    let (status, duplicate) = call(
+        "POST",
+        &base,
+        Some(AUTHENTIK_TOKEN),
+        Some(json!({"name": "new"})),
+    );
     assert_eq!(status, 400);
-    assert_matches(spec, documented(spec, list, "post", 400), &duplicate, "duplicate name");
+    assert_matches(
+        spec,
+        documented(spec, list, "post", 400),
+        &duplicate,
+        "duplicate name",
+    );
     let (status, denied) = call("GET", &base, Some("wrong-token"), None);
     assert_eq!(status, 403);
-    assert_matches(spec, documented(spec, list, "get", 403), &denied, "bad token");
-    let (status, missing) = call("GET", &format!("{base}?page=9"), Some(AUTHENTIK_TOKEN), None);
+    assert_matches(
+        spec,
+        documented(spec, list, "get", 403),
+        &denied,
+        "bad token",
+    );
+    let (status, missing) = call(
+        "GET",
+        &format!("{base}?page=9"),
+        Some(AUTHENTIK_TOKEN),
+        None,
+    );
     assert_eq!(status, 404);
     assert_matches(spec, component("GenericError"), &missing, "invalid page");
 }
@@ -160,39 +235,96 @@ fn authentik_fake_behaves_as_observed() {
     }
     let base = format!("{}/api/v3/core/groups/", ak.url());
     let get = |q: &str| call("GET", &format!("{base}{q}"), Some(AUTHENTIK_TOKEN), None);
-    assert_eq!(get("").1["results"].as_array().unwrap().len(), 20, "default page size");
+    assert_eq!(
+        get("").1["results"].as_array().unwrap().len(),
+        20,
+        "default page size"
+    );
     for size in ["101", "1000"] {
-        assert_eq!(get(&format!("?page_size={size}")).1["results"].as_array().unwrap().len(), 100, "cap");
+        assert_eq!(
+            get(&format!("?page_size={size}")).1["results"]
+                .as_array()
+                .unwrap()
+                .len(),
+            100,
+            "cap"
+        );
     }
     for size in ["0", "-5", "abc"] {
-        assert_eq!(get(&format!("?page_size={size}")).1["results"].as_array().unwrap().len(), 20);
+        assert_eq!(
+            get(&format!("?page_size={size}")).1["results"]
+                .as_array()
+                .unwrap()
+                .len(),
+            20
+        );
     }
     let (_, last) = get("?page=2&page_size=100");
     assert_eq!(last["pagination"]["next"], 0);
     assert_eq!(last["pagination"]["previous"], 1);
-    assert_eq!(get("?page=3&page_size=100"), (404, json!({"detail": "Invalid page."})));
-    assert_eq!(get("?name=G001").1["results"].as_array().unwrap().len(), 0, "exact, case-sensitive");
-    assert_eq!(get("?name__icontains=g001").1["pagination"]["count"], 150, "unknown filters ignored");
-    assert_eq!(get("?include_users=false").1["results"][0]["users_obj"], Value::Null);
+    assert_eq!(
+        get("?page=3&page_size=100"),
+        (404, json!({"detail": "Invalid page."}))
+    );
+    assert_eq!(
+        get("?name=G001").1["results"].as_array().unwrap().len(),
+        0,
+        "exact, case-sensitive"
+    );
+    assert_eq!(
+        get("?name__icontains=g001").1["pagination"]["count"],
+        150,
+        "unknown filters ignored"
+    );
+    assert_eq!(
+        get("?include_users=false").1["results"][0]["users_obj"],
+        Value::Null
+    );
     assert_eq!(
         call("GET", &base, None, None),
-        (403, json!({"detail": "Authentication credentials were not provided."}))
+        (
+            403,
+            json!({"detail": "Authentication credentials were not provided."})
+        )
     );
 
     // PATCH replaces `attributes` whole; PUT without `users` drops the members.
     let pk = ak.seed_group("m", json!({"a": 1, "nested": {"x": 1, "y": 2}}), &[5]);
-    let (_, patched) = call("PATCH", &format!("{base}{pk}/"), Some(AUTHENTIK_TOKEN), Some(json!({"attributes": {"nested": {"x": 9}, "b": 2}})));
+    let (_, patched) = call(
+        "PATCH",
+        &format!("{base}{pk}/"),
+        Some(AUTHENTIK_TOKEN),
+        Some(json!({"attributes": {"nested": {"x": 9}, "b": 2}})),
+    );
     assert_eq!(patched["attributes"], json!({"nested": {"x": 9}, "b": 2}));
     assert_eq!(patched["users"], json!([5]));
-    let (_, put) = call("PUT", &format!("{base}{pk}/"), Some(AUTHENTIK_TOKEN), Some(json!({"name": "m", "attributes": {}})));
+    let (_, put) = call(
+        "PUT",
+        &format!("{base}{pk}/"),
+        Some(AUTHENTIK_TOKEN),
+        Some(json!({"name": "m", "attributes": {}})),
+    );
     assert_eq!(put["users"], json!([]));
     assert_eq!(
-        call("PATCH", &format!("{base}00000000-0000-4000-8000-000000000000/"), Some(AUTHENTIK_TOKEN), Some(json!({}))),
+        call(
+            "PATCH",
+            &format!("{base}00000000-0000-4000-8000-000000000000/"),
+            Some(AUTHENTIK_TOKEN),
+            Some(json!({}))
+        ),
         (404, json!({"detail": "No Group matches the given query."}))
     );
     assert_eq!(
-        call("POST", &base, Some(AUTHENTIK_TOKEN), Some(json!({"name": "x", "attributes": [1]}))),
-        (400, json!({"attributes": ["Value must be a dictionary, and not have any duplicate keys."]}))
+        call(
+            "POST",
+            &base,
+            Some(AUTHENTIK_TOKEN),
+            Some(json!({"name": "x", "attributes": [1]}))
+        ),
+        (
+            400,
+            json!({"attributes": ["Value must be a dictionary, and not have any duplicate keys."]})
+        )
     );
 }
 
@@ -205,28 +337,77 @@ fn onepassword_fake_answers_match_the_openapi_schema() {
         &vault,
         ITEM,
         vec![
-            Content::Field { label: "mapping".into(), value: "{}".into() },
-            Content::File { name: "m.json".into(), content: b"{}".to_vec() },
+            Content::Field {
+                label: "mapping".into(),
+                value: "{}".into(),
+            },
+            Content::File {
+                name: "m.json".into(),
+                content: b"{}".to_vec(),
+            },
         ],
     );
     let base = format!("{}/v1", op.url());
     let (status, vaults) = call("GET", &format!("{base}/vaults"), Some(OP_TOKEN), None);
     assert_eq!(status, 200);
-    assert_matches(spec, documented(spec, "/vaults", "get", 200), &vaults, "vault list");
+    assert_matches(
+        spec,
+        documented(spec, "/vaults", "get", 200),
+        &vaults,
+        "vault list",
+    );
     let filter = "filter=title%20eq%20%22flowercore-tenant-mapping%22";
-    let (status, items) = call("GET", &format!("{base}/vaults/{vault}/items?{filter}"), Some(OP_TOKEN), None);
+    let (status, items) = call(
+        "GET",
+        &format!("{base}/vaults/{vault}/items?{filter}"),
+        Some(OP_TOKEN),
+        None,
+    );
     assert_eq!(status, 200);
     assert_eq!(items.as_array().unwrap().len(), 1);
-    assert_matches(spec, documented(spec, "/vaults/{vaultUuid}/items", "get", 200), &items, "item list");
-    let (status, full) = call("GET", &format!("{base}/vaults/{vault}/items/{item}"), Some(OP_TOKEN), None);
+    assert_matches(
+        spec,
+        documented(spec, "/vaults/{vaultUuid}/items", "get", 200),
+        &items,
+        "item list",
+    );
+    let (status, full) = call(
+        "GET",
+        &format!("{base}/vaults/{vault}/items/{item}"),
+        Some(OP_TOKEN),
+        None,
+    );
     assert_eq!(status, 200);
-    assert_matches(spec, documented(spec, "/vaults/{vaultUuid}/items/{itemUuid}", "get", 200), &full, "full item");
+    assert_matches(
+        spec,
+        documented(spec, "/vaults/{vaultUuid}/items/{itemUuid}", "get", 200),
+        &full,
+        "full item",
+    );
 
     let (status, unauthorized) = call("GET", &format!("{base}/vaults"), Some("bad"), None);
     assert_eq!(status, 401);
-    assert_eq!(unauthorized, json!({"status": 401, "message": "Invalid token signature"}));
-    assert_matches(spec, documented(spec, "/vaults", "get", 401), &unauthorized, "401");
-    let (status, missing) = call("GET", &format!("{base}/vaults/{vault}/items/aaaaaaaaaaaaaaaaaaaaaaaaaa"), Some(OP_TOKEN), None);
+    assert_eq!(
+        unauthorized,
+        json!({"status": 401, "message": "Invalid token signature"})
+    );
+    assert_matches(
+        spec,
+        documented(spec, "/vaults", "get", 401),
+        &unauthorized,
+        "401",
+    );
+    let (status, missing) = call(
+        "GET",
+        &format!("{base}/vaults/{vault}/items/aaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        Some(OP_TOKEN),
+        None,
+    );
     assert_eq!(status, 404);
-    assert_matches(spec, documented(spec, "/vaults/{vaultUuid}/items/{itemUuid}", "get", 404), &missing, "404");
+    assert_matches(
+        spec,
+        documented(spec, "/vaults/{vaultUuid}/items/{itemUuid}", "get", 404),
+        &missing,
+        "404",
+    );
 }

@@ -10,7 +10,11 @@ fn block(tenant: &str, role: &str) -> Value {
 }
 
 fn actions(report: &tenant_sync::bindings::types::Report) -> Vec<(String, Action, Status)> {
-    report.groups.iter().map(|g| (g.group.clone(), g.action, g.status)).collect()
+    report
+        .groups
+        .iter()
+        .map(|g| (g.group.clone(), g.action, g.status))
+        .collect()
 }
 
 const THREE: &[(&str, &str, &str)] = &[
@@ -26,11 +30,19 @@ async fn fresh_create_then_an_idempotent_second_run() {
     let report = run.report();
     assert_eq!(report.summary.create, 3);
     assert_eq!(report.summary.failed, 0);
-    assert!(report.groups.iter().all(|g| g.action == Action::Create && g.status == Status::Applied));
+    assert!(
+        report
+            .groups
+            .iter()
+            .all(|g| g.action == Action::Create && g.status == Status::Applied)
+    );
 
     let groups = world.ak.groups();
     assert_eq!(groups.len(), 3);
-    assert_eq!(Value::Object(groups[0].attributes.clone()), block("acme", "admin"));
+    assert_eq!(
+        Value::Object(groups[0].attributes.clone()),
+        block("acme", "admin")
+    );
     // A create sends the name and the block, nothing else.
     let writes = world.ak.writes();
     assert_eq!(writes.len(), 3);
@@ -53,7 +65,10 @@ async fn fresh_create_then_an_idempotent_second_run() {
     let again = world.run(false).await;
     let report = again.report();
     assert_eq!(report.summary.unchanged, 3);
-    assert_eq!(report.summary.create + report.summary.update + report.summary.adopt, 0);
+    assert_eq!(
+        report.summary.create + report.summary.update + report.summary.adopt,
+        0
+    );
     assert!(world.ak.writes().is_empty(), "a no-op run must not write");
     assert_eq!(world.ak.requests().len(), 1, "one list page, nothing else");
 }
@@ -71,8 +86,15 @@ async fn drift_is_updated_keeping_foreign_attributes_and_members() {
     );
     let run = world.run(false).await;
     let report = run.report();
-    assert_eq!(actions(report), [("acme-admins".into(), Action::Update, Status::Applied)]);
-    let changed: Vec<&str> = report.groups[0].changes.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        actions(report),
+        [("acme-admins".into(), Action::Update, Status::Applied)]
+    );
+    let changed: Vec<&str> = report.groups[0]
+        .changes
+        .iter()
+        .map(|c| c.key.as_str())
+        .collect();
     assert_eq!(changed, ["fc:role", "fc:label", "fc:regulated"]);
 
     let group = world.ak.group("acme-admins").unwrap();
@@ -86,15 +108,29 @@ async fn drift_is_updated_keeping_foreign_attributes_and_members() {
     assert_eq!(writes.len(), 1);
     assert_eq!(writes[0].method, "PATCH");
     assert_eq!(writes[0].path, format!("/api/v3/core/groups/{}/", group.pk));
-    let sent: Vec<&String> = writes[0].body.as_ref().unwrap().as_object().unwrap().keys().collect();
+    let sent: Vec<&String> = writes[0]
+        .body
+        .as_ref()
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
     assert_eq!(sent, ["attributes"], "PATCH sends only attributes");
 }
 
 #[tokio::test]
 async fn an_unclaimed_group_is_adopted_and_a_foreign_one_is_a_conflict() {
-    let world = World::with_mapping(&mapping(&[("plain", "t1", "user"), ("theirs", "t2", "user")]));
+    let world = World::with_mapping(&mapping(&[
+        ("plain", "t1", "user"),
+        ("theirs", "t2", "user"),
+    ]));
     world.ak.seed_group("plain", json!({"color": "blue"}), &[1]);
-    world.ak.seed_group("theirs", json!({"fc:managed-by": "someone-else", "fc:tenant": "x"}), &[]);
+    world.ak.seed_group(
+        "theirs",
+        json!({"fc:managed-by": "someone-else", "fc:tenant": "x"}),
+        &[],
+    );
     let run = world.run(false).await;
     let report = run.report();
     assert_eq!(
@@ -104,10 +140,19 @@ async fn an_unclaimed_group_is_adopted_and_a_foreign_one_is_a_conflict() {
             ("theirs".into(), Action::Conflict, Status::Skipped)
         ]
     );
-    assert!(report.groups[1].reason.as_deref().unwrap().contains("someone-else"));
+    assert!(
+        report.groups[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("someone-else")
+    );
     let mut adopted = block("t1", "user");
     adopted["color"] = json!("blue");
-    assert_eq!(Value::Object(world.ak.group("plain").unwrap().attributes), adopted);
+    assert_eq!(
+        Value::Object(world.ak.group("plain").unwrap().attributes),
+        adopted
+    );
     assert_eq!(
         Value::Object(world.ak.group("theirs").unwrap().attributes),
         json!({"fc:managed-by": "someone-else", "fc:tenant": "x"}),
@@ -115,7 +160,9 @@ async fn an_unclaimed_group_is_adopted_and_a_foreign_one_is_a_conflict() {
     );
     assert_eq!(world.ak.writes().len(), 1);
     assert!(
-        run.events().iter().any(|e| e["@l"] == "Warning" && e["Action"] == "conflict"),
+        run.events()
+            .iter()
+            .any(|e| e["@l"] == "Warning" && e["Action"] == "conflict"),
         "conflicts are logged as warnings"
     );
 }
@@ -124,7 +171,9 @@ async fn an_unclaimed_group_is_adopted_and_a_foreign_one_is_a_conflict() {
 async fn orphans_and_unrelated_groups_are_reported_or_ignored_never_touched() {
     let world = World::with_mapping(&mapping(&[("kept", "t", "user")]));
     world.ak.seed_group("kept", block("t", "user"), &[]);
-    world.ak.seed_group("left-behind", block("old", "user"), &[3]);
+    world
+        .ak
+        .seed_group("left-behind", block("old", "user"), &[3]);
     world.ak.seed_group("unrelated", json!({"a": 1}), &[4]);
     let before = world.ak.groups();
     let run = world.run(false).await;
@@ -141,7 +190,10 @@ async fn orphans_and_unrelated_groups_are_reported_or_ignored_never_touched() {
 
 #[tokio::test]
 async fn wildcard_entries_create_nothing_and_are_reported_as_skipped() {
-    let world = World::with_mapping(&mapping(&[("superadmins", "*", "SuperAdmin"), ("a", "t", "user")]));
+    let world = World::with_mapping(&mapping(&[
+        ("superadmins", "*", "SuperAdmin"),
+        ("a", "t", "user"),
+    ]));
     let run = world.run(false).await;
     let report = run.report();
     assert_eq!(report.summary.skipped, 1);
@@ -158,7 +210,9 @@ async fn wildcard_entries_create_nothing_and_are_reported_as_skipped() {
 #[tokio::test]
 async fn dry_run_plans_everything_and_writes_nothing() {
     let world = World::with_mapping(&mapping(THREE));
-    world.ak.seed_group("acme-users", block("acme", "admin"), &[]);
+    world
+        .ak
+        .seed_group("acme-users", block("acme", "admin"), &[]);
     let run = world.run(true).await;
     let report = run.report();
     assert!(report.dry_run);
@@ -176,9 +230,17 @@ async fn dry_run_plans_everything_and_writes_nothing() {
 
 #[tokio::test]
 async fn lists_every_page_of_a_large_installation() {
-    let world = World::with_mapping(&mapping(&[("g-0005", "t", "user"), ("g-0255", "t", "user"), ("zz-new", "t", "user")]));
+    let world = World::with_mapping(&mapping(&[
+        ("g-0005", "t", "user"),
+        ("g-0255", "t", "user"),
+        ("zz-new", "t", "user"),
+    ]));
     for i in 0..260 {
-        let attributes = if i == 255 { block("t", "user") } else { json!({}) };
+        let attributes = if i == 255 {
+            block("t", "user")
+        } else {
+            json!({})
+        };
         world.ak.seed_group(&format!("g-{i:04}"), attributes, &[]);
     }
     let run = world.run(false).await;
@@ -191,7 +253,12 @@ async fn lists_every_page_of_a_large_installation() {
             ("zz-new".into(), Action::Create, Status::Applied)
         ]
     );
-    let lists: Vec<_> = world.ak.requests().into_iter().filter(|r| r.method == "GET").collect();
+    let lists: Vec<_> = world
+        .ak
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect();
     assert_eq!(lists.len(), 3, "260 groups at 100 per page");
     for (i, list) in lists.iter().enumerate() {
         assert_eq!(list.query["page"], (i + 1).to_string());
@@ -214,7 +281,10 @@ async fn reads_the_mapping_from_a_1password_document_file() {
         }],
     );
     let run = world.run(false).await;
-    assert_eq!(actions(run.report()), [("from-file".into(), Action::Create, Status::Applied)]);
+    assert_eq!(
+        actions(run.report()),
+        [("from-file".into(), Action::Create, Status::Applied)]
+    );
     let paths: Vec<String> = world.op.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths.len(), 4);
     assert!(paths[3].ends_with("/content"), "{paths:?}");
@@ -244,8 +314,10 @@ async fn every_validation_error_is_reported_and_nothing_is_sent_to_authentik() {
     let SyncError::InvalidMapping(issues) = run.error() else {
         panic!("expected invalid-mapping, got {:?}", run.error())
     };
-    let located: Vec<(Option<u32>, Option<&str>)> =
-        issues.iter().map(|i| (i.entry, i.field.as_deref())).collect();
+    let located: Vec<(Option<u32>, Option<&str>)> = issues
+        .iter()
+        .map(|i| (i.entry, i.field.as_deref()))
+        .collect();
     assert_eq!(
         located,
         [
@@ -255,8 +327,15 @@ async fn every_validation_error_is_reported_and_nothing_is_sent_to_authentik() {
             (Some(3), Some("fcTenantId")),
         ]
     );
-    assert!(world.ak.requests().is_empty(), "invalid mapping: Authentik is not even read");
-    let errors = run.events().into_iter().filter(|e| e["@l"] == "Error").count();
+    assert!(
+        world.ak.requests().is_empty(),
+        "invalid mapping: Authentik is not even read"
+    );
+    let errors = run
+        .events()
+        .into_iter()
+        .filter(|e| e["@l"] == "Error")
+        .count();
     assert_eq!(errors, 4 + 1, "one event per problem and a closing one");
 }
 
@@ -269,11 +348,21 @@ async fn a_bad_authentik_token_fails_before_any_write() {
         ("OP_TOKEN".into(), OP_TOKEN.into()),
     ];
     let run = world.run_with(&world.options(false), &grants).await;
-    let SyncError::Upstream(failure) = run.error() else { panic!("{:?}", run.error()) };
+    let SyncError::Upstream(failure) = run.error() else {
+        panic!("{:?}", run.error())
+    };
     assert_eq!(failure.service, Service::Authentik);
     assert_eq!(failure.status, Some(403));
-    assert!(failure.message.contains("Token invalid/expired"), "{}", failure.message);
-    assert!(failure.message.contains("AUTHENTIK_TOKEN"), "says what to check: {}", failure.message);
+    assert!(
+        failure.message.contains("Token invalid/expired"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.message.contains("AUTHENTIK_TOKEN"),
+        "says what to check: {}",
+        failure.message
+    );
     assert!(world.ak.writes().is_empty());
 }
 
@@ -286,7 +375,9 @@ async fn a_bad_1password_token_fails_before_authentik_is_touched() {
         ("OP_CONNECT_TOKEN".into(), "wrong-op-token-1111".into()),
     ];
     let run = world.run_with(&world.options(false), &grants).await;
-    let SyncError::Upstream(failure) = run.error() else { panic!("{:?}", run.error()) };
+    let SyncError::Upstream(failure) = run.error() else {
+        panic!("{:?}", run.error())
+    };
     assert_eq!(failure.service, Service::Onepassword);
     assert_eq!(failure.status, Some(401));
     assert!(failure.message.contains("OP_TOKEN"), "{}", failure.message);
@@ -299,7 +390,9 @@ async fn a_missing_token_is_a_configuration_error_before_any_request() {
     let mut grants = world.grants();
     grants.env = vec![("OP_TOKEN".into(), OP_TOKEN.into())];
     let run = world.run_with(&world.options(false), &grants).await;
-    let SyncError::InvalidConfig(message) = run.error() else { panic!("{:?}", run.error()) };
+    let SyncError::InvalidConfig(message) = run.error() else {
+        panic!("{:?}", run.error())
+    };
     assert!(message.contains("AUTHENTIK_TOKEN is not set"), "{message}");
     assert!(world.op.requests().is_empty() && world.ak.requests().is_empty());
 }
@@ -307,10 +400,18 @@ async fn a_missing_token_is_a_configuration_error_before_any_request() {
 #[tokio::test]
 async fn a_missing_vault_or_item_is_named_in_the_error() {
     let world = World::new();
-    world.op.seed_mapping_field("Other", ITEM, "mapping", &mapping(THREE));
+    world
+        .op
+        .seed_mapping_field("Other", ITEM, "mapping", &mapping(THREE));
     let run = world.run(false).await;
-    let SyncError::Upstream(failure) = run.error() else { panic!("{:?}", run.error()) };
-    assert!(failure.message.contains("no vault named \"IAmWorkin\""), "{}", failure.message);
+    let SyncError::Upstream(failure) = run.error() else {
+        panic!("{:?}", run.error())
+    };
+    assert!(
+        failure.message.contains("no vault named \"IAmWorkin\""),
+        "{}",
+        failure.message
+    );
     assert!(world.ak.requests().is_empty());
 }
 
@@ -319,7 +420,9 @@ async fn a_failed_write_does_not_stop_the_others_and_is_a_partial_apply() {
     let world = World::with_mapping(&mapping(THREE));
     world.ak.fail_writes_to("acme-users", 500);
     let run = world.run(false).await;
-    let SyncError::PartialApply(report) = run.error() else { panic!("{:?}", run.error()) };
+    let SyncError::PartialApply(report) = run.error() else {
+        panic!("{:?}", run.error())
+    };
     assert_eq!(
         actions(report),
         [
@@ -333,7 +436,11 @@ async fn a_failed_write_does_not_stop_the_others_and_is_a_partial_apply() {
     assert!(error.contains("HTTP 500"), "{error}");
     let names: Vec<String> = world.ak.groups().into_iter().map(|g| g.name).collect();
     assert_eq!(names, ["acme-admins", "globex-users"]);
-    assert!(run.events().iter().any(|e| e["@l"] == "Error" && e["Group"] == "acme-users"));
+    assert!(
+        run.events()
+            .iter()
+            .any(|e| e["@l"] == "Error" && e["Group"] == "acme-users")
+    );
 }
 
 #[tokio::test]

@@ -16,14 +16,25 @@ async fn a_request_to_an_origin_not_granted_is_refused_and_never_arrives() {
     // The component is pointed at a second server, but only the first is granted.
     options.authentik_url = elsewhere.url();
     let run = world.run_with(&options, &world.grants()).await;
-    let SyncError::Upstream(failure) = run.error() else { panic!("{:?}", run.error()) };
-    assert!(failure.message.contains("HttpRequestDenied"), "{}", failure.message);
-    assert!(elsewhere.requests().is_empty(), "the refused origin must see nothing");
+    let SyncError::Upstream(failure) = run.error() else {
+        panic!("{:?}", run.error())
+    };
+    assert!(
+        failure.message.contains("HttpRequestDenied"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the refused origin must see nothing"
+    );
     assert!(world.ak.requests().is_empty());
     let refused = run
         .events()
         .into_iter()
-        .find(|e| e["@l"] == "Warning" && e["@mt"].as_str().unwrap().starts_with("Refused a request"))
+        .find(|e| {
+            e["@l"] == "Warning" && e["@mt"].as_str().unwrap().starts_with("Refused a request")
+        })
         .expect("a warning names the refused origin");
     assert_eq!(refused["Origin"], Value::from(elsewhere.url()));
 }
@@ -38,7 +49,9 @@ async fn the_component_sees_only_the_granted_environment() {
     grants.env = tenant_sync::grants::granted_env(std::env::vars(), ["OP_TOKEN"]);
     grants.env.push(("OP_TOKEN".into(), OP_TOKEN.into()));
     let run = world.run_with(&world.options(false), &grants).await;
-    let SyncError::InvalidConfig(message) = run.error() else { panic!("{:?}", run.error()) };
+    let SyncError::InvalidConfig(message) = run.error() else {
+        panic!("{:?}", run.error())
+    };
     assert!(message.contains("AUTHENTIK_TOKEN is not set"), "{message}");
 }
 
@@ -47,7 +60,10 @@ async fn wasi_cli_run_reads_its_options_from_the_environment() {
     let world = World::with_mapping(&mapping(&[("a", "t", "user"), ("b", "*", "SuperAdmin")]));
     let log = LogSink::memory();
     let grants = Grants {
-        allowlist: Allowlist::new([Origin::parse(&world.op.url()).unwrap(), Origin::parse(&world.ak.url()).unwrap()]),
+        allowlist: Allowlist::new([
+            Origin::parse(&world.op.url()).unwrap(),
+            Origin::parse(&world.ak.url()).unwrap(),
+        ]),
         env: vec![
             ("OP_CONNECT_HOST".into(), world.op.url()),
             ("AUTHENTIK_URL".into(), world.ak.url()),
@@ -68,6 +84,9 @@ async fn wasi_cli_run_reads_its_options_from_the_environment() {
     assert_eq!(report["summary"]["skipped"], 1);
     assert_eq!(report["changes"][0]["group"], "a");
     assert_eq!(report["changes"][0]["status"], "planned");
-    assert_eq!(report["changes"][0]["changes"]["fc:tenant"], serde_json::json!({"from": null, "to": "t"}));
+    assert_eq!(
+        report["changes"][0]["changes"]["fc:tenant"],
+        serde_json::json!({"from": null, "to": "t"})
+    );
     assert!(world.ak.writes().is_empty());
 }

@@ -30,10 +30,17 @@ fn imports_only_the_standard_wasi_interfaces_it_needs() {
         "wasi:io/streams@0.2.12",
     ];
     for import in &imports {
-        assert!(allowed.contains(&import.as_str()), "unexpected import {import}");
+        assert!(
+            allowed.contains(&import.as_str()),
+            "unexpected import {import}"
+        );
     }
     assert!(imports.contains(&"wasi:http/outgoing-handler@0.2.12".to_owned()));
-    assert!(!imports.iter().any(|i| i.starts_with("wasi:sockets") || i.starts_with("wasi:filesystem")));
+    assert!(
+        !imports
+            .iter()
+            .any(|i| i.starts_with("wasi:sockets") || i.starts_with("wasi:filesystem"))
+    );
 }
 
 #[test]

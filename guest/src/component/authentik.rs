@@ -21,12 +21,12 @@ impl Authentik<'_> {
         let mut groups = Vec::new();
         let mut page = 1;
         loop {
-            let response = self
-                .client
-                .get(&api::list_target(page))
-                .map_err(|e| self.upstream(None, format!("listing groups (page {page}) failed: {e}")))?;
+            let response = self.client.get(&api::list_target(page)).map_err(|e| {
+                self.upstream(None, format!("listing groups (page {page}) failed: {e}"))
+            })?;
             let body = self.expect_json(&response, &format!("listing groups (page {page})"))?;
-            let decoded = api::decode_page(body).map_err(|e| self.upstream(Some(response.status), e))?;
+            let decoded =
+                api::decode_page(body).map_err(|e| self.upstream(Some(response.status), e))?;
             groups.extend(decoded.groups);
             match decoded.next {
                 None => return Ok(groups),
@@ -57,7 +57,9 @@ impl Authentik<'_> {
         let body = json!({"attributes": Value::Object(attributes.clone())});
         let response = self.client.patch_json(&api::group_target(pk), &body)?;
         if response.status == 404 {
-            return Err("the group was deleted while this run was working; nothing was written".to_owned());
+            return Err(
+                "the group was deleted while this run was working; nothing was written".to_owned(),
+            );
         }
         self.written(&response, "updating the group's attributes")
     }
@@ -65,15 +67,21 @@ impl Authentik<'_> {
     fn written(&self, response: &Response, doing: &str) -> Result<(), String> {
         if response.is_success() {
             let body = response.json_body()?;
-            api::decode_group(body).map_err(|e| format!("{doing}: the answer was not a group: {e}"))?;
+            api::decode_group(body)
+                .map_err(|e| format!("{doing}: the answer was not a group: {e}"))?;
             return Ok(());
         }
-        Err(self.redactor.scrub(&format!("{doing}: {}", self.describe_failure(response))))
+        Err(self
+            .redactor
+            .scrub(&format!("{doing}: {}", self.describe_failure(response))))
     }
 
     fn expect_json<'r>(&self, response: &'r Response, doing: &str) -> Result<&'r [u8], Upstream> {
         if !response.is_success() {
-            return Err(self.upstream(Some(response.status), format!("{doing}: {}", self.describe_failure(response))));
+            return Err(self.upstream(
+                Some(response.status),
+                format!("{doing}: {}", self.describe_failure(response)),
+            ));
         }
         response
             .json_body()
@@ -81,7 +89,8 @@ impl Authentik<'_> {
     }
 
     fn describe_failure(&self, response: &Response) -> String {
-        let detail = api::error_message(&response.body).unwrap_or_else(|| "no error message".to_owned());
+        let detail =
+            api::error_message(&response.body).unwrap_or_else(|| "no error message".to_owned());
         let advice = match response.status {
             401 | 403 => "; check AUTHENTIK_TOKEN and that its user may view and change groups",
             status if status >= 500 => "; Authentik failed, check its logs",

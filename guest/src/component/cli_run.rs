@@ -9,11 +9,16 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 pub fn run() -> Result<(), ()> {
-    let env: BTreeMap<String, String> = wasi::cli::environment::get_environment().into_iter().collect();
+    let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
+        .into_iter()
+        .collect();
     let options = match options_from(&env) {
         Ok(options) => options,
         Err(message) => {
-            log::error("Configuration error: {Message}; nothing was written", &[("Message", json!(message))]);
+            log::error(
+                "Configuration error: {Message}; nothing was written",
+                &[("Message", json!(message))],
+            );
             return Err(());
         }
     };
@@ -32,7 +37,11 @@ pub fn run() -> Result<(), ()> {
 }
 
 fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
-    let get = |name: &str| env.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let get = |name: &str| {
+        env.get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let source = match (get("TENANT_SYNC_MAPPING"), get("OP_CONNECT_HOST")) {
         (Some(document), _) => MappingSource::Inline(document),
         (None, Some(connect_url)) => MappingSource::Onepassword(OnepasswordLocation {
@@ -46,14 +55,24 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         }
     };
     let authentik_url = get("AUTHENTIK_URL").ok_or("AUTHENTIK_URL is not set; set it to the Authentik origin, e.g. https://authentik.example.com")?;
-    let dry_run = match get("TENANT_SYNC_DRY_RUN").as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let dry_run = match get("TENANT_SYNC_DRY_RUN")
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("0" | "false" | "no") => false,
         Some("1" | "true" | "yes") => true,
-        Some(other) => return Err(format!("TENANT_SYNC_DRY_RUN={other:?} is not a boolean; use true or false")),
+        Some(other) => {
+            return Err(format!(
+                "TENANT_SYNC_DRY_RUN={other:?} is not a boolean; use true or false"
+            ));
+        }
     };
     let concurrency = match get("TENANT_SYNC_CONCURRENCY") {
         None => 0,
-        Some(n) => n.parse().map_err(|_| format!("TENANT_SYNC_CONCURRENCY={n:?} is not a whole number"))?,
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("TENANT_SYNC_CONCURRENCY={n:?} is not a whole number"))?,
     };
     Ok(SyncOptions {
         source,

@@ -76,10 +76,18 @@ impl Client {
 
     /// Sends one request and reads the whole answer. `Err` means no HTTP answer was read: the
     /// message says why, in words.
-    fn send(&self, method: Method, target: &str, body: Option<Vec<u8>>) -> Result<Response, String> {
+    fn send(
+        &self,
+        method: Method,
+        target: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, String> {
         self.requests.set(self.requests.get() + 1);
         let mut headers: Vec<(String, Vec<u8>)> = vec![
-            ("authorization".into(), self.authorization.clone().into_bytes()),
+            (
+                "authorization".into(),
+                self.authorization.clone().into_bytes(),
+            ),
             ("accept".into(), b"application/json".to_vec()),
             ("user-agent".into(), USER_AGENT.as_bytes().to_vec()),
         ];
@@ -90,7 +98,11 @@ impl Client {
         let fields = Fields::from_list(&headers)
             .map_err(|_| "the token contains characters that cannot be sent in an HTTP header; check for stray newlines or quotes".to_owned())?;
         let request = OutgoingRequest::new(fields);
-        let scheme = if self.endpoint.https { Scheme::Https } else { Scheme::Http };
+        let scheme = if self.endpoint.https {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
         let target = self.endpoint.target(target);
         request
             .set_method(&method)
@@ -98,12 +110,17 @@ impl Client {
             .and(request.set_authority(Some(&self.endpoint.authority)))
             .and(request.set_path_with_query(Some(&target)))
             .map_err(|()| format!("the request target {target:?} is not valid"))?;
-        let outgoing_body = request.body().map_err(|()| "request body unavailable".to_owned())?;
+        let outgoing_body = request
+            .body()
+            .map_err(|()| "request body unavailable".to_owned())?;
         let future = outgoing_handler::handle(request, None).map_err(|code| describe(&code))?;
         {
-            let stream = outgoing_body.write().map_err(|()| "request body unavailable".to_owned())?;
+            let stream = outgoing_body
+                .write()
+                .map_err(|()| "request body unavailable".to_owned())?;
             if let Some(bytes) = &body {
-                write_all(&stream, bytes).map_err(|e| format!("sending the request body failed: {e}"))?;
+                write_all(&stream, bytes)
+                    .map_err(|e| format!("sending the request body failed: {e}"))?;
             }
         }
         OutgoingBody::finish(outgoing_body, None).map_err(|code| describe(&code))?;
@@ -120,9 +137,13 @@ impl Client {
             .get("content-type")
             .first()
             .map(|v| String::from_utf8_lossy(v).into_owned());
-        let incoming = response.consume().map_err(|()| "response body unavailable".to_owned())?;
+        let incoming = response
+            .consume()
+            .map_err(|()| "response body unavailable".to_owned())?;
         let body = {
-            let stream = incoming.stream().map_err(|()| "response body unavailable".to_owned())?;
+            let stream = incoming
+                .stream()
+                .map_err(|()| "response body unavailable".to_owned())?;
             read_bounded(&stream, MAX_RESPONSE_BYTES)?
         };
         drop(incoming);
@@ -161,10 +182,12 @@ fn read_bounded(stream: &InputStream, limit: usize) -> Result<Vec<u8>, String> {
 /// Writes everything, in the chunk size wasi:io streams accept.
 pub fn write_all(stream: &OutputStream, bytes: &[u8]) -> Result<(), String> {
     for chunk in bytes.chunks(WRITE_CHUNK) {
-        stream.blocking_write_and_flush(chunk).map_err(|e| match e {
-            StreamError::Closed => "stream closed".to_owned(),
-            StreamError::LastOperationFailed(e) => e.to_debug_string(),
-        })?;
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| match e {
+                StreamError::Closed => "stream closed".to_owned(),
+                StreamError::LastOperationFailed(e) => e.to_debug_string(),
+            })?;
     }
     Ok(())
 }
@@ -173,17 +196,24 @@ pub fn write_all(stream: &OutputStream, bytes: &[u8]) -> Result<(), String> {
 fn describe(code: &ErrorCode) -> String {
     match code {
         ErrorCode::HttpRequestDenied => {
-            "the sandbox refused the request (HttpRequestDenied): this origin was not granted".to_owned()
+            "the sandbox refused the request (HttpRequestDenied): this origin was not granted"
+                .to_owned()
         }
-        ErrorCode::ConnectionRefused => "connection refused; is the service running and the URL right?".to_owned(),
+        ErrorCode::ConnectionRefused => {
+            "connection refused; is the service running and the URL right?".to_owned()
+        }
         ErrorCode::ConnectionTimeout => "timed out connecting".to_owned(),
         ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
             "timed out waiting for the response".to_owned()
         }
-        ErrorCode::ConnectionTerminated => "the connection was closed before the response was complete".to_owned(),
+        ErrorCode::ConnectionTerminated => {
+            "the connection was closed before the response was complete".to_owned()
+        }
         ErrorCode::DnsError(_) => "the host name could not be resolved".to_owned(),
         ErrorCode::DnsTimeout => "timed out resolving the host name".to_owned(),
-        ErrorCode::TlsCertificateError => "the server's TLS certificate was not accepted".to_owned(),
+        ErrorCode::TlsCertificateError => {
+            "the server's TLS certificate was not accepted".to_owned()
+        }
         ErrorCode::HttpResponseIncomplete => "the response ended early".to_owned(),
         other => format!("HTTP transport error: {other:?}"),
     }

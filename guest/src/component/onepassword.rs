@@ -3,8 +3,8 @@
 
 use super::http::{Client, Response};
 use super::sync::Upstream;
-use crate::sync_core::onepassword::{self as op, DocumentLocation};
 use super::wit::Service;
+use crate::sync_core::onepassword::{self as op, DocumentLocation};
 use crate::sync_core::secrets::Redactor;
 
 pub struct Location<'a> {
@@ -13,7 +13,11 @@ pub struct Location<'a> {
     pub field: &'a str,
 }
 
-pub fn read_document(client: &Client, redactor: &Redactor, at: &Location) -> Result<String, Upstream> {
+pub fn read_document(
+    client: &Client,
+    redactor: &Redactor,
+    at: &Location,
+) -> Result<String, Upstream> {
     let fail = |status: Option<u16>, message: String| Upstream {
         service: Service::Onepassword,
         status,
@@ -21,16 +25,32 @@ pub fn read_document(client: &Client, redactor: &Redactor, at: &Location) -> Res
     };
     let vaults = fetch_json(client, op::VAULTS_TARGET, "listing vaults", &fail)?;
     let vault_id = op::find_vault(&vaults.body, at.vault).map_err(|m| fail(None, m))?;
-    let items = fetch_json(client, &op::items_target(&vault_id, at.item), "finding the item", &fail)?;
+    let items = fetch_json(
+        client,
+        &op::items_target(&vault_id, at.item),
+        "finding the item",
+        &fail,
+    )?;
     let item_id = op::find_item(&items.body, at.vault, at.item).map_err(|m| fail(None, m))?;
-    let item = fetch_json(client, &op::item_target(&vault_id, &item_id), "reading the item", &fail)?;
+    let item = fetch_json(
+        client,
+        &op::item_target(&vault_id, &item_id),
+        "reading the item",
+        &fail,
+    )?;
     match op::locate_document(&item.body, at.item, at.field).map_err(|m| fail(None, m))? {
         DocumentLocation::Field(text) => Ok(text),
         DocumentLocation::File { id, name } => {
             let target = op::file_content_target(&vault_id, &item_id, &id);
             let file = fetch(client, &target, "downloading the document", &fail)?;
             String::from_utf8(file.body).map_err(|e| {
-                fail(None, format!("the document file {name:?} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+                fail(
+                    None,
+                    format!(
+                        "the document file {name:?} is not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                )
             })
         }
     }
@@ -42,9 +62,12 @@ fn fetch(
     doing: &str,
     fail: &impl Fn(Option<u16>, String) -> Upstream,
 ) -> Result<Response, Upstream> {
-    let response = client
-        .get(target)
-        .map_err(|e| fail(None, format!("{doing} at {} failed: {e}", client.endpoint())))?;
+    let response = client.get(target).map_err(|e| {
+        fail(
+            None,
+            format!("{doing} at {} failed: {e}", client.endpoint()),
+        )
+    })?;
     if response.is_success() {
         return Ok(response);
     }
@@ -68,6 +91,8 @@ fn fetch_json(
     fail: &impl Fn(Option<u16>, String) -> Upstream,
 ) -> Result<Response, Upstream> {
     let response = fetch(client, target, doing, fail)?;
-    response.json_body().map_err(|m| fail(Some(response.status), format!("{doing}: {m}")))?;
+    response
+        .json_body()
+        .map_err(|m| fail(Some(response.status), format!("{doing}: {m}")))?;
     Ok(response)
 }

@@ -58,7 +58,9 @@ impl From<Failure> for SyncError {
 
 /// The `sync.run` export.
 pub fn run(options: SyncOptions) -> Result<wit::Report, SyncError> {
-    run_logged(&options).map(convert::report).map_err(SyncError::from)
+    run_logged(&options)
+        .map(convert::report)
+        .map_err(SyncError::from)
 }
 
 /// A whole run; a failure is logged before it is returned.
@@ -78,7 +80,10 @@ struct Resolved<'a> {
     redactor: Redactor,
 }
 
-fn resolve<'a>(options: &'a SyncOptions, env: &BTreeMap<String, String>) -> Result<Resolved<'a>, Failure> {
+fn resolve<'a>(
+    options: &'a SyncOptions,
+    env: &BTreeMap<String, String>,
+) -> Result<Resolved<'a>, Failure> {
     let config = Failure::Config;
     let token = |names: &[&str]| -> Option<String> {
         names
@@ -87,11 +92,18 @@ fn resolve<'a>(options: &'a SyncOptions, env: &BTreeMap<String, String>) -> Resu
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
     };
-    let manager = options.manager_id.clone().unwrap_or_else(|| DEFAULT_MANAGER.to_owned());
+    let manager = options
+        .manager_id
+        .clone()
+        .unwrap_or_else(|| DEFAULT_MANAGER.to_owned());
     if manager.trim().is_empty() || manager.chars().any(char::is_control) {
-        return Err(config(format!("the manager id {manager:?} must be non-empty printable text")));
+        return Err(config(format!(
+            "the manager id {manager:?} must be non-empty printable text"
+        )));
     }
-    let authentik_url = Endpoint::parse(&options.authentik_url, "the Authentik URL (AUTHENTIK_URL)").map_err(config)?;
+    let authentik_url =
+        Endpoint::parse(&options.authentik_url, "the Authentik URL (AUTHENTIK_URL)")
+            .map_err(config)?;
     let authentik_token = token(&["AUTHENTIK_TOKEN"]).ok_or_else(|| {
         config("AUTHENTIK_TOKEN is not set (or empty); provide an Authentik API token that may view and change groups".to_owned())
     })?;
@@ -99,7 +111,11 @@ fn resolve<'a>(options: &'a SyncOptions, env: &BTreeMap<String, String>) -> Resu
     let onepassword = match &options.source {
         MappingSource::Inline(_) => None,
         MappingSource::Onepassword(at) => {
-            let url = Endpoint::parse(&at.connect_url, "the 1Password Connect URL (OP_CONNECT_HOST)").map_err(config)?;
+            let url = Endpoint::parse(
+                &at.connect_url,
+                "the 1Password Connect URL (OP_CONNECT_HOST)",
+            )
+            .map_err(config)?;
             let op_token = token(&["OP_TOKEN", "OP_CONNECT_TOKEN"]).ok_or_else(|| {
                 config("OP_TOKEN (or OP_CONNECT_TOKEN) is not set (or empty); provide a 1Password Connect token that can read the mapping's vault".to_owned())
             })?;
@@ -123,10 +139,17 @@ fn resolve<'a>(options: &'a SyncOptions, env: &BTreeMap<String, String>) -> Resu
 }
 
 fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
-    let env: BTreeMap<String, String> = wasi::cli::environment::get_environment().into_iter().collect();
+    let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
+        .into_iter()
+        .collect();
     let run = resolve(options, &env)?;
     let source = match &run.onepassword {
-        Some((client, at)) => format!("1Password {} vault {:?} item {:?}", client.endpoint(), at.vault, at.item),
+        Some((client, at)) => format!(
+            "1Password {} vault {:?} item {:?}",
+            client.endpoint(),
+            at.vault,
+            at.item
+        ),
         None => "an inline document".to_owned(),
     };
     log::info(
@@ -136,41 +159,76 @@ fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
             ("Authentik", json!(run.authentik.endpoint().to_string())),
             ("Manager", json!(run.manager)),
             ("DryRun", json!(options.dry_run)),
-            ("DryRunNote", json!(if options.dry_run { " (dry run: nothing is written)" } else { "" })),
+            (
+                "DryRunNote",
+                json!(if options.dry_run {
+                    " (dry run: nothing is written)"
+                } else {
+                    ""
+                }),
+            ),
         ],
     );
 
     let document = match (&run.onepassword, &options.source) {
         (Some((client, at)), _) => onepassword::read_document(client, &run.redactor, at)?,
         (None, MappingSource::Inline(text)) => text.clone(),
-        (None, MappingSource::Onepassword(_)) => unreachable!("resolve() pairs a 1Password source with its client"),
+        (None, MappingSource::Onepassword(_)) => {
+            unreachable!("resolve() pairs a 1Password source with its client")
+        }
     };
     let desired = mapping::validate(&document).map_err(Failure::Mapping)?;
     for warning in &desired.warnings {
-        log::warning("Mapping warning: {Issue}", &[("Issue", json!(warning.to_string()))]);
+        log::warning(
+            "Mapping warning: {Issue}",
+            &[("Issue", json!(warning.to_string()))],
+        );
     }
     log::info(
         "Mapping has {Groups} groups and {Skipped} wildcard entries",
-        &[("Groups", json!(desired.groups.len())), ("Skipped", json!(desired.skipped.len()))],
+        &[
+            ("Groups", json!(desired.groups.len())),
+            ("Skipped", json!(desired.skipped.len())),
+        ],
     );
 
-    let authentik = Authentik { client: &run.authentik, redactor: &run.redactor };
+    let authentik = Authentik {
+        client: &run.authentik,
+        redactor: &run.redactor,
+    };
     let existing = authentik.list_groups()?;
-    log::info("Authentik has {Existing} groups", &[("Existing", json!(existing.len()))]);
+    log::info(
+        "Authentik has {Existing} groups",
+        &[("Existing", json!(existing.len()))],
+    );
     let planned = plan::plan(&desired, &existing, &run.manager).map_err(|e| Upstream {
         service: Service::Authentik,
         status: None,
         message: e.0,
     })?;
 
-    let outcomes = if options.dry_run { Outcomes::new() } else { apply(&authentik, &planned) };
+    let outcomes = if options.dry_run {
+        Outcomes::new()
+    } else {
+        apply(&authentik, &planned)
+    };
     let requests = RequestCounts {
         onepassword: run.onepassword.as_ref().map_or(0, |(c, _)| c.requests()),
         authentik: run.authentik.requests(),
     };
-    let report = report::build(&planned, &outcomes, options.dry_run, requests, desired.warnings);
+    let report = report::build(
+        &planned,
+        &outcomes,
+        options.dry_run,
+        requests,
+        desired.warnings,
+    );
     log_report(&report);
-    if report.summary.failed > 0 { Err(Failure::Partial(report)) } else { Ok(report) }
+    if report.summary.failed > 0 {
+        Err(Failure::Partial(report))
+    } else {
+        Ok(report)
+    }
 }
 
 /// Every write is attempted; one failure does not stop the others.
@@ -206,12 +264,19 @@ fn log_report(report: &Report) {
         let (level, template) = match (group.status, group.action) {
             (Status::Failed, _) => {
                 properties.push(("Error", json!(group.error)));
-                (crate::sync_core::clef::Level::Error, "{Action} {Group} failed: {Error}")
+                (
+                    crate::sync_core::clef::Level::Error,
+                    "{Action} {Group} failed: {Error}",
+                )
             }
-            (_, plan::Action::Conflict | plan::Action::Orphan) => {
-                (crate::sync_core::clef::Level::Warning, "{Action} {Group}: {Reason}")
-            }
-            _ => (crate::sync_core::clef::Level::Information, "{Action} {Group}: {Status}"),
+            (_, plan::Action::Conflict | plan::Action::Orphan) => (
+                crate::sync_core::clef::Level::Warning,
+                "{Action} {Group}: {Reason}",
+            ),
+            _ => (
+                crate::sync_core::clef::Level::Information,
+                "{Action} {Group}: {Status}",
+            ),
         };
         log::event(level, template, &properties);
     }
@@ -239,7 +304,10 @@ fn log_failure(failure: &Failure) {
     match failure {
         Failure::Mapping(issues) => {
             for issue in issues {
-                log::error("Invalid mapping: {Issue}", &[("Issue", json!(issue.to_string()))]);
+                log::error(
+                    "Invalid mapping: {Issue}",
+                    &[("Issue", json!(issue.to_string()))],
+                );
             }
             log::error(
                 "The mapping has {Problems} problems; nothing was written",
@@ -247,7 +315,10 @@ fn log_failure(failure: &Failure) {
             );
         }
         Failure::Config(message) => {
-            log::error("Configuration error: {Message}; nothing was written", &[("Message", json!(message))]);
+            log::error(
+                "Configuration error: {Message}; nothing was written",
+                &[("Message", json!(message))],
+            );
         }
         Failure::Upstream(failure) => log::error(
             "{Service} failed: {Message}; nothing was written",

@@ -13,11 +13,16 @@ pub const PAGE_SIZE: u32 = 100;
 pub const MAX_PAGES: u64 = 10_000;
 
 pub fn list_target(page: u64) -> String {
-    format!("/api/v3/core/groups/?include_users=false&ordering=name&page={page}&page_size={PAGE_SIZE}")
+    format!(
+        "/api/v3/core/groups/?include_users=false&ordering=name&page={page}&page_size={PAGE_SIZE}"
+    )
 }
 
 pub fn by_name_target(name: &str) -> String {
-    format!("/api/v3/core/groups/?include_users=false&name={}", escape(name))
+    format!(
+        "/api/v3/core/groups/?include_users=false&name={}",
+        escape(name)
+    )
 }
 
 pub const CREATE_TARGET: &str = "/api/v3/core/groups/";
@@ -59,7 +64,9 @@ pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
         .map_err(|e| format!("the group list is not the expected JSON ({e})"))?;
     let next = raw.pagination.next;
     if !(next.is_finite() && next >= 0.0 && next.fract() == 0.0 && next <= MAX_PAGES as f64) {
-        return Err(format!("the group list has an unusable pagination.next ({next})"));
+        return Err(format!(
+            "the group list has an unusable pagination.next ({next})"
+        ));
     }
     let groups = raw
         .results
@@ -75,14 +82,14 @@ pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
 
 /// A single group object (create, retrieve and patch answers).
 pub fn decode_group(body: &[u8]) -> Result<ExistingGroup, String> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("the group is not JSON ({e})"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the group is not JSON ({e})"))?;
     group_from_value(value)
 }
 
 fn group_from_value(value: Value) -> Result<ExistingGroup, String> {
-    let raw: RawGroup = serde_json::from_value(value)
-        .map_err(|e| format!("not a group object ({e})"))?;
+    let raw: RawGroup =
+        serde_json::from_value(value).map_err(|e| format!("not a group object ({e})"))?;
     if raw.pk.is_empty() {
         return Err(format!("group {:?} has an empty pk", raw.name));
     }
@@ -114,7 +121,11 @@ pub fn error_message(body: &[u8]) -> Option<String> {
     let parts: Vec<String> = object
         .iter()
         .filter_map(|(field, messages)| {
-            let texts: Vec<&str> = messages.as_array()?.iter().filter_map(Value::as_str).collect();
+            let texts: Vec<&str> = messages
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             (!texts.is_empty()).then(|| format!("{field}: {}", texts.join(" ")))
         })
         .collect();
@@ -153,9 +164,18 @@ mod tests {
         for (body, expected) in [
             ("<html>", "not the expected JSON"),
             (r#"{"results": []}"#, "pagination"),
-            (r#"{"pagination": {"next": -1}, "results": []}"#, "unusable pagination.next"),
-            (r#"{"pagination": {"next": 0}, "results": [{"name": "x"}]}"#, "entry 0"),
-            (r#"{"pagination": {"next": 0}, "results": [{"pk": "1", "name": "x", "attributes": []}]}"#, "not an object"),
+            (
+                r#"{"pagination": {"next": -1}, "results": []}"#,
+                "unusable pagination.next",
+            ),
+            (
+                r#"{"pagination": {"next": 0}, "results": [{"name": "x"}]}"#,
+                "entry 0",
+            ),
+            (
+                r#"{"pagination": {"next": 0}, "results": [{"pk": "1", "name": "x", "attributes": []}]}"#,
+                "not an object",
+            ),
         ] {
             let err = decode_page(body.as_bytes()).unwrap_err();
             assert!(err.contains(expected), "{body}: {err}");
@@ -164,15 +184,25 @@ mod tests {
 
     #[test]
     fn reads_error_bodies() {
-        assert_eq!(error_message(br#"{"detail":"Token invalid/expired"}"#).as_deref(), Some("Token invalid/expired"));
-        assert!(is_duplicate_name(br#"{"name":["Group with this name already exists."]}"#));
-        assert!(!is_duplicate_name(br#"{"attributes":["Value must be a dictionary"]}"#));
+        assert_eq!(
+            error_message(br#"{"detail":"Token invalid/expired"}"#).as_deref(),
+            Some("Token invalid/expired")
+        );
+        assert!(is_duplicate_name(
+            br#"{"name":["Group with this name already exists."]}"#
+        ));
+        assert!(!is_duplicate_name(
+            br#"{"attributes":["Value must be a dictionary"]}"#
+        ));
         assert_eq!(error_message(b"<html>"), None);
     }
 
     #[test]
     fn targets_escape_their_values() {
-        assert_eq!(by_name_target("a b&c"), "/api/v3/core/groups/?include_users=false&name=a%20b%26c");
+        assert_eq!(
+            by_name_target("a b&c"),
+            "/api/v3/core/groups/?include_users=false&name=a%20b%26c"
+        );
         assert_eq!(group_target("x/y"), "/api/v3/core/groups/x%2Fy/");
     }
 }

@@ -31,7 +31,12 @@ pub fn timestamp(since_epoch: Duration) -> String {
 
 /// One event line (no trailing newline). `timestamp` is RFC 3339 UTC; `template` uses
 /// `{Name}` holes that the properties fill.
-pub fn render(timestamp: &str, level: Level, template: &str, properties: &[(&str, Value)]) -> String {
+pub fn render(
+    timestamp: &str,
+    level: Level,
+    template: &str,
+    properties: &[(&str, Value)],
+) -> String {
     let mut line = String::with_capacity(96 + template.len());
     line.push_str("{\"@t\":");
     push_json_string(&mut line, timestamp);

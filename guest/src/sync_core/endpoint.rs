@@ -30,7 +30,9 @@ impl Endpoint {
     pub fn parse(url: &str, what: &str) -> Result<Endpoint, String> {
         let trimmed = url.trim();
         if trimmed.is_empty() {
-            return Err(format!("{what} is empty; set it to the service's URL, e.g. https://host:port"));
+            return Err(format!(
+                "{what} is empty; set it to the service's URL, e.g. https://host:port"
+            ));
         }
         let uri: Uri = trimmed
             .parse()
@@ -39,7 +41,9 @@ impl Endpoint {
             Some(s) if *s == Scheme::HTTPS => true,
             Some(s) if *s == Scheme::HTTP => false,
             Some(other) => {
-                return Err(format!("{what} {trimmed:?} uses {other}://; only http:// and https:// are supported"));
+                return Err(format!(
+                    "{what} {trimmed:?} uses {other}://; only http:// and https:// are supported"
+                ));
             }
             None => {
                 return Err(format!(

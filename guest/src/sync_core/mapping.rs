@@ -194,8 +194,9 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
             state.skipped.push(SkippedEntry {
                 entry: index,
                 group: name,
-                reason: "wildcard tenant \"*\" grants a cross-tenant role and has no group of its own"
-                    .to_owned(),
+                reason:
+                    "wildcard tenant \"*\" grants a cross-tenant role and has no group of its own"
+                        .to_owned(),
             });
         } else {
             state.groups.push(DesiredGroup {
@@ -551,7 +552,9 @@ mod tests {
         );
         assert_eq!(
             found,
-            ["mappings[1] (group \"g\"): regulated: conflicts with mappings[0] for the same group; one group can map to one tenant and role only"]
+            [
+                "mappings[1] (group \"g\"): regulated: conflicts with mappings[0] for the same group; one group can map to one tenant and role only"
+            ]
         );
     }
 

@@ -43,8 +43,14 @@ pub fn find_vault(body: &[u8], name: &str) -> Result<String, String> {
         .map_err(|e| format!("the vault list is not the expected JSON ({e})"))?;
     let total = vaults.len();
     exactly_one(
-        vaults.into_iter().filter(|v| v.name.as_deref() == Some(name)),
-        || format!("no vault named {name:?} among the {total} vaults this token can read; check the vault name and the token's vault access"),
+        vaults
+            .into_iter()
+            .filter(|v| v.name.as_deref() == Some(name)),
+        || {
+            format!(
+                "no vault named {name:?} among the {total} vaults this token can read; check the vault name and the token's vault access"
+            )
+        },
         |n| format!("{n} vaults are named {name:?}; rename one so the name is unique"),
     )
 }
@@ -55,7 +61,9 @@ pub fn find_item(body: &[u8], vault: &str, title: &str) -> Result<String, String
     let items: Vec<Named> = serde_json::from_slice(body)
         .map_err(|e| format!("the item list is not the expected JSON ({e})"))?;
     exactly_one(
-        items.into_iter().filter(|i| i.title.as_deref() == Some(title)),
+        items
+            .into_iter()
+            .filter(|i| i.title.as_deref() == Some(title)),
         || format!("no item titled {title:?} in vault {vault:?}; check the item title"),
         |n| format!("{n} items in vault {vault:?} are titled {title:?}; archive the extra ones"),
     )
@@ -125,7 +133,9 @@ pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentL
         [field] => {
             return match &field.value {
                 Some(Value::String(text)) => Ok(DocumentLocation::Field(text.clone())),
-                _ => Err(format!("field {label:?} of item {item:?} has no text value")),
+                _ => Err(format!(
+                    "field {label:?} of item {item:?} has no text value"
+                )),
             };
         }
         [] => {}
@@ -145,7 +155,10 @@ pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentL
         [only] => only,
         files => {
             let wanted = format!("{label}.json");
-            let named: Vec<&File> = files.iter().filter(|f| f.name == label || f.name == wanted).collect();
+            let named: Vec<&File> = files
+                .iter()
+                .filter(|f| f.name == label || f.name == wanted)
+                .collect();
             match named.as_slice() {
                 [one] => *one,
                 _ => {
@@ -158,7 +171,10 @@ pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentL
         }
     };
     if file.id.is_empty() {
-        return Err(format!("file {:?} of item {item:?} has an empty id", file.name));
+        return Err(format!(
+            "file {:?} of item {item:?} has an empty id",
+            file.name
+        ));
     }
     Ok(DocumentLocation::File {
         id: file.id.clone(),
@@ -180,31 +196,60 @@ mod tests {
     fn finds_the_vault_and_item_by_exact_name() {
         let vaults = br#"[{"id":"v1","name":"IAmWorkin2"},{"id":"v2","name":"IAmWorkin"}]"#;
         assert_eq!(find_vault(vaults, "IAmWorkin").unwrap(), "v2");
-        assert!(find_vault(vaults, "iamworkin").unwrap_err().contains("no vault named"));
+        assert!(
+            find_vault(vaults, "iamworkin")
+                .unwrap_err()
+                .contains("no vault named")
+        );
         let twins = br#"[{"id":"v1","name":"A"},{"id":"v2","name":"A"}]"#;
-        assert!(find_vault(twins, "A").unwrap_err().contains("2 vaults are named"));
+        assert!(
+            find_vault(twins, "A")
+                .unwrap_err()
+                .contains("2 vaults are named")
+        );
         let items = br#"[{"id":"i1","title":"m","vault":{"id":"v"},"category":"DOCUMENT"}]"#;
         assert_eq!(find_item(items, "V", "m").unwrap(), "i1");
-        assert!(find_item(b"[]", "V", "m").unwrap_err().contains("no item titled"));
+        assert!(
+            find_item(b"[]", "V", "m")
+                .unwrap_err()
+                .contains("no item titled")
+        );
     }
 
     #[test]
     fn prefers_the_labelled_field_then_a_single_file() {
         let field = br#"{"fields":[{"id":"f","type":"STRING","label":"mapping","value":"{}"}],"files":[{"id":"x","name":"a"}]}"#;
-        assert_eq!(locate_document(field, "i", "mapping").unwrap(), DocumentLocation::Field("{}".into()));
+        assert_eq!(
+            locate_document(field, "i", "mapping").unwrap(),
+            DocumentLocation::Field("{}".into())
+        );
         let file = br#"{"fields":[],"files":[{"id":"x","name":"tenant-mapping.json"}]}"#;
         assert_eq!(
             locate_document(file, "i", "mapping").unwrap(),
-            DocumentLocation::File { id: "x".into(), name: "tenant-mapping.json".into() }
+            DocumentLocation::File {
+                id: "x".into(),
+                name: "tenant-mapping.json".into()
+            }
         );
         let files = br#"{"files":[{"id":"x","name":"a"},{"id":"y","name":"mapping.json"}]}"#;
         assert_eq!(
             locate_document(files, "i", "mapping").unwrap(),
-            DocumentLocation::File { id: "y".into(), name: "mapping.json".into() }
+            DocumentLocation::File {
+                id: "y".into(),
+                name: "mapping.json".into()
+            }
         );
         let ambiguous = br#"{"files":[{"id":"x","name":"a"},{"id":"y","name":"b"}]}"#;
-        assert!(locate_document(ambiguous, "i", "mapping").unwrap_err().contains("2 files"));
-        assert!(locate_document(b"{}", "i", "mapping").unwrap_err().contains("no attached file"));
+        assert!(
+            locate_document(ambiguous, "i", "mapping")
+                .unwrap_err()
+                .contains("2 files")
+        );
+        assert!(
+            locate_document(b"{}", "i", "mapping")
+                .unwrap_err()
+                .contains("no attached file")
+        );
     }
 
     #[test]

@@ -214,8 +214,16 @@ mod tests {
     #[test]
     fn decides_each_group_by_existence_ownership_and_drift() {
         let current = [
-            existing("same", "1", json!({"fc:managed-by": "me", "fc:tenant": "t2", "fc:role": "user"})),
-            existing("drifted", "2", json!({"fc:managed-by": "me", "fc:tenant": "t3", "fc:role": "user", "x": 1})),
+            existing(
+                "same",
+                "1",
+                json!({"fc:managed-by": "me", "fc:tenant": "t2", "fc:role": "user"}),
+            ),
+            existing(
+                "drifted",
+                "2",
+                json!({"fc:managed-by": "me", "fc:tenant": "t3", "fc:role": "user", "x": 1}),
+            ),
             existing("plain", "3", json!({"x": 2})),
             existing("theirs", "4", json!({"fc:managed-by": "other"})),
             existing("gone", "5", json!({"fc:managed-by": "me"})),

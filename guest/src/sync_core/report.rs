@@ -142,7 +142,11 @@ impl Summary {
             .iter()
             .map(|(n, planned, done)| format!("{n} {}", if dry_run { planned } else { done }))
             .collect();
-        format!("{}{}", if dry_run { "dry run: " } else { "" }, parts.join(", "))
+        format!(
+            "{}{}",
+            if dry_run { "dry run: " } else { "" },
+            parts.join(", ")
+        )
     }
 }
 
@@ -231,17 +235,37 @@ mod tests {
         let statuses: Vec<_> = report.groups.iter().map(|g| g.status).collect();
         assert_eq!(
             statuses,
-            [Status::Applied, Status::Failed, Status::Skipped, Status::Failed]
+            [
+                Status::Applied,
+                Status::Failed,
+                Status::Skipped,
+                Status::Failed
+            ]
         );
         assert_eq!(report.summary.failed, 2);
         assert_eq!(report.summary.create, 1);
         assert!(!report.in_sync());
 
-        let dry = build(&plan, &Outcomes::new(), true, RequestCounts::default(), vec![]);
+        let dry = build(
+            &plan,
+            &Outcomes::new(),
+            true,
+            RequestCounts::default(),
+            vec![],
+        );
         assert_eq!(dry.groups[0].status, Status::Planned);
         assert!(dry.in_sync());
-        assert!(dry.summary.line(true).starts_with("dry run: 1 to create, 1 to update, 1 to adopt"));
-        assert!(report.summary.line(false).starts_with("1 created, 1 updated, 1 adopted, 1 unchanged"));
+        assert!(
+            dry.summary
+                .line(true)
+                .starts_with("dry run: 1 to create, 1 to update, 1 to adopt")
+        );
+        assert!(
+            report
+                .summary
+                .line(false)
+                .starts_with("1 created, 1 updated, 1 adopted, 1 unchanged")
+        );
         assert_eq!(dry.to_json()["changes"][0]["status"], "planned");
     }
 }

@@ -21,9 +21,9 @@ impl Redactor {
     }
 
     pub fn scrub(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), "[redacted]"))
+        self.secrets.iter().fold(text.to_owned(), |text, secret| {
+            text.replace(secret.as_str(), "[redacted]")
+        })
     }
 }
 
@@ -34,6 +34,9 @@ mod tests {
     #[test]
     fn scrubs_every_occurrence() {
         let r = Redactor::new(["s3cr3t-token".to_owned(), "x".to_owned()]);
-        assert_eq!(r.scrub("a s3cr3t-token b s3cr3t-token x"), "a [redacted] b [redacted] x");
+        assert_eq!(
+            r.scrub("a s3cr3t-token b s3cr3t-token x"),
+            "a [redacted] b [redacted] x"
+        );
     }
 }

@@ -86,7 +86,10 @@ impl FakeAuthentik {
     pub fn seed_group(&self, name: &str, attributes: Value, users: &[u64]) -> String {
         let mut state = self.state();
         let mut group = new_group(&mut state, name);
-        group.attributes = attributes.as_object().cloned().expect("attributes must be an object");
+        group.attributes = attributes
+            .as_object()
+            .cloned()
+            .expect("attributes must be an object");
         group.users = users.to_vec();
         let pk = group.pk.clone();
         state.groups.insert(pk.clone(), group);
@@ -100,7 +103,11 @@ impl FakeAuthentik {
     }
 
     pub fn group(&self, name: &str) -> Option<Group> {
-        self.state().groups.values().find(|g| g.name == name).cloned()
+        self.state()
+            .groups
+            .values()
+            .find(|g| g.name == name)
+            .cloned()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -108,7 +115,10 @@ impl FakeAuthentik {
     }
 
     pub fn writes(&self) -> Vec<Recorded> {
-        self.requests().into_iter().filter(Recorded::is_write).collect()
+        self.requests()
+            .into_iter()
+            .filter(Recorded::is_write)
+            .collect()
     }
 
     /// Every POST/PATCH/PUT for `group` answers `status` with an HTML page, writing nothing.
@@ -170,7 +180,11 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
         Some(_) => {}
     }
     if let Some(status) = injected_failure(&state, &request) {
-        return Response::bytes(status, "text/html", format!("<html><body><h1>{status}</h1></body></html>").into_bytes());
+        return Response::bytes(
+            status,
+            "text/html",
+            format!("<html><body><h1>{status}</h1></body></html>").into_bytes(),
+        );
     }
     if request.path == GROUPS_PATH {
         return match request.method.as_str() {
@@ -210,14 +224,18 @@ fn injected_failure(state: &State, request: &Request) -> Option<u16> {
     if request.method == "GET" || state.failing_writes.is_empty() {
         return None;
     }
-    let named = request.json().and_then(|b| b.get("name").and_then(Value::as_str).map(str::to_owned));
+    let named = request
+        .json()
+        .and_then(|b| b.get("name").and_then(Value::as_str).map(str::to_owned));
     let by_pk = request
         .path
         .strip_prefix(GROUPS_PATH)
         .and_then(|rest| rest.strip_suffix('/'))
         .and_then(|pk| state.groups.get(pk))
         .map(|g| g.name.clone());
-    named.or(by_pk).and_then(|name| state.failing_writes.get(&name).copied())
+    named
+        .or(by_pk)
+        .and_then(|name| state.failing_writes.get(&name).copied())
 }
 
 fn flag(request: &Request, name: &str, default: bool) -> bool {
@@ -229,7 +247,12 @@ fn flag(request: &Request, name: &str, default: bool) -> bool {
 }
 
 fn positive(request: &Request, name: &str) -> Option<usize> {
-    request.query.get(name)?.parse::<usize>().ok().filter(|n| *n > 0)
+    request
+        .query
+        .get(name)?
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
 }
 
 fn list(state: &State, request: &Request) -> Response {
@@ -238,11 +261,18 @@ fn list(state: &State, request: &Request) -> Response {
         .groups
         .values()
         .filter(|g| request.query.get("name").is_none_or(|name| &g.name == name))
-        .filter(|g| request.query.get("search").is_none_or(|s| g.name.contains(s.as_str())))
+        .filter(|g| {
+            request
+                .query
+                .get("search")
+                .is_none_or(|s| g.name.contains(s.as_str()))
+        })
         .collect();
     // Sorted by name whatever `ordering` says (the fake does not need other orders).
     matching.sort_by(|a, b| a.name.cmp(&b.name));
-    let page_size = positive(request, "page_size").unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
+    let page_size = positive(request, "page_size")
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .min(MAX_PAGE_SIZE);
     let count = matching.len();
     let total_pages = count.div_ceil(page_size).max(1);
     let current = match request.query.get("page") {
@@ -315,7 +345,12 @@ fn serialize(group: &Group, include_users: bool) -> Value {
 }
 
 /// Field validation shared by create and update, in Django REST framework's error shape.
-fn validate_fields(state: &State, body: &Map<String, Value>, own_pk: Option<&str>, require_name: bool) -> Option<Response> {
+fn validate_fields(
+    state: &State,
+    body: &Map<String, Value>,
+    own_pk: Option<&str>,
+    require_name: bool,
+) -> Option<Response> {
     let mut errors = Map::new();
     match body.get("name") {
         None if require_name => {
@@ -326,8 +361,15 @@ fn validate_fields(state: &State, body: &Map<String, Value>, own_pk: Option<&str
             errors.insert("name".into(), json!(["This field may not be blank."]));
         }
         Some(Value::String(name)) => {
-            if state.groups.values().any(|g| &g.name == name && Some(g.pk.as_str()) != own_pk) {
-                errors.insert("name".into(), json!(["Group with this name already exists."]));
+            if state
+                .groups
+                .values()
+                .any(|g| &g.name == name && Some(g.pk.as_str()) != own_pk)
+            {
+                errors.insert(
+                    "name".into(),
+                    json!(["Group with this name already exists."]),
+                );
             }
         }
         Some(_) => {
@@ -388,7 +430,13 @@ fn update(state: &mut State, pk: &str, request: &Request, full: bool) -> Respons
 
 fn apply_fields(group: &mut Group, body: &Map<String, Value>, reset_missing: bool) {
     let strings = |v: &Value| -> Vec<String> {
-        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     if let Some(Value::String(name)) = body.get("name") {
         group.name = name.clone();
@@ -399,7 +447,12 @@ fn apply_fields(group: &mut Group, body: &Map<String, Value>, reset_missing: boo
         _ => {}
     }
     match body.get("users") {
-        Some(users) => group.users = users.as_array().map(|a| a.iter().filter_map(Value::as_u64).collect()).unwrap_or_default(),
+        Some(users) => {
+            group.users = users
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default()
+        }
         None if reset_missing => group.users.clear(),
         None => {}
     }

@@ -149,7 +149,10 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
     match request.path.as_str() {
         "/heartbeat" => return Response::bytes(200, "text/plain", b".".to_vec()),
         "/health" => {
-            return Response::json(200, &json!({"name": "1Password Connect API", "version": "1.7.1", "dependencies": []}));
+            return Response::json(
+                200,
+                &json!({"name": "1Password Connect API", "version": "1.7.1", "dependencies": []}),
+            );
         }
         _ => {}
     }
@@ -185,23 +188,38 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
             let items: Vec<Value> = state
                 .items
                 .iter()
-                .filter(|i| i.vault_id == *vault_id && filter.as_ref().is_none_or(|f| &i.title == f))
+                .filter(|i| {
+                    i.vault_id == *vault_id && filter.as_ref().is_none_or(|f| &i.title == f)
+                })
                 .map(item_summary)
                 .collect();
             Response::json(200, &Value::Array(items))
         }
-        ["v1", "vaults", vault_id, "items", item_id] => match find_item(&state, vault_id, item_id) {
-            Ok(item) => Response::json(200, &full_item(item)),
-            Err(response) => response,
-        },
-        ["v1", "vaults", vault_id, "items", item_id, "files", file_id, "content"] => {
+        ["v1", "vaults", vault_id, "items", item_id] => {
+            match find_item(&state, vault_id, item_id) {
+                Ok(item) => Response::json(200, &full_item(item)),
+                Err(response) => response,
+            }
+        }
+        [
+            "v1",
+            "vaults",
+            vault_id,
+            "items",
+            item_id,
+            "files",
+            file_id,
+            "content",
+        ] => {
             let item = match find_item(&state, vault_id, item_id) {
                 Ok(item) => item,
                 Err(response) => return response,
             };
             let file = files(item).find(|(id, _, _)| id == file_id);
             match file {
-                Some((_, _, content)) => Response::bytes(200, "application/octet-stream", content.to_vec()),
+                Some((_, _, content)) => {
+                    Response::bytes(200, "application/octet-stream", content.to_vec())
+                }
                 None => error(404, &format!("file {file_id} not found")),
             }
         }
@@ -253,10 +271,15 @@ fn item_summary(item: &Item) -> Value {
 }
 
 fn files(item: &Item) -> impl Iterator<Item = (String, &str, &[u8])> {
-    item.contents.iter().enumerate().filter_map(|(i, c)| match c {
-        Content::File { name, content } => Some((format!("file{i:022}"), name.as_str(), content.as_slice())),
-        Content::Field { .. } => None,
-    })
+    item.contents
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            Content::File { name, content } => {
+                Some((format!("file{i:022}"), name.as_str(), content.as_slice()))
+            }
+            Content::Field { .. } => None,
+        })
 }
 
 fn full_item(item: &Item) -> Value {

@@ -78,7 +78,10 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name(format!("fake-{addr}"))
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 runtime.block_on(serve(listener, handler, stopped));
             })
             .unwrap();
@@ -109,7 +112,11 @@ impl Drop for Server {
     }
 }
 
-async fn serve(listener: std::net::TcpListener, handler: Handler, mut stopped: oneshot::Receiver<()>) {
+async fn serve(
+    listener: std::net::TcpListener,
+    handler: Handler,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -131,9 +138,16 @@ async fn serve(listener: std::net::TcpListener, handler: Handler, mut stopped: o
     connections.abort_all();
 }
 
-async fn answer(handler: &Handler, request: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    handler: &Handler,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
     let raw_query = parts.uri.query().unwrap_or("").to_owned();
     let query = raw_query
         .split('&')
@@ -146,7 +160,12 @@ async fn answer(handler: &Handler, request: hyper::Request<hyper::body::Incoming
     let headers = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let request = Request {
         method: parts.method.to_string(),
@@ -165,5 +184,7 @@ async fn answer(handler: &Handler, request: hyper::Request<hyper::body::Incoming
 }
 
 fn decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }

@@ -1,0 +1,38 @@
+# tenant-sync developer recipes. `cargo install just` if you do not have it; every recipe is a
+# plain cargo command you can also run by hand.
+
+# The demo: the real component against built-in fake services.
+demo:
+    cargo run --release -p tenant-sync -- demo
+
+# Everything CI runs.
+test:
+    cargo test --workspace
+
+# The host binary (with the component built in) and the component on its own.
+build:
+    cargo build --release -p tenant-sync
+    cargo build --release --target wasm32-wasip2 -p tenant-sync-guest
+
+# Release size of the component (it must stay under 512 KiB to fit a ConfigMap).
+size:
+    cargo build --release --target wasm32-wasip2 -p tenant-sync-guest
+    @stat -c '%s bytes  %n' target/wasm32-wasip2/release/tenant_sync_guest.wasm
+
+# The component's world as wasm-tools reads it (cargo install wasm-tools).
+wit:
+    cargo build --release --target wasm32-wasip2 -p tenant-sync-guest
+    wasm-tools component wit target/wasm32-wasip2/release/tenant_sync_guest.wasm
+
+# Refresh wit/deps from the WASI WIT shipped in the pinned crates.
+wit-deps:
+    ./scripts/sync-wit-deps.sh
+
+# Formatting and lints.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# What CI runs, from a clean clone.
+ci:
+    bash .ci/run
