@@ -518,3 +518,15 @@ fn verbose_logs_each_request_without_headers() {
         "no Debug events without --verbose"
     );
 }
+
+#[test]
+fn the_demo_shows_dry_run_apply_and_a_no_op_rerun() {
+    let started = std::time::Instant::now();
+    let ran = tenant_sync(&["demo"], &[]);
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    for section in ["1. Dry run", "2. Apply", "3. Run again"] {
+        assert!(ran.stdout.contains(section), "{}", ran.stdout);
+    }
+    assert!(ran.stdout.contains("(0 writes to Authentik)") && ran.stdout.contains("(3 writes to Authentik)"));
+    assert!(started.elapsed().as_secs() < 60);
+}
