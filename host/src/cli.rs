@@ -126,6 +126,9 @@ struct LimitArgs {
     /// Per-request connect timeout.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     connect_timeout_secs: u64,
+    /// Largest response body accepted from either service.
+    #[arg(long, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_response_mib: u64,
     /// Per-request limit for the first response byte, and between later bytes.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     response_timeout_secs: u64,
@@ -253,6 +256,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         dry_run: args.dry_run,
         concurrency: args.concurrency,
         manager_id: Some(args.manager_id.clone()),
+        max_response_bytes: args.limits.max_response_mib * 1024 * 1024,
     };
     let result = runtime.sync(&grants, &options).await;
     report_outcome(result, args.output, log)

@@ -85,6 +85,7 @@ pub async fn run(runtime: &Runtime) -> Exit {
         dry_run,
         concurrency: 4,
         manager_id: None,
+        max_response_bytes: 0,
     };
 
     let mut writes_per_run = Vec::new();

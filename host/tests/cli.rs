@@ -527,6 +527,9 @@ fn the_demo_shows_dry_run_apply_and_a_no_op_rerun() {
     for section in ["1. Dry run", "2. Apply", "3. Run again"] {
         assert!(ran.stdout.contains(section), "{}", ran.stdout);
     }
-    assert!(ran.stdout.contains("(0 writes to Authentik)") && ran.stdout.contains("(3 writes to Authentik)"));
+    assert!(
+        ran.stdout.contains("(0 writes to Authentik)")
+            && ran.stdout.contains("(3 writes to Authentik)")
+    );
     assert!(started.elapsed().as_secs() < 60);
 }

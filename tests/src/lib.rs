@@ -90,6 +90,7 @@ impl World {
             dry_run,
             concurrency: 0,
             manager_id: None,
+            max_response_bytes: 0,
         }
     }
 

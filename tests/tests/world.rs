@@ -28,6 +28,7 @@ fn imports_only_the_standard_wasi_interfaces_it_needs() {
         "wasi:io/error@0.2.12",
         "wasi:io/poll@0.2.12",
         "wasi:io/streams@0.2.12",
+        "wasi:random/insecure@0.2.12",
     ];
     for import in &imports {
         assert!(

@@ -1,79 +1,205 @@
 //! Authentik's groups API at the edge: list every group (following `pagination.next`), create a
-//! group, patch a group's attributes. Nothing else is ever sent: no PUT, no DELETE, no members.
+//! group without ever duplicating it, patch a group's attributes without losing a concurrent
+//! edit. Nothing else is ever sent: no PUT, no DELETE, no members, roles or parents.
 
-use super::http::{Client, Response};
+use super::http::{Client, NoAnswer, Response};
 use super::sync::Upstream;
 use super::wit::Service;
 use crate::sync_core::authentik as api;
-use crate::sync_core::managed::Attributes;
+use crate::sync_core::managed::{self, Attributes, Ownership};
 use crate::sync_core::plan::ExistingGroup;
+use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use wasi::clocks::monotonic_clock;
+use wasi::http::types::Method;
 
 pub struct Authentik<'a> {
     pub client: &'a Client,
     pub redactor: &'a Redactor,
+    pub manager: &'a str,
 }
 
 impl Authentik<'_> {
-    /// Every group, in listing order. Any failure here means nothing has been written yet.
+    /// Every group. Any failure here means nothing has been written yet.
     pub fn list_groups(&self) -> Result<Vec<ExistingGroup>, Upstream> {
         let mut groups = Vec::new();
+        let mut seen = BTreeSet::new();
         let mut page = 1;
         loop {
-            let response = self.client.get(&api::list_target(page)).map_err(|e| {
-                self.upstream(None, format!("listing groups (page {page}) failed: {e}"))
-            })?;
-            let body = self.expect_json(&response, &format!("listing groups (page {page})"))?;
-            let decoded =
-                api::decode_page(body).map_err(|e| self.upstream(Some(response.status), e))?;
+            let doing = format!("listing groups (page {page})");
+            let response = self
+                .client
+                .get(&api::list_target(page))
+                .map_err(|e| self.upstream(None, format!("{doing} failed: {e}")))?;
+            let body = self.expect_json(&response, &doing)?;
+            let decoded = api::decode_page(body)
+                .map_err(|e| self.upstream(Some(response.status), format!("{doing}: {e}")))?;
+            let fresh = decoded
+                .groups
+                .iter()
+                .filter(|g| seen.insert(g.pk.clone()))
+                .count();
+            let had_groups = !decoded.groups.is_empty();
             groups.extend(decoded.groups);
             match decoded.next {
                 None => return Ok(groups),
                 Some(next) if next <= page => {
-                    return Err(self.upstream(
-                        Some(response.status),
-                        format!("the group list's page {page} points back to page {next}; pagination is inconsistent, so nothing was written"),
-                    ));
+                    return Err(
+                        self.inconsistent(format!("page {page} points back to page {next}"))
+                    );
+                }
+                // A page of nothing new (repeated, or endless paging) would loop forever.
+                Some(_) if had_groups && fresh == 0 || !had_groups => {
+                    return Err(self.inconsistent(format!(
+                        "page {page} brought no new groups but points to another page"
+                    )));
                 }
                 Some(next) => page = next,
             }
         }
     }
 
-    /// `POST` a new group with just its name and the managed block.
-    pub fn create(&self, name: &str, block: &Attributes) -> Result<(), String> {
-        let body = json!({"name": name, "attributes": Value::Object(block.clone())});
-        let response = self.client.post_json(api::CREATE_TARGET, &body)?;
-        if response.status == 400 && api::is_duplicate_name(&response.body) {
-            return Err("Authentik says a group with this name already exists (created by someone else during this run?); the next run will pick it up".to_owned());
-        }
-        self.written(&response, "creating the group")
+    fn inconsistent(&self, what: String) -> Upstream {
+        self.upstream(
+            None,
+            format!("the group listing is inconsistent: {what}; nothing was written. Re-run; if it persists, check Authentik"),
+        )
     }
 
-    /// `PATCH` only `attributes`, which Authentik replaces whole: `attributes` is the complete
-    /// object, foreign keys included.
-    pub fn patch_attributes(&self, pk: &str, attributes: &Attributes) -> Result<(), String> {
-        let body = json!({"attributes": Value::Object(attributes.clone())});
-        let response = self.client.patch_json(&api::group_target(pk), &body)?;
+    /// Creates `name` carrying `block`, exactly once. When the outcome of a POST is unknown
+    /// (no answer, or a 5xx after the body was sent) or Authentik says the name is taken, the
+    /// group is looked up by exact name and the run continues from what is there.
+    pub fn create(&self, name: &str, block: &Attributes) -> Result<(), String> {
+        let body = json!({"name": name, "attributes": Value::Object(block.clone())});
+        let started = monotonic_clock::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (trouble, reason) = match self.client.post_json_once(api::CREATE_TARGET, &body) {
+                Ok(response) if response.status == 201 => {
+                    return self.expect_group(&response, "creating the group");
+                }
+                Ok(response)
+                    if response.status == 400 && api::is_duplicate_name(&response.body) =>
+                {
+                    return self.settle_existing(
+                        name,
+                        block,
+                        "it was created by someone else during this run",
+                    );
+                }
+                // Throttled: the server did not process the request, so simply try again.
+                Ok(response) if response.status == 429 => {
+                    (response.trouble(), "HTTP 429".to_owned())
+                }
+                Ok(response) if response.status >= 500 => {
+                    if self.find_by_name(name)?.is_some() {
+                        return self.settle_existing(name, block, "the lost POST did create it");
+                    }
+                    (response.trouble(), self.describe_failure(&response))
+                }
+                Ok(response) => return Err(self.failed("creating the group", &response)),
+                Err(NoAnswer {
+                    trouble: Trouble::Denied,
+                    message,
+                }) => return Err(message),
+                Err(no_answer) => {
+                    if self.find_by_name(name)?.is_some() {
+                        return self.settle_existing(name, block, "the lost POST did create it");
+                    }
+                    (no_answer.trouble, no_answer.message)
+                }
+            };
+            if !self.client.back_off(
+                &Method::Post,
+                api::CREATE_TARGET,
+                &trouble,
+                attempt,
+                started,
+                &reason,
+            ) {
+                return Err(self.redactor.scrub(&format!(
+                    "creating the group failed after {attempt} attempts: {reason}"
+                )));
+            }
+        }
+    }
+
+    /// The group named exactly `name`, if it exists (a lookup, retried like any GET).
+    fn find_by_name(&self, name: &str) -> Result<Option<ExistingGroup>, String> {
+        let response = self.client.get(&api::by_name_target(name))?;
+        if !response.is_success() {
+            return Err(self.failed("looking the group up by name", &response));
+        }
+        let page = api::decode_page(response.json_body()?)?;
+        Ok(page.groups.into_iter().find(|g| g.name == name))
+    }
+
+    /// The group exists after all: make sure it carries the block, unless another manager owns it.
+    fn settle_existing(&self, name: &str, block: &Attributes, why: &str) -> Result<(), String> {
+        let Some(group) = self.find_by_name(name)? else {
+            return Err(format!(
+                "Authentik says the group exists ({why}) but it cannot be found by name"
+            ));
+        };
+        self.assert_block(&group, block)
+    }
+
+    /// Patches the block into the group's attributes as they are now: the group is read again
+    /// right before the write, so a foreign key added since the listing is kept.
+    pub fn patch_block(&self, pk: &str, block: &Attributes) -> Result<(), String> {
+        let response = self
+            .client
+            .get(&format!("{}?include_users=false", api::group_target(pk)))?;
         if response.status == 404 {
             return Err(
                 "the group was deleted while this run was working; nothing was written".to_owned(),
             );
         }
-        self.written(&response, "updating the group's attributes")
+        if !response.is_success() {
+            return Err(self.failed("re-reading the group before the update", &response));
+        }
+        let current = api::decode_group(response.json_body()?)?;
+        self.assert_block(&current, block)
     }
 
-    fn written(&self, response: &Response, doing: &str) -> Result<(), String> {
-        if response.is_success() {
-            let body = response.json_body()?;
-            api::decode_group(body)
-                .map_err(|e| format!("{doing}: the answer was not a group: {e}"))?;
+    fn assert_block(&self, current: &ExistingGroup, block: &Attributes) -> Result<(), String> {
+        if let Ownership::Foreign(owner) = managed::ownership(&current.attributes, self.manager) {
+            return Err(format!(
+                "{} is now {owner} (it changed during this run); left untouched",
+                managed::MANAGED_BY
+            ));
+        }
+        if managed::changes(&current.attributes, block).is_empty() {
             return Ok(());
         }
-        Err(self
-            .redactor
-            .scrub(&format!("{doing}: {}", self.describe_failure(response))))
+        let attributes = managed::with_block(&current.attributes, block);
+        let response = self.client.patch_json(
+            &api::group_target(&current.pk),
+            &json!({"attributes": Value::Object(attributes)}),
+        )?;
+        if response.status == 404 {
+            return Err(
+                "the group was deleted while this run was working; nothing was written".to_owned(),
+            );
+        }
+        if !response.is_success() {
+            return Err(self.failed("updating the group's attributes", &response));
+        }
+        self.expect_group(&response, "updating the group's attributes")
+    }
+
+    fn expect_group(&self, response: &Response, doing: &str) -> Result<(), String> {
+        let body = response.json_body()?;
+        api::decode_group(body).map_err(|e| format!("{doing}: the answer was not a group: {e}"))?;
+        Ok(())
+    }
+
+    fn failed(&self, doing: &str, response: &Response) -> String {
+        self.redactor
+            .scrub(&format!("{doing}: {}", self.describe_failure(response)))
     }
 
     fn expect_json<'r>(&self, response: &'r Response, doing: &str) -> Result<&'r [u8], Upstream> {

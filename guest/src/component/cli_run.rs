@@ -80,5 +80,11 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         dry_run,
         concurrency,
         manager_id: get("TENANT_SYNC_MANAGER_ID"),
+        max_response_bytes: match get("TENANT_SYNC_MAX_RESPONSE_BYTES") {
+            None => 0,
+            Some(n) => n.parse().map_err(|_| {
+                format!("TENANT_SYNC_MAX_RESPONSE_BYTES={n:?} is not a whole number")
+            })?,
+        },
     })
 }

@@ -1,14 +1,20 @@
 //! A small blocking HTTP client over wasi:http/outgoing-handler, one per service. It bounds what
-//! it reads, counts its requests for the report, and never puts the token in a message.
+//! it reads, retries idempotent requests under the shared policy, counts its requests for the
+//! report, and never puts the token in a message.
 
+use super::log;
 use crate::sync_core::endpoint::Endpoint;
+use crate::sync_core::retry::{self, Policy, Trouble};
+use serde_json::json;
 use std::cell::Cell;
+use std::time::{Duration, SystemTime};
+use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
 
-/// Responses larger than this are refused: the biggest legitimate one is a page of 100 groups.
-pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Default cap on one response body: the biggest legitimate answer is a page of 100 groups.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// wasi:io output streams accept at most 4096 bytes per blocking write.
 const WRITE_CHUNK: usize = 4096;
 const READ_CHUNK: u64 = 64 * 1024;
@@ -17,12 +23,26 @@ const USER_AGENT: &str = concat!("tenant-sync/", env!("CARGO_PKG_VERSION"));
 pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
 impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// What retrying needs to know about this answer.
+    pub fn trouble(&self) -> Trouble {
+        let now = wall_clock::now();
+        let now = SystemTime::UNIX_EPOCH + Duration::new(now.seconds, now.nanoseconds);
+        Trouble::Status {
+            status: self.status,
+            retry_after: self
+                .retry_after
+                .as_deref()
+                .and_then(|v| retry::parse_retry_after(v, now)),
+        }
     }
 
     /// The body, if the server said it is JSON; anything else (an HTML error page from a proxy,
@@ -39,18 +59,28 @@ impl Response {
     }
 }
 
+/// A request that got no HTTP answer.
+pub struct NoAnswer {
+    pub trouble: Trouble,
+    pub message: String,
+}
+
 pub struct Client {
     endpoint: Endpoint,
     authorization: String,
     requests: Cell<u32>,
+    policy: Policy,
+    max_response_bytes: usize,
 }
 
 impl Client {
-    pub fn new(endpoint: Endpoint, token: &str) -> Client {
+    pub fn new(endpoint: Endpoint, token: &str, max_response_bytes: usize) -> Client {
         Client {
             endpoint,
             authorization: format!("Bearer {token}"),
             requests: Cell::new(0),
+            policy: Policy::default(),
+            max_response_bytes,
         }
     }
 
@@ -62,27 +92,105 @@ impl Client {
         self.requests.get()
     }
 
+    /// A GET, retried on transient failures. Once retries are exhausted the last answer is
+    /// returned whatever its status; `Err` means no answer at all.
     pub fn get(&self, target: &str) -> Result<Response, String> {
-        self.send(Method::Get, target, None)
+        self.idempotent(Method::Get, target, None)
     }
 
-    pub fn post_json(&self, target: &str, body: &serde_json::Value) -> Result<Response, String> {
-        self.send(Method::Post, target, Some(body.to_string().into_bytes()))
-    }
-
+    /// A PATCH that sends a whole value (so repeating it is harmless), retried like a GET.
     pub fn patch_json(&self, target: &str, body: &serde_json::Value) -> Result<Response, String> {
-        self.send(Method::Patch, target, Some(body.to_string().into_bytes()))
+        self.idempotent(Method::Patch, target, Some(body.to_string().into_bytes()))
     }
 
-    /// Sends one request and reads the whole answer. `Err` means no HTTP answer was read: the
-    /// message says why, in words.
-    fn send(
+    /// One POST attempt: creating is not idempotent, so the caller decides what a failure means.
+    pub fn post_json_once(
+        &self,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, NoAnswer> {
+        self.send(&Method::Post, target, Some(body.to_string().as_bytes()))
+    }
+
+    fn idempotent(
         &self,
         method: Method,
         target: &str,
         body: Option<Vec<u8>>,
     ) -> Result<Response, String> {
+        let started = monotonic_clock::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (trouble, reason, last) = match self.send(&method, target, body.as_deref()) {
+                Ok(response) if !retry::retryable_status(response.status) => return Ok(response),
+                Ok(response) => (
+                    response.trouble(),
+                    format!("HTTP {}", response.status),
+                    Ok(response),
+                ),
+                Err(no_answer) => (
+                    no_answer.trouble.clone(),
+                    no_answer.message.clone(),
+                    Err(no_answer.message),
+                ),
+            };
+            if !self.back_off(&method, target, &trouble, attempt, started, &reason) {
+                return last.map_err(|message| match attempt {
+                    1 => message,
+                    _ => format!("{message} (after {attempt} attempts)"),
+                });
+            }
+        }
+    }
+
+    /// Waits before the next attempt, with a Warning event, if the policy allows one more.
+    pub fn back_off(
+        &self,
+        method: &Method,
+        target: &str,
+        trouble: &Trouble,
+        failed_attempt: u32,
+        started: monotonic_clock::Instant,
+        reason: &str,
+    ) -> bool {
+        let elapsed = Duration::from_nanos(monotonic_clock::now().saturating_sub(started));
+        let jitter =
+            (wasi::random::insecure::get_insecure_random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let Some(delay) = retry::next_delay(&self.policy, trouble, failed_attempt, elapsed, jitter)
+        else {
+            return false;
+        };
+        log::warning(
+            "Retrying {Method} {Origin}{Path} in {DelayMs} ms: attempt {Attempt} of {MaxAttempts} failed: {Reason}",
+            &[
+                ("Method", json!(method_name(method))),
+                ("Origin", json!(self.endpoint.to_string())),
+                ("Path", json!(self.endpoint.target(target))),
+                ("DelayMs", json!(delay.as_millis() as u64)),
+                ("Attempt", json!(failed_attempt)),
+                ("MaxAttempts", json!(self.policy.max_attempts)),
+                ("Reason", json!(reason)),
+            ],
+        );
+        if !delay.is_zero() {
+            monotonic_clock::subscribe_duration(delay.as_nanos() as u64).block();
+        }
+        true
+    }
+
+    /// Sends one request and reads the whole answer. `Err` means no HTTP answer was read.
+    fn send(
+        &self,
+        method: &Method,
+        target: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Response, NoAnswer> {
         self.requests.set(self.requests.get() + 1);
+        let local = |message: String| NoAnswer {
+            trouble: Trouble::Denied,
+            message,
+        };
         let mut headers: Vec<(String, Vec<u8>)> = vec![
             (
                 "authorization".into(),
@@ -95,8 +203,9 @@ impl Client {
             headers.push(("content-type".into(), b"application/json".to_vec()));
         }
         // A token with characters a header cannot carry fails here; say so without echoing it.
-        let fields = Fields::from_list(&headers)
-            .map_err(|_| "the token contains characters that cannot be sent in an HTTP header; check for stray newlines or quotes".to_owned())?;
+        let fields = Fields::from_list(&headers).map_err(|_| {
+            local("the token contains characters that cannot be sent in an HTTP header; check for stray newlines or quotes".to_owned())
+        })?;
         let request = OutgoingRequest::new(fields);
         let scheme = if self.endpoint.https {
             Scheme::Https
@@ -105,75 +214,90 @@ impl Client {
         };
         let target = self.endpoint.target(target);
         request
-            .set_method(&method)
+            .set_method(method)
             .and(request.set_scheme(Some(&scheme)))
             .and(request.set_authority(Some(&self.endpoint.authority)))
             .and(request.set_path_with_query(Some(&target)))
-            .map_err(|()| format!("the request target {target:?} is not valid"))?;
+            .map_err(|()| local(format!("the request target {target:?} is not valid")))?;
         let outgoing_body = request
             .body()
-            .map_err(|()| "request body unavailable".to_owned())?;
-        let future = outgoing_handler::handle(request, None).map_err(|code| describe(&code))?;
+            .map_err(|()| local("request body unavailable".to_owned()))?;
+        let future = outgoing_handler::handle(request, None).map_err(|code| transport(&code))?;
         {
             let stream = outgoing_body
                 .write()
-                .map_err(|()| "request body unavailable".to_owned())?;
-            if let Some(bytes) = &body {
-                write_all(&stream, bytes)
-                    .map_err(|e| format!("sending the request body failed: {e}"))?;
+                .map_err(|()| local("request body unavailable".to_owned()))?;
+            if let Some(bytes) = body {
+                write_all(&stream, bytes).map_err(|e| NoAnswer {
+                    trouble: Trouble::Transport,
+                    message: format!("sending the request body failed: {e}"),
+                })?;
             }
         }
-        OutgoingBody::finish(outgoing_body, None).map_err(|code| describe(&code))?;
+        OutgoingBody::finish(outgoing_body, None).map_err(|code| transport(&code))?;
 
         future.subscribe().block();
         let response = match future.get() {
             Some(Ok(Ok(response))) => response,
-            Some(Ok(Err(code))) => return Err(describe(&code)),
-            Some(Err(())) | None => return Err("the HTTP response was lost by the host".to_owned()),
+            Some(Ok(Err(code))) => return Err(transport(&code)),
+            Some(Err(())) | None => {
+                return Err(local("the HTTP response was lost by the host".to_owned()));
+            }
         };
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .first()
-            .map(|v| String::from_utf8_lossy(v).into_owned());
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .first()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        let (content_type, retry_after) = (header("content-type"), header("retry-after"));
+        drop(headers);
         let incoming = response
             .consume()
-            .map_err(|()| "response body unavailable".to_owned())?;
+            .map_err(|()| local("response body unavailable".to_owned()))?;
         let body = {
             let stream = incoming
                 .stream()
-                .map_err(|()| "response body unavailable".to_owned())?;
-            read_bounded(&stream, MAX_RESPONSE_BYTES)?
+                .map_err(|()| local("response body unavailable".to_owned()))?;
+            read_bounded(&stream, self.max_response_bytes)?
         };
         drop(incoming);
         Ok(Response {
             status,
             content_type,
+            retry_after,
             body,
         })
     }
 }
 
-fn read_bounded(stream: &InputStream, limit: usize) -> Result<Vec<u8>, String> {
+fn read_bounded(stream: &InputStream, limit: usize) -> Result<Vec<u8>, NoAnswer> {
     let mut body = Vec::new();
     loop {
         match stream.blocking_read(READ_CHUNK) {
             Ok(chunk) => {
                 if body.len() + chunk.len() > limit {
-                    return Err(format!(
-                        "the response is larger than {} MiB; refusing to read it",
-                        limit / (1024 * 1024)
-                    ));
+                    return Err(NoAnswer {
+                        // A server that sends too much will do so again: not worth a retry.
+                        trouble: Trouble::Denied,
+                        message: format!(
+                            "the response is larger than the {limit}-byte limit; refusing to read it"
+                        ),
+                    });
                 }
                 body.extend_from_slice(&chunk);
             }
             Err(StreamError::Closed) => return Ok(body),
             Err(StreamError::LastOperationFailed(e)) => {
-                return Err(format!(
-                    "the connection failed while reading the response: {}",
-                    e.to_debug_string()
-                ));
+                return Err(NoAnswer {
+                    trouble: Trouble::Transport,
+                    message: format!(
+                        "the connection failed while reading the response: {}",
+                        e.to_debug_string()
+                    ),
+                });
             }
         }
     }
@@ -192,29 +316,61 @@ pub fn write_all(stream: &OutputStream, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Transport errors in the words an operator needs.
-fn describe(code: &ErrorCode) -> String {
-    match code {
-        ErrorCode::HttpRequestDenied => {
-            "the sandbox refused the request (HttpRequestDenied): this origin was not granted"
-                .to_owned()
-        }
-        ErrorCode::ConnectionRefused => {
-            "connection refused; is the service running and the URL right?".to_owned()
-        }
-        ErrorCode::ConnectionTimeout => "timed out connecting".to_owned(),
-        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
-            "timed out waiting for the response".to_owned()
-        }
-        ErrorCode::ConnectionTerminated => {
-            "the connection was closed before the response was complete".to_owned()
-        }
-        ErrorCode::DnsError(_) => "the host name could not be resolved".to_owned(),
-        ErrorCode::DnsTimeout => "timed out resolving the host name".to_owned(),
-        ErrorCode::TlsCertificateError => {
-            "the server's TLS certificate was not accepted".to_owned()
-        }
-        ErrorCode::HttpResponseIncomplete => "the response ended early".to_owned(),
-        other => format!("HTTP transport error: {other:?}"),
+fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Patch => "PATCH",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Head => "HEAD",
+        Method::Options => "OPTIONS",
+        Method::Connect => "CONNECT",
+        Method::Trace => "TRACE",
+        Method::Other(other) => other,
     }
+}
+
+/// Transport errors in the words an operator needs, and whether retrying may help.
+fn transport(code: &ErrorCode) -> NoAnswer {
+    let (trouble, message) = match code {
+        ErrorCode::HttpRequestDenied => (
+            Trouble::Denied,
+            "the sandbox refused the request (HttpRequestDenied): this origin was not granted"
+                .to_owned(),
+        ),
+        ErrorCode::ConnectionRefused => (
+            Trouble::Transport,
+            "connection refused; is the service running and the URL right?".to_owned(),
+        ),
+        ErrorCode::ConnectionTimeout => (Trouble::Transport, "timed out connecting".to_owned()),
+        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => (
+            Trouble::Transport,
+            "timed out waiting for the response".to_owned(),
+        ),
+        ErrorCode::ConnectionTerminated => (
+            Trouble::Transport,
+            "the connection was closed before the response was complete".to_owned(),
+        ),
+        ErrorCode::HttpResponseIncomplete => {
+            (Trouble::Transport, "the response ended early".to_owned())
+        }
+        ErrorCode::DnsError(_) => (
+            Trouble::Transport,
+            "the host name could not be resolved".to_owned(),
+        ),
+        ErrorCode::DnsTimeout => (
+            Trouble::Transport,
+            "timed out resolving the host name".to_owned(),
+        ),
+        ErrorCode::TlsCertificateError => (
+            Trouble::Denied,
+            "the server's TLS certificate was not accepted".to_owned(),
+        ),
+        other => (
+            Trouble::Transport,
+            format!("HTTP transport error: {other:?}"),
+        ),
+    };
+    NoAnswer { trouble, message }
 }

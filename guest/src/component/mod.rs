@@ -24,6 +24,7 @@ wit_bindgen::generate!({
         "wasi:cli/environment@0.2.12": wasi::cli::environment,
         "wasi:cli/stdout@0.2.12": wasi::cli::stdout,
         "wasi:cli/stderr@0.2.12": wasi::cli::stderr,
+        "wasi:random/insecure@0.2.12": wasi::random::insecure,
     },
     generate_all,
 });

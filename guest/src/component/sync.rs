@@ -2,7 +2,7 @@
 //! report. The decisions are the pure core's; this file only sequences the I/O around them.
 
 use super::authentik::Authentik;
-use super::http::Client;
+use super::http::{Client, DEFAULT_MAX_RESPONSE_BYTES};
 use super::onepassword::{self, Location};
 use super::wit::{self, MappingSource, Service, SyncError, SyncOptions};
 use super::{convert, log};
@@ -107,6 +107,10 @@ fn resolve<'a>(
     let authentik_token = token(&["AUTHENTIK_TOKEN"]).ok_or_else(|| {
         config("AUTHENTIK_TOKEN is not set (or empty); provide an Authentik API token that may view and change groups".to_owned())
     })?;
+    let max_response_bytes = match options.max_response_bytes {
+        0 => DEFAULT_MAX_RESPONSE_BYTES,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    };
     let mut secrets = vec![authentik_token.clone()];
     let onepassword = match &options.source {
         MappingSource::Inline(_) => None,
@@ -121,7 +125,7 @@ fn resolve<'a>(
             })?;
             secrets.push(op_token.clone());
             Some((
-                Client::new(url, &op_token),
+                Client::new(url, &op_token, max_response_bytes),
                 Location {
                     vault: at.vault.as_deref().unwrap_or(DEFAULT_VAULT),
                     item: at.item.as_deref().unwrap_or(DEFAULT_ITEM),
@@ -131,7 +135,7 @@ fn resolve<'a>(
         }
     };
     Ok(Resolved {
-        authentik: Client::new(authentik_url, &authentik_token),
+        authentik: Client::new(authentik_url, &authentik_token, max_response_bytes),
         onepassword,
         manager,
         redactor: Redactor::new(secrets),
@@ -195,6 +199,7 @@ fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let authentik = Authentik {
         client: &run.authentik,
         redactor: &run.redactor,
+        manager: &run.manager,
     };
     let existing = authentik.list_groups()?;
     log::info(
@@ -238,7 +243,8 @@ fn apply(authentik: &Authentik, planned: &[PlannedGroup]) -> Outcomes {
         .filter_map(|p| {
             let outcome = match p.write.as_ref()? {
                 Write::Create { name, block } => authentik.create(name, block),
-                Write::Patch { pk, attributes, .. } => authentik.patch_attributes(pk, attributes),
+                // The listed attributes may be stale by now: the block is merged into a re-read.
+                Write::Patch { pk, block, .. } => authentik.patch_block(pk, block),
             };
             Some((p.group.clone(), outcome))
         })

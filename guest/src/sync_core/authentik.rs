@@ -4,6 +4,7 @@
 use super::endpoint::escape;
 use super::managed::Attributes;
 use super::plan::ExistingGroup;
+use super::untrusted::excerpt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -116,7 +117,7 @@ pub fn error_message(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let object = value.as_object()?;
     if let Some(detail) = object.get("detail").and_then(Value::as_str) {
-        return Some(detail.to_owned());
+        return Some(excerpt(detail));
     }
     let parts: Vec<String> = object
         .iter()
@@ -129,7 +130,7 @@ pub fn error_message(body: &[u8]) -> Option<String> {
             (!texts.is_empty()).then(|| format!("{field}: {}", texts.join(" ")))
         })
         .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
+    (!parts.is_empty()).then(|| excerpt(&parts.join("; ")))
 }
 
 /// A 400 on create that means the name is taken (someone created it meanwhile).
@@ -195,6 +196,8 @@ mod tests {
             br#"{"attributes":["Value must be a dictionary"]}"#
         ));
         assert_eq!(error_message(b"<html>"), None);
+        let flood = serde_json::json!({"detail": "y".repeat(10_000)}).to_string();
+        assert!(error_message(flood.as_bytes()).unwrap().len() < 400);
     }
 
     #[test]

@@ -9,4 +9,6 @@ pub mod mapping;
 pub mod onepassword;
 pub mod plan;
 pub mod report;
+pub mod retry;
 pub mod secrets;
+pub mod untrusted;

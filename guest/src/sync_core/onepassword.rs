@@ -2,6 +2,7 @@
 //! vault by exact name, item by exact title, then the labelled field or the single file.
 
 use super::endpoint::escape;
+use super::untrusted::excerpt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -185,7 +186,7 @@ pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentL
 /// The clearest text in a Connect error body (`{"status": 401, "message": "..."}`).
 pub fn error_message(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
-    value.get("message")?.as_str().map(str::to_owned)
+    value.get("message")?.as_str().map(excerpt)
 }
 
 #[cfg(test)]
