@@ -120,9 +120,13 @@ impl Authentik<'_> {
                 started,
                 &reason,
             ) {
-                return Err(self.redactor.scrub(&format!(
-                    "creating the group failed after {attempt} attempts: {reason}"
-                )));
+                let attempts = match attempt {
+                    1 => String::new(),
+                    n => format!(" (after {n} attempts)"),
+                };
+                return Err(self
+                    .redactor
+                    .scrub(&format!("creating the group failed{attempts}: {reason}")));
             }
         }
     }
