@@ -262,24 +262,30 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
     report_outcome(result, args.output, log)
 }
 
+/// The exit code a `sync` outcome maps to.
+pub fn exit_code(result: &Result<Result<types::Report, SyncError>, RunFailure>) -> Exit {
+    match result {
+        Ok(Ok(report)) if report.summary.conflict > 0 => Exit::NotInSync,
+        Ok(Ok(_)) => Exit::Success,
+        Ok(Err(SyncError::PartialApply(_))) => Exit::NotInSync,
+        Ok(Err(SyncError::InvalidMapping(_))) => Exit::InvalidMapping,
+        Ok(Err(SyncError::InvalidConfig(_))) => Exit::Usage,
+        Ok(Err(SyncError::Upstream(_))) => Exit::Upstream,
+        Err(RunFailure::Limit(_)) => Exit::Limit,
+        Err(RunFailure::Trap(_)) => Exit::Internal,
+    }
+}
+
 /// Prints the outcome of a `sync` call and picks the exit code.
 pub fn report_outcome(
     result: Result<Result<types::Report, SyncError>, RunFailure>,
     format: Format,
     log: &LogSink,
 ) -> Exit {
+    let exit = exit_code(&result);
     match result {
-        Ok(Ok(report)) => {
+        Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
             println!("{}", output::report(&report, format).trim_end());
-            if report.summary.conflict > 0 {
-                Exit::NotInSync
-            } else {
-                Exit::Success
-            }
-        }
-        Ok(Err(SyncError::PartialApply(report))) => {
-            println!("{}", output::report(&report, format).trim_end());
-            Exit::NotInSync
         }
         Ok(Err(SyncError::InvalidMapping(issues))) => {
             let message = format!(
@@ -290,21 +296,18 @@ pub fn report_outcome(
                 "{}",
                 output::failure("invalid-mapping", &message, &issues, format).trim_end()
             );
-            Exit::InvalidMapping
         }
         Ok(Err(SyncError::InvalidConfig(message))) => {
             println!(
                 "{}",
                 output::failure("invalid-config", &message, &[], format).trim_end()
             );
-            Exit::Usage
         }
         Ok(Err(SyncError::Upstream(failure))) => {
             println!(
                 "{}",
                 output::failure("upstream", &failure.message, &[], format).trim_end()
             );
-            Exit::Upstream
         }
         Err(RunFailure::Limit(message)) => {
             log.event(
@@ -316,7 +319,6 @@ pub fn report_outcome(
                 "{}",
                 output::failure("limit", &message, &[], format).trim_end()
             );
-            Exit::Limit
         }
         Err(RunFailure::Trap(error)) => {
             let message = format!("{error:#}");
@@ -329,9 +331,9 @@ pub fn report_outcome(
                 "{}",
                 output::failure("internal", &message, &[], format).trim_end()
             );
-            Exit::Internal
         }
     }
+    exit
 }
 
 async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {

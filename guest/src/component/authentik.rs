@@ -43,18 +43,17 @@ impl Authentik<'_> {
                 .count();
             let had_groups = !decoded.groups.is_empty();
             groups.extend(decoded.groups);
+            // A page of nothing new (repeated, or endless paging) means the listing cannot be
+            // trusted to be complete, and endless paging would never stop.
+            if had_groups && fresh == 0 || !had_groups && decoded.next.is_some() {
+                return Err(self.inconsistent(format!("page {page} brought no new groups")));
+            }
             match decoded.next {
                 None => return Ok(groups),
                 Some(next) if next <= page => {
                     return Err(
                         self.inconsistent(format!("page {page} points back to page {next}"))
                     );
-                }
-                // A page of nothing new (repeated, or endless paging) would loop forever.
-                Some(_) if had_groups && fresh == 0 || !had_groups => {
-                    return Err(self.inconsistent(format!(
-                        "page {page} brought no new groups but points to another page"
-                    )));
                 }
                 Some(next) => page = next,
             }
@@ -84,19 +83,20 @@ impl Authentik<'_> {
                 Ok(response)
                     if response.status == 400 && api::is_duplicate_name(&response.body) =>
                 {
-                    return self.settle_existing(
-                        name,
-                        block,
-                        "it was created by someone else during this run",
-                    );
+                    // Someone else created it during this run: continue from what is there.
+                    return match self.find_by_name(name)? {
+                        Some(found) => self.assert_block(&found, block),
+                        None => Err("Authentik says a group with this name exists, yet a lookup by the same name finds none".to_owned()),
+                    };
                 }
                 // Throttled: the server did not process the request, so simply try again.
                 Ok(response) if response.status == 429 => {
                     (response.trouble(), "HTTP 429".to_owned())
                 }
                 Ok(response) if response.status >= 500 => {
-                    if self.find_by_name(name)?.is_some() {
-                        return self.settle_existing(name, block, "the lost POST did create it");
+                    // The POST may have been applied: continue from what is there.
+                    if let Some(found) = self.find_by_name(name)? {
+                        return self.assert_block(&found, block);
                     }
                     (response.trouble(), self.describe_failure(&response))
                 }
@@ -106,8 +106,9 @@ impl Authentik<'_> {
                     message,
                 }) => return Err(message),
                 Err(no_answer) => {
-                    if self.find_by_name(name)?.is_some() {
-                        return self.settle_existing(name, block, "the lost POST did create it");
+                    // The POST may have been applied: continue from what is there.
+                    if let Some(found) = self.find_by_name(name)? {
+                        return self.assert_block(&found, block);
                     }
                     (no_answer.trouble, no_answer.message)
                 }
@@ -139,16 +140,6 @@ impl Authentik<'_> {
         }
         let page = api::decode_page(response.json_body()?)?;
         Ok(page.groups.into_iter().find(|g| g.name == name))
-    }
-
-    /// The group exists after all: make sure it carries the block, unless another manager owns it.
-    fn settle_existing(&self, name: &str, block: &Attributes, why: &str) -> Result<(), String> {
-        let Some(group) = self.find_by_name(name)? else {
-            return Err(format!(
-                "Authentik says the group exists ({why}) but it cannot be found by name"
-            ));
-        };
-        self.assert_block(&group, block)
     }
 
     /// Patches the block into the group's attributes as they are now: the group is read again

@@ -4,7 +4,7 @@
 //! `404 Invalid page.`, exact `?name=`, PATCH replacing `attributes` whole, PUT without `users`
 //! dropping members, 400 `{"name": [...]}` on duplicate names.
 
-use crate::server::{Handler, Request, Response, Server};
+use crate::server::{Fault, Faults, Handler, Reply, Request, Response, Server, with_fault};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,6 +51,35 @@ struct State {
     /// Group names whose writes fail with this status and an HTML error page, as a broken
     /// proxy or server would answer.
     failing_writes: BTreeMap<String, u16>,
+    faults: Faults,
+    paging: Option<PagingFault>,
+    /// Attribute edits made by "someone else" right before the next read of that group.
+    edits_before_read: Vec<(String, String, Value)>,
+    /// A group "someone else" creates right before the next POST arrives.
+    created_before_next_post: Option<(String, Map<String, Value>)>,
+}
+
+/// Listings that a broken server or proxy (or a database changing under it) could produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagingFault {
+    /// Every page after the first repeats the first page's groups.
+    RepeatFirstPage,
+    /// `next` never becomes 0: pages past the end repeat the last one.
+    Endless,
+}
+
+/// The routes faults can target.
+pub mod route {
+    /// `GET /groups/` (a listing page).
+    pub const LIST: &str = "list";
+    /// `GET /groups/?name=` (lookup by exact name).
+    pub const LOOKUP: &str = "lookup";
+    /// `POST /groups/`.
+    pub const CREATE: &str = "create";
+    /// `GET /groups/{pk}/`.
+    pub const READ: &str = "read";
+    /// `PATCH /groups/{pk}/`.
+    pub const PATCH: &str = "patch";
 }
 
 pub struct FakeAuthentik {
@@ -121,6 +150,31 @@ impl FakeAuthentik {
             .collect()
     }
 
+    /// The next `times` requests to `route` (see [`route`]) suffer `fault`.
+    pub fn inject(&self, route: &str, times: usize, fault: Fault) {
+        self.state().faults.add(route, times, fault);
+    }
+
+    pub fn set_paging_fault(&self, fault: PagingFault) {
+        self.state().paging = Some(fault);
+    }
+
+    /// Someone else sets `key` on `group` between this tool's listing and its next read of it.
+    pub fn edit_before_next_read(&self, group: &str, key: &str, value: Value) {
+        self.state()
+            .edits_before_read
+            .push((group.to_owned(), key.to_owned(), value));
+    }
+
+    /// Someone else creates `group` between this tool's listing and its next POST.
+    pub fn create_before_next_post(&self, group: &str, attributes: Value) {
+        let attributes = attributes
+            .as_object()
+            .cloned()
+            .expect("attributes must be an object");
+        self.state().created_before_next_post = Some((group.to_owned(), attributes));
+    }
+
     /// Every POST/PATCH/PUT for `group` answers `status` with an HTML page, writing nothing.
     pub fn fail_writes_to(&self, group: &str, status: u16) {
         self.state().failing_writes.insert(group.to_owned(), status);
@@ -163,7 +217,7 @@ fn detail(status: u16, text: &str) -> Response {
     Response::json(status, &json!({"detail": text}))
 }
 
-fn handle(state: &Mutex<State>, request: Request) -> Response {
+fn handle(state: &Mutex<State>, request: Request) -> Reply {
     let mut state = state.lock().unwrap();
     let authorization = request.header("authorization").map(str::to_owned);
     let authorized = authorization.as_deref() == Some(&format!("Bearer {}", state.token));
@@ -175,21 +229,42 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
         authorized,
     });
     match authorization {
-        None => return detail(403, "Authentication credentials were not provided."),
-        Some(_) if !authorized => return detail(403, "Token invalid/expired"),
+        None => {
+            return Reply::Respond(detail(403, "Authentication credentials were not provided."));
+        }
+        Some(_) if !authorized => return Reply::Respond(detail(403, "Token invalid/expired")),
         Some(_) => {}
     }
     if let Some(status) = injected_failure(&state, &request) {
-        return Response::bytes(
-            status,
-            "text/html",
-            format!("<html><body><h1>{status}</h1></body></html>").into_bytes(),
+        return with_fault(
+            Some(Fault::Status {
+                status,
+                retry_after: None,
+            }),
+            || unreachable!(),
         );
     }
+    let fault = route_of(&request).and_then(|route| state.faults.take(route));
+    with_fault(fault, || dispatch(&mut state, &request))
+}
+
+fn route_of(request: &Request) -> Option<&'static str> {
+    let on_collection = request.path == GROUPS_PATH;
+    match request.method.as_str() {
+        "GET" if on_collection && request.query.contains_key("name") => Some(route::LOOKUP),
+        "GET" if on_collection => Some(route::LIST),
+        "POST" if on_collection => Some(route::CREATE),
+        "GET" => Some(route::READ),
+        "PATCH" => Some(route::PATCH),
+        _ => None,
+    }
+}
+
+fn dispatch(state: &mut State, request: &Request) -> Response {
     if request.path == GROUPS_PATH {
         return match request.method.as_str() {
-            "GET" => list(&state, &request),
-            "POST" => create(&mut state, &request),
+            "GET" => list(state, request),
+            "POST" => create(state, request),
             _ => detail(405, &format!("Method \"{}\" not allowed.", request.method)),
         };
     }
@@ -207,11 +282,19 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
     }
     match request.method.as_str() {
         "GET" => {
-            let include_users = flag(&request, "include_users", true);
-            Response::json(200, &serialize(&state.groups[&pk], include_users))
+            let group = state.groups.get_mut(&pk).unwrap();
+            let (edits, kept) = std::mem::take(&mut state.edits_before_read)
+                .into_iter()
+                .partition(|(name, _, _)| *name == group.name);
+            state.edits_before_read = kept;
+            for (_, key, value) in edits {
+                group.attributes.insert(key, value);
+            }
+            let include_users = flag(request, "include_users", true);
+            Response::json(200, &serialize(group, include_users))
         }
-        "PATCH" => update(&mut state, &pk, &request, false),
-        "PUT" => update(&mut state, &pk, &request, true),
+        "PATCH" => update(state, &pk, request, false),
+        "PUT" => update(state, &pk, request, true),
         "DELETE" => {
             state.groups.remove(&pk);
             Response::bytes(204, "application/json", Vec::new())
@@ -279,10 +362,16 @@ fn list(state: &State, request: &Request) -> Response {
         None => 1,
         Some(text) => match text.parse::<usize>() {
             Ok(n) if (1..=total_pages).contains(&n) => n,
+            Ok(n) if n >= 1 && state.paging == Some(PagingFault::Endless) => n,
             _ => return detail(404, "Invalid page."),
         },
     };
-    let start = (current - 1) * page_size;
+    let shown_page = match state.paging {
+        Some(PagingFault::RepeatFirstPage) => 1,
+        Some(PagingFault::Endless) => current.min(total_pages),
+        None => current,
+    };
+    let start = (shown_page - 1) * page_size;
     let results: Vec<Value> = matching
         .iter()
         .skip(start)
@@ -294,7 +383,7 @@ fn list(state: &State, request: &Request) -> Response {
         200,
         &json!({
             "pagination": {
-                "next": if current < total_pages { current + 1 } else { 0 },
+                "next": if current < total_pages || state.paging == Some(PagingFault::Endless) { current + 1 } else { 0 },
                 "previous": if current > 1 { current - 1 } else { 0 },
                 "count": count,
                 "current": current,
@@ -399,6 +488,11 @@ fn parse_body(request: &Request) -> Result<Map<String, Value>, Response> {
 }
 
 fn create(state: &mut State, request: &Request) -> Response {
+    if let Some((name, attributes)) = state.created_before_next_post.take() {
+        let mut group = new_group(state, &name);
+        group.attributes = attributes;
+        state.groups.insert(group.pk.clone(), group);
+    }
     let body = match parse_body(request) {
         Ok(body) => body,
         Err(response) => return response,

@@ -6,5 +6,6 @@ pub mod authentik;
 pub mod onepassword;
 pub mod server;
 
-pub use authentik::FakeAuthentik;
+pub use authentik::{FakeAuthentik, PagingFault};
 pub use onepassword::{Content, FakeOnePassword};
+pub use server::Fault;

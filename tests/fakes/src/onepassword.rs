@@ -3,7 +3,7 @@
 //! `{"status","message"}`, vault and item lists with SCIM `eq` filters, full items with fields
 //! and files, file content as octet-stream, and the unauthenticated `/heartbeat` and `/health`.
 
-use crate::server::{Handler, Request, Response, Server};
+use crate::server::{Fault, Faults, Handler, Reply, Request, Response, Server, with_fault};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -45,6 +45,19 @@ struct State {
     items: Vec<Item>,
     requests: Vec<Recorded>,
     next_id: u64,
+    faults: Faults,
+}
+
+/// The routes faults can target.
+pub mod route {
+    /// `GET /v1/vaults`.
+    pub const VAULTS: &str = "vaults";
+    /// `GET /v1/vaults/{id}/items`.
+    pub const ITEMS: &str = "items";
+    /// `GET /v1/vaults/{id}/items/{id}`.
+    pub const ITEM: &str = "item";
+    /// `GET .../files/{id}/content`.
+    pub const CONTENT: &str = "content";
 }
 
 pub struct FakeOnePassword {
@@ -115,6 +128,11 @@ impl FakeOnePassword {
         );
     }
 
+    /// The next `times` requests to `route` (see [`route`]) suffer `fault`.
+    pub fn inject(&self, route: &str, times: usize, fault: Fault) {
+        self.state().faults.add(route, times, fault);
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.state().requests.clone()
     }
@@ -137,15 +155,33 @@ fn error(status: u16, message: &str) -> Response {
     Response::json(status, &json!({"status": status, "message": message}))
 }
 
-fn handle(state: &Mutex<State>, request: Request) -> Response {
+fn handle(state: &Mutex<State>, request: Request) -> Reply {
     let mut state = state.lock().unwrap();
     let authorized = request.header("authorization") == Some(&format!("Bearer {}", state.token));
+
     state.requests.push(Recorded {
         method: request.method.clone(),
         path: request.path.clone(),
         query: request.query.clone(),
         authorized,
     });
+    let segments = request.path.trim_start_matches('/').split('/').count();
+    let route = match segments {
+        2 => route::VAULTS,
+        4 => route::ITEMS,
+        5 => route::ITEM,
+        _ => route::CONTENT,
+    };
+    let fault = if request.path.starts_with("/v1/") {
+        state.faults.take(route)
+    } else {
+        None
+    };
+    with_fault(fault, || respond(&mut state, &request))
+}
+
+fn respond(state: &mut State, request: &Request) -> Response {
+    let authorized = request.header("authorization") == Some(&format!("Bearer {}", state.token));
     match request.path.as_str() {
         "/heartbeat" => return Response::bytes(200, "text/plain", b".".to_vec()),
         "/health" => {
@@ -165,7 +201,7 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
     let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         ["v1", "vaults"] => {
-            let filter = match parse_filter(&request, &["name", "title"]) {
+            let filter = match parse_filter(request, &["name", "title"]) {
                 Ok(filter) => filter,
                 Err(response) => return response,
             };
@@ -181,7 +217,7 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
             if !state.vaults.iter().any(|v| v.id == *vault_id) {
                 return error(404, &format!("vault {vault_id} not found"));
             }
-            let filter = match parse_filter(&request, &["title"]) {
+            let filter = match parse_filter(request, &["title"]) {
                 Ok(filter) => filter,
                 Err(response) => return response,
             };
@@ -211,7 +247,7 @@ fn handle(state: &Mutex<State>, request: Request) -> Response {
             file_id,
             "content",
         ] => {
-            let item = match find_item(&state, vault_id, item_id) {
+            let item = match find_item(state, vault_id, item_id) {
                 Ok(item) => item,
                 Err(response) => return response,
             };

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// A request as the fake saw it.
@@ -40,28 +41,126 @@ impl Request {
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
 impl Response {
     pub fn json(status: u16, body: &serde_json::Value) -> Response {
-        Response {
-            status,
-            content_type: "application/json",
-            body: body.to_string().into_bytes(),
-        }
+        Response::bytes(status, "application/json", body.to_string().into_bytes())
     }
 
     pub fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
         Response {
             status,
             content_type,
+            retry_after: None,
             body,
         }
     }
 }
 
-pub type Handler = Arc<dyn Fn(Request) -> Response + Send + Sync>;
+/// What the server does with a request.
+#[derive(Debug)]
+pub enum Reply {
+    Respond(Response),
+    /// Answer after a pause (a slow first byte).
+    Delayed(Duration, Response),
+    /// Close the connection without answering.
+    Drop,
+}
+
+pub type Handler = Arc<dyn Fn(Request) -> Reply + Send + Sync>;
+
+/// A misbehaviour a test scripts into a fake: the failures a flaky network, a throttling proxy
+/// or a half-broken server produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer this status with an HTML error page (and `Retry-After`, if given); the request
+    /// has no effect.
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+    },
+    /// Close the connection before handling: the request has no effect.
+    DropBefore,
+    /// Handle the request (a write takes effect), then close without answering.
+    DropAfter,
+    /// Handle and answer normally, after a pause.
+    Delay(Duration),
+    /// Handle normally but cut the body in half: valid HTTP, broken JSON.
+    Truncate,
+    /// Handle normally but label the body with this content type.
+    ContentType(&'static str),
+}
+
+/// Faults waiting for requests, by route name (each fake names its routes).
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Vec<(String, usize, Fault)>,
+}
+
+impl Faults {
+    /// The next `times` requests to `route` suffer `fault`.
+    pub fn add(&mut self, route: &str, times: usize, fault: Fault) {
+        self.rules.push((route.to_owned(), times, fault));
+    }
+
+    pub fn take(&mut self, route: &str) -> Option<Fault> {
+        let (_, times, fault) = self
+            .rules
+            .iter_mut()
+            .find(|(r, times, _)| r == route && *times > 0)?;
+        *times -= 1;
+        Some(fault.clone())
+    }
+}
+
+/// Applies `fault` around `handle`, which performs the request's effect and builds the answer.
+pub fn with_fault(fault: Option<Fault>, handle: impl FnOnce() -> Response) -> Reply {
+    match fault {
+        None => Reply::Respond(handle()),
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => {
+            let page = format!(
+                "<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
+            );
+            let mut response = Response::bytes(status, "text/html", page.into_bytes());
+            response.retry_after = retry_after;
+            Reply::Respond(response)
+        }
+        Some(Fault::DropBefore) => Reply::Drop,
+        Some(Fault::DropAfter) => {
+            handle();
+            Reply::Drop
+        }
+        Some(Fault::Delay(pause)) => Reply::Delayed(pause, handle()),
+        Some(Fault::Truncate) => {
+            let mut response = handle();
+            response.body.truncate(response.body.len() / 2);
+            Reply::Respond(response)
+        }
+        Some(Fault::ContentType(content_type)) => {
+            let mut response = handle();
+            response.content_type = content_type;
+            Reply::Respond(response)
+        }
+    }
+}
+
+/// The service error that makes hyper close the connection without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by a scripted fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 pub struct Server {
     addr: SocketAddr,
@@ -128,7 +227,7 @@ async fn serve(
                 connections.spawn(async move {
                     let service = service_fn(move |request| {
                         let handler = handler.clone();
-                        async move { Ok::<_, hyper::Error>(answer(&handler, request).await) }
+                        async move { answer(&handler, request).await }
                     });
                     let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
@@ -141,7 +240,7 @@ async fn serve(
 async fn answer(
     handler: &Handler,
     request: hyper::Request<hyper::body::Incoming>,
-) -> hyper::Response<Full<Bytes>> {
+) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -175,12 +274,21 @@ async fn answer(
         headers,
         body,
     };
-    let response = handler(request);
-    hyper::Response::builder()
+    let response = match handler(request) {
+        Reply::Respond(response) => response,
+        Reply::Delayed(pause, response) => {
+            tokio::time::sleep(pause).await;
+            response
+        }
+        Reply::Drop => return Err(Dropped),
+    };
+    let mut builder = hyper::Response::builder()
         .status(response.status)
-        .header("content-type", response.content_type)
-        .body(Full::new(Bytes::from(response.body)))
-        .unwrap()
+        .header("content-type", response.content_type);
+    if let Some(retry_after) = &response.retry_after {
+        builder = builder.header("retry-after", retry_after);
+    }
+    Ok(builder.body(Full::new(Bytes::from(response.body))).unwrap())
 }
 
 fn decode(text: &str) -> String {

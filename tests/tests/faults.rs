@@ -1,0 +1,426 @@
+//! Fault injection: the failures a flaky network, a throttling proxy or a half-broken server
+//! produce. Each test asserts the final Authentik state is the intended one (or untouched, for
+//! failures before any write), that no group is duplicated, that no foreign attribute is lost,
+//! and the exit code the CLI would give.
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tenant_sync::cli::{Exit, exit_code};
+use tenant_sync_fakes::authentik::route;
+use tenant_sync_fakes::onepassword::route as op_route;
+use tenant_sync_fakes::{Fault, PagingFault};
+use tenant_sync_tests::*;
+
+fn block(tenant: &str, role: &str) -> Value {
+    json!({"fc:managed-by": MANAGER, "fc:tenant": tenant, "fc:role": role})
+}
+
+/// Two groups to create and one drifted group with a foreign attribute and members.
+fn world() -> World {
+    let world = World::with_mapping(&mapping(&[
+        ("drifted", "t", "admin"),
+        ("new-a", "a", "user"),
+        ("new-b", "b", "user"),
+    ]));
+    world.ak.seed_group(
+        "drifted",
+        json!({"fc:managed-by": MANAGER, "fc:tenant": "t", "fc:role": "user", "keep": "me"}),
+        &[1, 2],
+    );
+    world
+}
+
+/// The state a successful run must leave, whatever happened on the way.
+fn assert_intended(world: &World) {
+    let groups = world.ak.groups();
+    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["drifted", "new-a", "new-b"],
+        "exactly the intended groups, none duplicated"
+    );
+    let mut drifted = block("t", "admin");
+    drifted["keep"] = json!("me");
+    assert_eq!(
+        Value::Object(groups[0].attributes.clone()),
+        drifted,
+        "foreign attribute kept"
+    );
+    assert_eq!(groups[0].users, [1, 2], "members kept");
+    assert_eq!(
+        Value::Object(groups[1].attributes.clone()),
+        block("a", "user")
+    );
+    assert_eq!(
+        Value::Object(groups[2].attributes.clone()),
+        block("b", "user")
+    );
+}
+
+fn assert_untouched(world: &World) {
+    assert!(
+        world.ak.writes().is_empty(),
+        "nothing may be written: {:?}",
+        world.ak.writes()
+    );
+    assert_eq!(world.ak.groups().len(), 1);
+}
+
+fn retries(run: &Run) -> Vec<Value> {
+    run.events()
+        .into_iter()
+        .filter(|e| e["@l"] == "Warning" && e["@mt"].as_str().unwrap().starts_with("Retrying"))
+        .collect()
+}
+
+fn posts_for(world: &World, name: &str) -> usize {
+    world
+        .ak
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.body.as_ref().is_some_and(|b| b["name"] == name))
+        .count()
+}
+
+#[tokio::test]
+async fn throttling_with_retry_after_is_waited_out() {
+    let world = world();
+    world.ak.inject(
+        route::LIST,
+        1,
+        Fault::Status {
+            status: 429,
+            retry_after: Some("1".into()),
+        },
+    );
+    let started = Instant::now();
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was honoured"
+    );
+    assert_intended(&world);
+    let warned = retries(&run);
+    assert_eq!(warned.len(), 1);
+    assert_eq!(warned[0]["Attempt"], 1);
+    assert_eq!(warned[0]["Reason"], "HTTP 429");
+    assert_eq!(warned[0]["DelayMs"], 1000);
+}
+
+#[tokio::test]
+async fn gateway_failures_with_html_bodies_are_retried() {
+    for status in [502, 503, 504] {
+        let world = world();
+        world.ak.inject(
+            route::LIST,
+            2,
+            Fault::Status {
+                status,
+                retry_after: None,
+            },
+        );
+        world.ak.inject(
+            route::CREATE,
+            1,
+            Fault::Status {
+                status,
+                retry_after: None,
+            },
+        );
+        world.ak.inject(
+            route::READ,
+            1,
+            Fault::Status {
+                status,
+                retry_after: None,
+            },
+        );
+        world.ak.inject(
+            route::PATCH,
+            1,
+            Fault::Status {
+                status,
+                retry_after: None,
+            },
+        );
+        let run = world.run(false).await;
+        assert_eq!(
+            exit_code(&run.result),
+            Exit::Success,
+            "{status}: {:?}",
+            run.result
+        );
+        assert_intended(&world);
+        assert_eq!(retries(&run).len(), 5, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_500_before_any_write_fails_the_run_without_retrying_or_writing() {
+    let world = world();
+    world.ak.inject(
+        route::LIST,
+        1,
+        Fault::Status {
+            status: 500,
+            retry_after: None,
+        },
+    );
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    assert_untouched(&world);
+    assert_eq!(
+        world.ak.requests().len(),
+        1,
+        "500 is an answer, not retried"
+    );
+}
+
+#[tokio::test]
+async fn a_500_on_create_fails_that_group_only() {
+    let world = world();
+    world.ak.inject(
+        route::CREATE,
+        1,
+        Fault::Status {
+            status: 500,
+            retry_after: None,
+        },
+    );
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::NotInSync);
+    let tenant_sync::bindings::types::SyncError::PartialApply(report) = run.error() else {
+        panic!()
+    };
+    let failed: Vec<&str> = report
+        .groups
+        .iter()
+        .filter(|g| g.error.is_some())
+        .map(|g| g.group.as_str())
+        .collect();
+    assert_eq!(failed, ["new-a"]);
+    let names: Vec<String> = world.ak.groups().into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["drifted", "new-b"]);
+}
+
+#[tokio::test]
+async fn connections_dropped_before_the_request_are_retried() {
+    let world = world();
+    world.ak.inject(route::LIST, 1, Fault::DropBefore);
+    world.ak.inject(route::CREATE, 1, Fault::DropBefore);
+    world.ak.inject(route::PATCH, 1, Fault::DropBefore);
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    assert_intended(&world);
+    assert_eq!(
+        posts_for(&world, "new-a"),
+        2,
+        "the dropped POST is retried once the lookup shows nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_create_whose_response_is_lost_is_not_duplicated() {
+    let world = world();
+    world.ak.inject(route::CREATE, 1, Fault::DropAfter);
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    assert_intended(&world);
+    assert_eq!(
+        posts_for(&world, "new-a"),
+        1,
+        "found by name, not posted again"
+    );
+    let lookups = world
+        .ak
+        .requests()
+        .iter()
+        .filter(|r| r.query.get("name").map(String::as_str) == Some("new-a"))
+        .count();
+    assert_eq!(lookups, 1);
+}
+
+#[tokio::test]
+async fn a_patch_whose_response_is_lost_is_repeated_harmlessly() {
+    let world = world();
+    world.ak.inject(route::PATCH, 1, Fault::DropAfter);
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    assert_intended(&world);
+}
+
+#[tokio::test]
+async fn a_slow_first_byte_times_out_and_is_retried() {
+    let world = world();
+    world
+        .ak
+        .inject(route::LIST, 1, Fault::Delay(Duration::from_secs(3)));
+    let mut grants = world.grants();
+    grants.limits.first_byte_timeout = Duration::from_millis(500);
+    let started = Instant::now();
+    let run = world.run_with(&world.options(false), &grants).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "did not wait for the slow answer"
+    );
+    assert_intended(&world);
+    assert!(
+        retries(&run)[0]["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out")
+    );
+}
+
+#[tokio::test]
+async fn truncated_json_fails_before_any_write() {
+    let world = world();
+    world.ak.inject(route::LIST, 1, Fault::Truncate);
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    assert_untouched(&world);
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_fails_before_any_write() {
+    let world = world();
+    world
+        .ak
+        .inject(route::LIST, 1, Fault::ContentType("text/html"));
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    let tenant_sync::bindings::types::SyncError::Upstream(failure) = run.error() else {
+        panic!()
+    };
+    assert!(
+        failure
+            .message
+            .contains("expected a JSON answer, got text/html"),
+        "{}",
+        failure.message
+    );
+    assert_untouched(&world);
+}
+
+#[tokio::test]
+async fn pagination_that_repeats_or_never_ends_fails_before_any_write() {
+    for fault in [PagingFault::RepeatFirstPage, PagingFault::Endless] {
+        let world = world();
+        for i in 0..250 {
+            world
+                .ak
+                .seed_group(&format!("other-{i:03}"), json!({}), &[]);
+        }
+        world.ak.set_paging_fault(fault);
+        let run = world.run(false).await;
+        assert_eq!(exit_code(&run.result), Exit::Upstream, "{fault:?}");
+        assert!(world.ak.writes().is_empty(), "{fault:?}");
+        assert!(world.ak.requests().len() <= 4, "{fault:?}: stopped early");
+    }
+}
+
+#[tokio::test]
+async fn a_group_created_by_someone_else_meanwhile_is_adopted_not_duplicated() {
+    let world = world();
+    world
+        .ak
+        .create_before_next_post("new-a", json!({"theirs": true}));
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    let mut expected = block("a", "user");
+    expected["theirs"] = json!(true);
+    assert_eq!(
+        Value::Object(world.ak.group("new-a").unwrap().attributes),
+        expected
+    );
+    assert_eq!(world.ak.groups().len(), 3);
+}
+
+#[tokio::test]
+async fn a_foreign_key_added_between_listing_and_patch_survives() {
+    let world = world();
+    world
+        .ak
+        .edit_before_next_read("drifted", "added-meanwhile", json!({"by": "someone"}));
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    let attributes = world.ak.group("drifted").unwrap().attributes;
+    assert_eq!(attributes["added-meanwhile"], json!({"by": "someone"}));
+    assert_eq!(attributes["keep"], "me");
+    assert_eq!(attributes["fc:role"], "admin");
+}
+
+#[tokio::test]
+async fn a_group_claimed_by_another_manager_meanwhile_is_left_alone() {
+    let world = world();
+    world
+        .ak
+        .edit_before_next_read("drifted", "fc:managed-by", json!("other-tool"));
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::NotInSync);
+    let attributes = world.ak.group("drifted").unwrap().attributes;
+    assert_eq!(attributes["fc:role"], "user", "not written");
+    assert_eq!(attributes["fc:managed-by"], "other-tool");
+}
+
+#[tokio::test]
+async fn exhausted_retries_fail_that_group_and_the_others_complete() {
+    let world = world();
+    world.ak.inject(
+        route::CREATE,
+        100,
+        Fault::Status {
+            status: 503,
+            retry_after: Some("0".into()),
+        },
+    );
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::NotInSync);
+    assert_eq!(posts_for(&world, "new-a"), 4, "4 attempts in all");
+    let tenant_sync::bindings::types::SyncError::PartialApply(report) = run.error() else {
+        panic!()
+    };
+    assert_eq!(report.summary.failed, 2);
+    assert!(
+        report.groups[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("after 4 attempts")
+    );
+    assert_eq!(
+        world.ak.group("drifted").unwrap().attributes["fc:role"],
+        "admin",
+        "the update still happened"
+    );
+}
+
+#[tokio::test]
+async fn one_password_uses_the_same_retry_policy() {
+    let world = world();
+    world.op.inject(
+        op_route::VAULTS,
+        1,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    );
+    world.op.inject(op_route::ITEM, 1, Fault::DropBefore);
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Success, "{:?}", run.result);
+    assert_intended(&world);
+    assert_eq!(retries(&run).len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_1password_fails_before_authentik_is_read() {
+    let world = world();
+    world.op.inject(op_route::VAULTS, 100, Fault::DropBefore);
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    assert!(world.ak.requests().is_empty());
+    assert_eq!(world.op.requests().len(), 4);
+}
