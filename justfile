@@ -36,3 +36,9 @@ lint:
 # What CI runs, from a clean clone.
 ci:
     bash .ci/run
+
+# Fuzz one target (mapping, authentik_decode, onepassword_decode) for a while; needs the
+# nightly toolchain and `cargo install cargo-fuzz`.
+fuzz target="mapping" seconds="60":
+    mkdir -p fuzz/corpus/{{target}}
+    cd fuzz && cargo +nightly fuzz run {{target}} corpus/{{target}} seeds/{{target}} -- -max_total_time={{seconds}}
