@@ -12,17 +12,17 @@ test:
 # The host binary (with the component built in) and the component on its own.
 build:
     cargo build --release -p tenant-sync
-    cargo build --release --target wasm32-wasip2 -p tenant-sync-guest
+    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
 
-# Release size of the component (it must stay under 512 KiB to fit a ConfigMap).
+# Size of the component as shipped (it must stay under 512 KiB to fit a ConfigMap).
 size:
-    cargo build --release --target wasm32-wasip2 -p tenant-sync-guest
-    @stat -c '%s bytes  %n' target/wasm32-wasip2/release/tenant_sync_guest.wasm
+    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
+    @stat -c '%s bytes  %n' target/wasm32-wasip2/component/tenant_sync_guest.wasm
 
 # The component's world as wasm-tools reads it (cargo install wasm-tools).
 wit:
-    cargo build --release --target wasm32-wasip2 -p tenant-sync-guest
-    wasm-tools component wit target/wasm32-wasip2/release/tenant_sync_guest.wasm
+    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
+    wasm-tools component wit target/wasm32-wasip2/component/tenant_sync_guest.wasm
 
 # Refresh wit/deps from the WASI WIT shipped in the pinned crates.
 wit-deps:

@@ -1,4 +1,5 @@
-//! Builds the guest component (release, wasm32-wasip2) and hands its path to the crate, so the
+//! Builds the guest component (`component` profile: size-optimized release, wasm32-wasip2) and
+//! hands its path to the crate, so the
 //! binary carries the component it was tested with. Set TENANT_SYNC_COMPONENT_WASM to embed a
 //! component built elsewhere instead.
 
@@ -42,7 +43,8 @@ fn build_guest() -> PathBuf {
         .current_dir(&workspace)
         .args([
             "build",
-            "--release",
+            "--profile",
+            "component",
             "--target",
             "wasm32-wasip2",
             "-p",
@@ -71,6 +73,6 @@ fn build_guest() -> PathBuf {
         status.success(),
         "building the guest component failed; is the wasm32-wasip2 target installed? (rustup target add wasm32-wasip2)"
     );
-    let wasm: &Path = &target_dir.join("wasm32-wasip2/release/tenant_sync_guest.wasm");
+    let wasm: &Path = &target_dir.join("wasm32-wasip2/component/tenant_sync_guest.wasm");
     wasm.to_path_buf()
 }
