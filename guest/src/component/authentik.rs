@@ -23,7 +23,7 @@ pub struct Authentik<'a> {
 
 impl Authentik<'_> {
     /// Every group. Any failure here means nothing has been written yet.
-    pub fn list_groups(&self) -> Result<Vec<ExistingGroup>, Upstream> {
+    pub async fn list_groups(&self) -> Result<Vec<ExistingGroup>, Upstream> {
         let mut groups = Vec::new();
         let mut seen = BTreeSet::new();
         let mut page = 1;
@@ -32,6 +32,7 @@ impl Authentik<'_> {
             let response = self
                 .client
                 .get(&api::list_target(page))
+                .await
                 .map_err(|e| self.upstream(None, format!("{doing} failed: {e}")))?;
             let body = self.expect_json(&response, &doing)?;
             let decoded = api::decode_page(body)
@@ -70,13 +71,17 @@ impl Authentik<'_> {
     /// Creates `name` carrying `block`, exactly once. When the outcome of a POST is unknown
     /// (no answer, or a 5xx after the body was sent) or Authentik says the name is taken, the
     /// group is looked up by exact name and the run continues from what is there.
-    pub fn create(&self, name: &str, block: &Attributes) -> Result<(), String> {
+    pub async fn create(&self, name: &str, block: &Attributes) -> Result<(), String> {
         let body = json!({"name": name, "attributes": Value::Object(block.clone())});
         let started = monotonic_clock::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (trouble, reason) = match self.client.post_json_once(api::CREATE_TARGET, &body) {
+            let (trouble, reason) = match self
+                .client
+                .post_json_once(api::CREATE_TARGET, &body)
+                .await
+            {
                 Ok(response) if response.status == 201 => {
                     return self.expect_group(&response, "creating the group");
                 }
@@ -84,8 +89,8 @@ impl Authentik<'_> {
                     if response.status == 400 && api::is_duplicate_name(&response.body) =>
                 {
                     // Someone else created it during this run: continue from what is there.
-                    return match self.find_by_name(name)? {
-                        Some(found) => self.assert_block(&found, block),
+                    return match self.find_by_name(name).await? {
+                        Some(found) => self.assert_block(&found, block).await,
                         None => Err("Authentik says a group with this name exists, yet a lookup by the same name finds none".to_owned()),
                     };
                 }
@@ -95,8 +100,8 @@ impl Authentik<'_> {
                 }
                 Ok(response) if response.status >= 500 => {
                     // The POST may have been applied: continue from what is there.
-                    if let Some(found) = self.find_by_name(name)? {
-                        return self.assert_block(&found, block);
+                    if let Some(found) = self.find_by_name(name).await? {
+                        return self.assert_block(&found, block).await;
                     }
                     (response.trouble(), self.describe_failure(&response))
                 }
@@ -107,20 +112,24 @@ impl Authentik<'_> {
                 }) => return Err(message),
                 Err(no_answer) => {
                     // The POST may have been applied: continue from what is there.
-                    if let Some(found) = self.find_by_name(name)? {
-                        return self.assert_block(&found, block);
+                    if let Some(found) = self.find_by_name(name).await? {
+                        return self.assert_block(&found, block).await;
                     }
                     (no_answer.trouble, no_answer.message)
                 }
             };
-            if !self.client.back_off(
-                &Method::Post,
-                api::CREATE_TARGET,
-                &trouble,
-                attempt,
-                started,
-                &reason,
-            ) {
+            if !self
+                .client
+                .back_off(
+                    &Method::Post,
+                    api::CREATE_TARGET,
+                    &trouble,
+                    attempt,
+                    started,
+                    &reason,
+                )
+                .await
+            {
                 let attempts = match attempt {
                     1 => String::new(),
                     n => format!(" (after {n} attempts)"),
@@ -133,8 +142,8 @@ impl Authentik<'_> {
     }
 
     /// The group named exactly `name`, if it exists (a lookup, retried like any GET).
-    fn find_by_name(&self, name: &str) -> Result<Option<ExistingGroup>, String> {
-        let response = self.client.get(&api::by_name_target(name))?;
+    async fn find_by_name(&self, name: &str) -> Result<Option<ExistingGroup>, String> {
+        let response = self.client.get(&api::by_name_target(name)).await?;
         if !response.is_success() {
             return Err(self.failed("looking the group up by name", &response));
         }
@@ -144,10 +153,11 @@ impl Authentik<'_> {
 
     /// Patches the block into the group's attributes as they are now: the group is read again
     /// right before the write, so a foreign key added since the listing is kept.
-    pub fn patch_block(&self, pk: &str, block: &Attributes) -> Result<(), String> {
+    pub async fn patch_block(&self, pk: &str, block: &Attributes) -> Result<(), String> {
         let response = self
             .client
-            .get(&format!("{}?include_users=false", api::group_target(pk)))?;
+            .get(&format!("{}?include_users=false", api::group_target(pk)))
+            .await?;
         if response.status == 404 {
             return Err(
                 "the group was deleted while this run was working; nothing was written".to_owned(),
@@ -157,10 +167,14 @@ impl Authentik<'_> {
             return Err(self.failed("re-reading the group before the update", &response));
         }
         let current = api::decode_group(response.json_body()?)?;
-        self.assert_block(&current, block)
+        self.assert_block(&current, block).await
     }
 
-    fn assert_block(&self, current: &ExistingGroup, block: &Attributes) -> Result<(), String> {
+    async fn assert_block(
+        &self,
+        current: &ExistingGroup,
+        block: &Attributes,
+    ) -> Result<(), String> {
         if let Ownership::Foreign(owner) = managed::ownership(&current.attributes, self.manager) {
             return Err(format!(
                 "{} is now {owner} (it changed during this run); left untouched",
@@ -171,10 +185,13 @@ impl Authentik<'_> {
             return Ok(());
         }
         let attributes = managed::with_block(&current.attributes, block);
-        let response = self.client.patch_json(
-            &api::group_target(&current.pk),
-            &json!({"attributes": Value::Object(attributes)}),
-        )?;
+        let response = self
+            .client
+            .patch_json(
+                &api::group_target(&current.pk),
+                &json!({"attributes": Value::Object(attributes)}),
+            )
+            .await?;
         if response.status == 404 {
             return Err(
                 "the group was deleted while this run was working; nothing was written".to_owned(),

@@ -1,4 +1,5 @@
-//! A small blocking HTTP client over wasi:http/outgoing-handler, one per service. It bounds what
+//! A small async HTTP client over wasi:http/outgoing-handler, one per service: requests wait on
+//! their pollables through wstd's reactor, so several can be in flight at once. It bounds what
 //! it reads, retries idempotent requests under the shared policy, counts its requests for the
 //! report, and never puts the token in a message.
 
@@ -12,6 +13,7 @@ use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
 use wasi::io::streams::{InputStream, OutputStream, StreamError};
+use wstd::runtime::AsyncPollable;
 
 /// Default cap on one response body: the biggest legitimate answer is a page of 100 groups.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -94,25 +96,31 @@ impl Client {
 
     /// A GET, retried on transient failures. Once retries are exhausted the last answer is
     /// returned whatever its status; `Err` means no answer at all.
-    pub fn get(&self, target: &str) -> Result<Response, String> {
-        self.idempotent(Method::Get, target, None)
+    pub async fn get(&self, target: &str) -> Result<Response, String> {
+        self.idempotent(Method::Get, target, None).await
     }
 
     /// A PATCH that sends a whole value (so repeating it is harmless), retried like a GET.
-    pub fn patch_json(&self, target: &str, body: &serde_json::Value) -> Result<Response, String> {
+    pub async fn patch_json(
+        &self,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, String> {
         self.idempotent(Method::Patch, target, Some(body.to_string().into_bytes()))
+            .await
     }
 
     /// One POST attempt: creating is not idempotent, so the caller decides what a failure means.
-    pub fn post_json_once(
+    pub async fn post_json_once(
         &self,
         target: &str,
         body: &serde_json::Value,
     ) -> Result<Response, NoAnswer> {
         self.send(&Method::Post, target, Some(body.to_string().as_bytes()))
+            .await
     }
 
-    fn idempotent(
+    async fn idempotent(
         &self,
         method: Method,
         target: &str,
@@ -122,7 +130,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (trouble, reason, last) = match self.send(&method, target, body.as_deref()) {
+            let (trouble, reason, last) = match self.send(&method, target, body.as_deref()).await {
                 Ok(response) if !retry::retryable_status(response.status) => return Ok(response),
                 Ok(response) => (
                     response.trouble(),
@@ -135,7 +143,10 @@ impl Client {
                     Err(no_answer.message),
                 ),
             };
-            if !self.back_off(&method, target, &trouble, attempt, started, &reason) {
+            if !self
+                .back_off(&method, target, &trouble, attempt, started, &reason)
+                .await
+            {
                 return last.map_err(|message| match attempt {
                     1 => message,
                     _ => format!("{message} (after {attempt} attempts)"),
@@ -145,7 +156,7 @@ impl Client {
     }
 
     /// Waits before the next attempt, with a Warning event, if the policy allows one more.
-    pub fn back_off(
+    pub async fn back_off(
         &self,
         method: &Method,
         target: &str,
@@ -174,13 +185,13 @@ impl Client {
             ],
         );
         if !delay.is_zero() {
-            monotonic_clock::subscribe_duration(delay.as_nanos() as u64).block();
+            wstd::task::sleep(delay.into()).await;
         }
         true
     }
 
     /// Sends one request and reads the whole answer. `Err` means no HTTP answer was read.
-    fn send(
+    async fn send(
         &self,
         method: &Method,
         target: &str,
@@ -236,7 +247,8 @@ impl Client {
         }
         OutgoingBody::finish(outgoing_body, None).map_err(|code| transport(&code))?;
 
-        future.subscribe().block();
+        // Await readiness through the reactor, so other requests progress meanwhile.
+        AsyncPollable::new(future.subscribe()).wait_for().await;
         let response = match future.get() {
             Some(Ok(Ok(response))) => response,
             Some(Ok(Err(code))) => return Err(transport(&code)),
@@ -261,7 +273,7 @@ impl Client {
             let stream = incoming
                 .stream()
                 .map_err(|()| local("response body unavailable".to_owned()))?;
-            read_bounded(&stream, self.max_response_bytes)?
+            read_bounded(&stream, self.max_response_bytes).await?
         };
         drop(incoming);
         Ok(Response {
@@ -273,10 +285,14 @@ impl Client {
     }
 }
 
-fn read_bounded(stream: &InputStream, limit: usize) -> Result<Vec<u8>, NoAnswer> {
+async fn read_bounded(stream: &InputStream, limit: usize) -> Result<Vec<u8>, NoAnswer> {
     let mut body = Vec::new();
     loop {
-        match stream.blocking_read(READ_CHUNK) {
+        match stream.read(READ_CHUNK) {
+            // Nothing buffered yet: wait for more without blocking the other requests.
+            Ok(chunk) if chunk.is_empty() => {
+                AsyncPollable::new(stream.subscribe()).wait_for().await
+            }
             Ok(chunk) => {
                 if body.len() + chunk.len() > limit {
                     return Err(NoAnswer {

@@ -13,36 +13,38 @@ pub struct Location<'a> {
     pub field: &'a str,
 }
 
-pub fn read_document(
+pub async fn read_document(
     client: &Client,
     redactor: &Redactor,
-    at: &Location,
+    at: &Location<'_>,
 ) -> Result<String, Upstream> {
     let fail = |status: Option<u16>, message: String| Upstream {
         service: Service::Onepassword,
         status,
         message: redactor.scrub(&message),
     };
-    let vaults = fetch_json(client, op::VAULTS_TARGET, "listing vaults", &fail)?;
+    let vaults = fetch_json(client, op::VAULTS_TARGET, "listing vaults", &fail).await?;
     let vault_id = op::find_vault(&vaults.body, at.vault).map_err(|m| fail(None, m))?;
     let items = fetch_json(
         client,
         &op::items_target(&vault_id, at.item),
         "finding the item",
         &fail,
-    )?;
+    )
+    .await?;
     let item_id = op::find_item(&items.body, at.vault, at.item).map_err(|m| fail(None, m))?;
     let item = fetch_json(
         client,
         &op::item_target(&vault_id, &item_id),
         "reading the item",
         &fail,
-    )?;
+    )
+    .await?;
     match op::locate_document(&item.body, at.item, at.field).map_err(|m| fail(None, m))? {
         DocumentLocation::Field(text) => Ok(text),
         DocumentLocation::File { id, name } => {
             let target = op::file_content_target(&vault_id, &item_id, &id);
-            let file = fetch(client, &target, "downloading the document", &fail)?;
+            let file = fetch(client, &target, "downloading the document", &fail).await?;
             String::from_utf8(file.body).map_err(|e| {
                 fail(
                     None,
@@ -56,13 +58,13 @@ pub fn read_document(
     }
 }
 
-fn fetch(
+async fn fetch(
     client: &Client,
     target: &str,
     doing: &str,
     fail: &impl Fn(Option<u16>, String) -> Upstream,
 ) -> Result<Response, Upstream> {
-    let response = client.get(target).map_err(|e| {
+    let response = client.get(target).await.map_err(|e| {
         fail(
             None,
             format!("{doing} at {} failed: {e}", client.endpoint()),
@@ -84,13 +86,13 @@ fn fetch(
     ))
 }
 
-fn fetch_json(
+async fn fetch_json(
     client: &Client,
     target: &str,
     doing: &str,
     fail: &impl Fn(Option<u16>, String) -> Upstream,
 ) -> Result<Response, Upstream> {
-    let response = fetch(client, target, doing, fail)?;
+    let response = fetch(client, target, doing, fail).await?;
     response
         .json_body()
         .map_err(|m| fail(Some(response.status), format!("{doing}: {m}")))?;

@@ -11,13 +11,18 @@ use crate::sync_core::mapping::{self, ValidationIssue};
 use crate::sync_core::plan::{self, PlannedGroup, Write};
 use crate::sync_core::report::{self, Outcomes, Report, RequestCounts, Status};
 use crate::sync_core::secrets::Redactor;
+use futures_util::future::join_all;
 use serde_json::{Value, json};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 pub const DEFAULT_VAULT: &str = "IAmWorkin";
 pub const DEFAULT_ITEM: &str = "flowercore-tenant-mapping";
 pub const DEFAULT_FIELD: &str = "mapping";
 pub const DEFAULT_MANAGER: &str = "authentik-tenant-mapping-sync";
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// More parallel writes than this only queue up at Authentik's workers.
+pub const MAX_CONCURRENCY: u32 = 64;
 
 /// A failure of a service before anything was written.
 pub struct Upstream {
@@ -65,7 +70,8 @@ pub fn run(options: SyncOptions) -> Result<wit::Report, SyncError> {
 
 /// A whole run; a failure is logged before it is returned.
 pub fn run_logged(options: &SyncOptions) -> Result<Report, Failure> {
-    let result = reconcile(options);
+    // One event loop for the whole run: requests wait on wasi:io/poll through it.
+    let result = wstd::runtime::block_on(reconcile(options));
     if let Err(error) = &result {
         log_failure(error);
     }
@@ -142,7 +148,7 @@ fn resolve<'a>(
     })
 }
 
-fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
+async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
         .into_iter()
         .collect();
@@ -175,7 +181,7 @@ fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     );
 
     let document = match (&run.onepassword, &options.source) {
-        (Some((client, at)), _) => onepassword::read_document(client, &run.redactor, at)?,
+        (Some((client, at)), _) => onepassword::read_document(client, &run.redactor, at).await?,
         (None, MappingSource::Inline(text)) => text.clone(),
         (None, MappingSource::Onepassword(_)) => {
             unreachable!("resolve() pairs a 1Password source with its client")
@@ -201,7 +207,7 @@ fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         redactor: &run.redactor,
         manager: &run.manager,
     };
-    let existing = authentik.list_groups()?;
+    let existing = authentik.list_groups().await?;
     log::info(
         "Authentik has {Existing} groups",
         &[("Existing", json!(existing.len()))],
@@ -215,7 +221,7 @@ fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let outcomes = if options.dry_run {
         Outcomes::new()
     } else {
-        apply(&authentik, &planned)
+        apply(&authentik, &planned, write_concurrency(options.concurrency)).await
     };
     let requests = RequestCounts {
         onepassword: run.onepassword.as_ref().map_or(0, |(c, _)| c.requests()),
@@ -236,19 +242,40 @@ fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     }
 }
 
-/// Every write is attempted; one failure does not stop the others.
-fn apply(authentik: &Authentik, planned: &[PlannedGroup]) -> Outcomes {
-    planned
-        .iter()
-        .filter_map(|p| {
-            let outcome = match p.write.as_ref()? {
-                Write::Create { name, block } => authentik.create(name, block),
-                // The listed attributes may be stale by now: the block is merged into a re-read.
-                Write::Patch { pk, block, .. } => authentik.patch_block(pk, block),
+/// Every write is attempted; one failure does not stop the others. Up to `concurrency` groups
+/// are written at once; each group's own requests stay in order.
+async fn apply(
+    authentik: &Authentik<'_>,
+    planned: &[PlannedGroup],
+    concurrency: usize,
+) -> Outcomes {
+    let queue = RefCell::new(planned.iter().filter(|p| p.write.is_some()));
+    let outcomes = RefCell::new(Outcomes::new());
+    let worker = || async {
+        loop {
+            // Take the next group, releasing the queue before awaiting anything.
+            let Some(planned) = queue.borrow_mut().next() else {
+                break;
             };
-            Some((p.group.clone(), outcome))
-        })
-        .collect()
+            let outcome = match &planned.write {
+                Some(Write::Create { name, block }) => authentik.create(name, block).await,
+                // The listed attributes may be stale by now: the block is merged into a re-read.
+                Some(Write::Patch { pk, block, .. }) => authentik.patch_block(pk, block).await,
+                None => continue,
+            };
+            outcomes.borrow_mut().insert(planned.group.clone(), outcome);
+        }
+    };
+    join_all((0..concurrency).map(|_| worker())).await;
+    outcomes.into_inner()
+}
+
+/// Writes in flight at once: 0 asks for the default.
+fn write_concurrency(requested: u32) -> usize {
+    match requested {
+        0 => DEFAULT_CONCURRENCY,
+        n => n.min(MAX_CONCURRENCY) as usize,
+    }
 }
 
 fn log_report(report: &Report) {

@@ -107,6 +107,11 @@ impl FakeAuthentik {
         self.server.url()
     }
 
+    /// The most requests Authentik was answering at the same time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.server.peak_in_flight()
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap()
     }

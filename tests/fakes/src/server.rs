@@ -10,6 +10,7 @@ use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -164,16 +165,31 @@ impl std::error::Error for Dropped {}
 
 pub struct Server {
     addr: SocketAddr,
+    load: Arc<Load>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// How many requests are being answered right now, and the most ever at once.
+#[derive(Debug, Default)]
+struct Load {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
 impl Server {
+    /// The most requests that were being answered at the same time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.load.peak.load(Ordering::SeqCst)
+    }
+
     pub fn start(handler: Handler) -> Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
+        let load = Arc::new(Load::default());
+        let server_load = load.clone();
         let thread = std::thread::Builder::new()
             .name(format!("fake-{addr}"))
             .spawn(move || {
@@ -181,11 +197,12 @@ impl Server {
                     .enable_all()
                     .build()
                     .unwrap();
-                runtime.block_on(serve(listener, handler, stopped));
+                runtime.block_on(serve(listener, handler, server_load, stopped));
             })
             .unwrap();
         Server {
             addr,
+            load,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -214,6 +231,7 @@ impl Drop for Server {
 async fn serve(
     listener: std::net::TcpListener,
     handler: Handler,
+    load: Arc<Load>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -224,10 +242,18 @@ async fn serve(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let handler = handler.clone();
+                let load = load.clone();
                 connections.spawn(async move {
                     let service = service_fn(move |request| {
                         let handler = handler.clone();
-                        async move { answer(&handler, request).await }
+                        let load = load.clone();
+                        async move {
+                            let now = load.now.fetch_add(1, Ordering::SeqCst) + 1;
+                            load.peak.fetch_max(now, Ordering::SeqCst);
+                            let answered = answer(&handler, request).await;
+                            load.now.fetch_sub(1, Ordering::SeqCst);
+                            answered
+                        }
                     });
                     let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
