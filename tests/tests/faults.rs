@@ -424,3 +424,50 @@ async fn an_unreachable_1password_fails_before_authentik_is_read() {
     assert!(world.ak.requests().is_empty());
     assert_eq!(world.op.requests().len(), 4);
 }
+
+#[tokio::test]
+async fn invalid_utf8_in_an_answer_fails_before_any_write() {
+    let world = world();
+    world.ak.inject(route::LIST, 1, Fault::InvalidUtf8);
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    let tenant_sync::bindings::types::SyncError::Upstream(failure) = run.error() else {
+        panic!()
+    };
+    assert!(
+        failure.message.contains("not the expected JSON"),
+        "{}",
+        failure.message
+    );
+    assert_untouched(&world);
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_cap_is_refused_before_any_write() {
+    let world = world();
+    for i in 0..50 {
+        world.ak.seed_group(
+            &format!("filler-{i:02}"),
+            json!({"padding": "x".repeat(100)}),
+            &[],
+        );
+    }
+    let mut options = world.options(false);
+    options.max_response_bytes = 4096;
+    let run = world.run_with(&options, &world.grants()).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    let tenant_sync::bindings::types::SyncError::Upstream(failure) = run.error() else {
+        panic!()
+    };
+    assert!(
+        failure.message.contains("larger than the 4096-byte limit"),
+        "{}",
+        failure.message
+    );
+    assert!(world.ak.writes().is_empty());
+    assert_eq!(
+        world.ak.requests().len(),
+        1,
+        "an oversized answer is not retried"
+    );
+}

@@ -93,6 +93,8 @@ pub enum Fault {
     Truncate,
     /// Handle normally but label the body with this content type.
     ContentType(&'static str),
+    /// Handle normally but put a byte that is never valid UTF-8 inside the first JSON string.
+    InvalidUtf8,
 }
 
 /// Faults waiting for requests, by route name (each fake names its routes).
@@ -141,6 +143,13 @@ pub fn with_fault(fault: Option<Fault>, handle: impl FnOnce() -> Response) -> Re
         Some(Fault::Truncate) => {
             let mut response = handle();
             response.body.truncate(response.body.len() / 2);
+            Reply::Respond(response)
+        }
+        Some(Fault::InvalidUtf8) => {
+            let mut response = handle();
+            if let Some(quote) = response.body.iter().position(|b| *b == b'"') {
+                response.body.insert(quote + 1, 0xFF);
+            }
             Reply::Respond(response)
         }
         Some(Fault::ContentType(content_type)) => {
