@@ -206,18 +206,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         (Some(path), _) => match read_mapping(path) {
             Ok(text) => MappingSource::Inline(text),
             Err(ReadError::Unreadable(message)) => return usage(log, message),
-            Err(ReadError::NotText(message)) => {
-                log.event(
-                    Level::Error,
-                    "Invalid mapping: {Issue}",
-                    &[("Issue", json!(message))],
-                );
-                println!(
-                    "{}",
-                    output::failure("invalid-mapping", &message, &[], args.output)
-                );
-                return Exit::InvalidMapping;
-            }
+            Err(ReadError::NotText(message)) => return not_text(log, &message, args.output),
         },
         (None, Some(url)) => {
             match Origin::parse(url) {
@@ -283,42 +272,28 @@ pub fn report_outcome(
     log: &LogSink,
 ) -> Exit {
     let exit = exit_code(&result);
-    match result {
+    let (kind, message, issues) = match result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
             println!("{}", output::report(&report, format).trim_end());
+            return exit;
         }
         Ok(Err(SyncError::InvalidMapping(issues))) => {
             let message = format!(
                 "the mapping has {} problems; nothing was written",
                 issues.len()
             );
-            println!(
-                "{}",
-                output::failure("invalid-mapping", &message, &issues, format).trim_end()
-            );
+            ("invalid-mapping", message, issues)
         }
-        Ok(Err(SyncError::InvalidConfig(message))) => {
-            println!(
-                "{}",
-                output::failure("invalid-config", &message, &[], format).trim_end()
-            );
-        }
-        Ok(Err(SyncError::Upstream(failure))) => {
-            println!(
-                "{}",
-                output::failure("upstream", &failure.message, &[], format).trim_end()
-            );
-        }
+        Ok(Err(SyncError::InvalidConfig(message))) => ("invalid-config", message, Vec::new()),
+        Ok(Err(SyncError::Upstream(failure))) => ("upstream", failure.message, Vec::new()),
+        // The component logged its own failures; these two only the host knows about.
         Err(RunFailure::Limit(message)) => {
             log.event(
                 Level::Error,
                 "Sandbox limit hit: {Message}",
                 &[("Message", json!(message))],
             );
-            println!(
-                "{}",
-                output::failure("limit", &message, &[], format).trim_end()
-            );
+            ("limit", message, Vec::new())
         }
         Err(RunFailure::Trap(error)) => {
             let message = format!("{error:#}");
@@ -327,12 +302,13 @@ pub fn report_outcome(
                 "The component failed: {Message}",
                 &[("Message", json!(message))],
             );
-            println!(
-                "{}",
-                output::failure("internal", &message, &[], format).trim_end()
-            );
+            ("internal", message, Vec::new())
         }
-    }
+    };
+    println!(
+        "{}",
+        output::failure(kind, &message, &issues, format).trim_end()
+    );
     exit
 }
 
@@ -340,13 +316,7 @@ async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
     let document = match read_mapping(&args.path) {
         Ok(text) => text,
         Err(ReadError::Unreadable(message)) => return usage(log, message),
-        Err(ReadError::NotText(message)) => {
-            println!(
-                "{}",
-                output::failure("invalid-mapping", &message, &[], args.output).trim_end()
-            );
-            return Exit::InvalidMapping;
-        }
+        Err(ReadError::NotText(message)) => return not_text(log, &message, args.output),
     };
     let runtime = match load_runtime(&args.component, log) {
         Ok(runtime) => runtime,
@@ -375,6 +345,20 @@ async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
         }
         Err(failure) => report_outcome(Err(failure), args.output, log),
     }
+}
+
+/// A mapping file that is not UTF-8 text is an invalid mapping: exit 3.
+fn not_text(log: &LogSink, message: &str, format: Format) -> Exit {
+    log.event(
+        Level::Error,
+        "Invalid mapping: {Issue}",
+        &[("Issue", json!(message))],
+    );
+    println!(
+        "{}",
+        output::failure("invalid-mapping", message, &[], format).trim_end()
+    );
+    Exit::InvalidMapping
 }
 
 enum ReadError {

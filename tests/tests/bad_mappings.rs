@@ -42,6 +42,13 @@ fn corpus() -> Vec<(&'static str, String, &'static str)> {
     ]
 }
 
+fn texts(issues: &[tenant_sync::bindings::types::ValidationIssue]) -> Vec<String> {
+    issues
+        .iter()
+        .map(|i| tenant_sync::output::issue(i).to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn every_malformed_document_is_refused_naming_the_problem() {
     for (name, document, expected) in corpus() {
@@ -58,10 +65,7 @@ async fn every_malformed_document_is_refused_naming_the_problem() {
         let SyncError::InvalidMapping(issues) = run.error() else {
             panic!("{name}")
         };
-        let texts: Vec<String> = issues
-            .iter()
-            .map(|i| tenant_sync::output::issue(i).to_string())
-            .collect();
+        let texts = texts(issues);
         assert!(
             texts.iter().any(|t| t.contains(expected)),
             "{name}: {texts:?} lacks {expected:?}"
@@ -81,10 +85,7 @@ async fn the_pure_validate_export_agrees() {
             .await
             .unwrap()
             .expect_err(name);
-        let texts: Vec<String> = issues
-            .iter()
-            .map(|i| tenant_sync::output::issue(i).to_string())
-            .collect();
+        let texts = texts(&issues);
         assert!(
             texts.iter().any(|t| t.contains(expected)),
             "{name}: {texts:?}"

@@ -158,14 +158,7 @@ impl Authentik<'_> {
             .client
             .get(&format!("{}?include_users=false", api::group_target(pk)))
             .await?;
-        if response.status == 404 {
-            return Err(
-                "the group was deleted while this run was working; nothing was written".to_owned(),
-            );
-        }
-        if !response.is_success() {
-            return Err(self.failed("re-reading the group before the update", &response));
-        }
+        self.check(&response, "re-reading the group before the update")?;
         let current = api::decode_group(response.json_body()?)?;
         self.assert_block(&current, block).await
     }
@@ -192,15 +185,19 @@ impl Authentik<'_> {
                 &json!({"attributes": Value::Object(attributes)}),
             )
             .await?;
-        if response.status == 404 {
-            return Err(
-                "the group was deleted while this run was working; nothing was written".to_owned(),
-            );
-        }
-        if !response.is_success() {
-            return Err(self.failed("updating the group's attributes", &response));
-        }
+        self.check(&response, "updating the group's attributes")?;
         self.expect_group(&response, "updating the group's attributes")
+    }
+
+    /// A request about one group succeeded; a 404 means someone deleted the group meanwhile.
+    fn check(&self, response: &Response, doing: &str) -> Result<(), String> {
+        match response.status {
+            404 => Err(
+                "the group was deleted while this run was working; nothing was written".to_owned(),
+            ),
+            _ if response.is_success() => Ok(()),
+            _ => Err(self.failed(doing, response)),
+        }
     }
 
     fn expect_group(&self, response: &Response, doing: &str) -> Result<(), String> {
