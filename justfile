@@ -37,6 +37,14 @@ lint:
 ci:
     bash .ci/run
 
+# Benchmarks (release build, a few minutes): figures for BENCHMARKS.md.
+bench:
+    cargo bench -p tenant-sync --bench reconcile
+
+# The same with 1,000 groups only.
+bench-quick:
+    cargo bench -p tenant-sync --bench reconcile -- --quick
+
 # Fuzz one target (mapping, authentik_decode, onepassword_decode) for a while; needs the
 # nightly toolchain and `cargo install cargo-fuzz`.
 fuzz target="mapping" seconds="60":

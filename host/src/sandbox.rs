@@ -59,8 +59,8 @@ pub struct HostState {
     pub(crate) stdout: MemoryOutputPipe,
 }
 
-/// Largest stdout the component may produce: the report of a 20,000-group mapping fits.
-const MAX_STDOUT_BYTES: usize = 64 * 1024 * 1024;
+/// Largest stdout the component may produce: the report of a 100,000-group mapping fits.
+const MAX_STDOUT_BYTES: usize = 128 * 1024 * 1024;
 
 impl HostState {
     pub fn new(grants: &Grants) -> HostState {

@@ -11,7 +11,7 @@ fn entry(group: &str) -> serde_json::Value {
 }
 
 fn corpus() -> Vec<(&'static str, String, &'static str)> {
-    let many: Vec<_> = (0..100_000).map(|i| entry(&format!("g{i}"))).collect();
+    let many: Vec<_> = (0..100_001).map(|i| entry(&format!("g{i}"))).collect();
     vec![
         ("syntax error", r#"{"version": 1, "mappings": [}"#.into(), "not valid JSON"),
         ("trailing garbage", r#"{"version": 1, "mappings": []} x"#.into(), "not valid JSON"),
@@ -26,7 +26,7 @@ fn corpus() -> Vec<(&'static str, String, &'static str)> {
         ("mappings null", json!({"version": 1, "mappings": null}).to_string(), "must be a list"),
         ("mappings object", json!({"version": 1, "mappings": {"g": entry("g")}}).to_string(), "must be a list"),
         ("empty mappings", json!({"version": 1, "mappings": []}).to_string(), "mappings: is empty"),
-        ("100k entries", json!({"version": 1, "mappings": many}).to_string(), "more than the 20000"),
+        ("100k+1 entries", json!({"version": 1, "mappings": many}).to_string(), "more than the 100000"),
         ("entry not an object", json!({"version": 1, "mappings": [1]}).to_string(), "mappings[0]: must be an object"),
         ("null field", json!({"version": 1, "mappings": [{"authentikGroup": "g", "fcTenantId": "t", "fcRole": null}]}).to_string(), "fcRole: must be a non-empty string, got null"),
         ("number field", json!({"version": 1, "mappings": [{"authentikGroup": 5, "fcTenantId": "t", "fcRole": "r"}]}).to_string(), "authentikGroup: must be a non-empty string, got a number"),
@@ -36,7 +36,7 @@ fn corpus() -> Vec<(&'static str, String, &'static str)> {
         ("padded tenant", json!({"version": 1, "mappings": [{"authentikGroup": "g", "fcTenantId": " t", "fcRole": "r"}]}).to_string(), "whitespace"),
         ("byte-order mark", format!("\u{feff}{}", json!({"version": 1, "mappings": [entry("g")]})), "byte-order mark"),
         ("huge name", json!({"version": 1, "mappings": [entry(&"n".repeat(100_000))]}).to_string(), "characters long"),
-        ("huge document", json!({"version": 1, "mappings": [entry("g")], "padding": "p".repeat(9 * 1024 * 1024)}).to_string(), "more than the 8388608"),
+        ("huge document", json!({"version": 1, "mappings": [entry("g")], "padding": "p".repeat(17 * 1024 * 1024)}).to_string(), "more than the 16777216"),
         ("deeply nested junk", format!("{{\"version\": 1, \"mappings\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000)), "recursion limit exceeded"),
         ("conflicting duplicate", json!({"version": 1, "mappings": [entry("g"), {"authentikGroup": "g", "fcTenantId": "other", "fcRole": "r"}]}).to_string(), "conflicts with mappings[0]"),
     ]

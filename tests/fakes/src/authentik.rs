@@ -112,6 +112,11 @@ impl FakeAuthentik {
         self.server.peak_in_flight()
     }
 
+    /// Adds `latency` to every answer, like a server across a network.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.server.set_latency(latency);
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap()
     }

@@ -10,7 +10,7 @@ use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -179,17 +179,26 @@ pub struct Server {
     thread: Option<JoinHandle<()>>,
 }
 
-/// How many requests are being answered right now, and the most ever at once.
+/// How many requests are being answered right now, the most ever at once, and the latency
+/// added to every answer (in microseconds).
 #[derive(Debug, Default)]
 struct Load {
     now: AtomicUsize,
     peak: AtomicUsize,
+    latency_micros: AtomicU64,
 }
 
 impl Server {
     /// The most requests that were being answered at the same time.
     pub fn peak_in_flight(&self) -> usize {
         self.load.peak.load(Ordering::SeqCst)
+    }
+
+    /// Adds `latency` to every answer from now on, like a server across a network.
+    pub fn set_latency(&self, latency: Duration) {
+        self.load
+            .latency_micros
+            .store(latency.as_micros() as u64, Ordering::SeqCst);
     }
 
     pub fn start(handler: Handler) -> Server {
@@ -259,6 +268,10 @@ async fn serve(
                         async move {
                             let now = load.now.fetch_add(1, Ordering::SeqCst) + 1;
                             load.peak.fetch_max(now, Ordering::SeqCst);
+                            let latency = load.latency_micros.load(Ordering::SeqCst);
+                            if latency > 0 {
+                                tokio::time::sleep(Duration::from_micros(latency)).await;
+                            }
                             let answered = answer(&handler, request).await;
                             load.now.fetch_sub(1, Ordering::SeqCst);
                             answered
