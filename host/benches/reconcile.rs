@@ -257,10 +257,11 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
             "run",
             "--output",
             "json",
-            "--no-cache",
             "--concurrency",
             &concurrency.to_string(),
         ])
+        .arg("--cache-dir")
+        .arg(cache)
         .env_clear()
         .env("OP_CONNECT_HOST", op.url())
         .env("AUTHENTIK_URL", ak.url())
