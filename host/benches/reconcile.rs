@@ -257,6 +257,7 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
             "run",
             "--output",
             "json",
+            "--verbose",
             "--concurrency",
             &concurrency.to_string(),
         ])
@@ -268,10 +269,17 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
         .env("OP_TOKEN", OP_TOKEN)
         .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (output, peak_rss_kib) = wait_with_rusage(child);
+    let output = child.wait_with_output().unwrap();
+    // The binary's own high-water mark after exec (rusage would include the forked parent).
+    let peak_rss_kib = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|e| e["PeakRssKiB"].as_u64())
+        .expect("the closing Debug event reports peak memory");
+    let output = output.stdout;
     let wall = started.elapsed();
     let report: Value = serde_json::from_slice(&output).expect("a JSON report");
     assert_eq!(report["summary"]["failed"], 0);
@@ -302,23 +310,4 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
         wall.as_secs_f64() / bound.as_secs_f64(),
         peak_rss_kib as f64 / 1024.0
     );
-}
-
-/// Waits for the child and returns its stdout and its own peak RSS (KiB), from wait4's rusage.
-fn wait_with_rusage(mut child: std::process::Child) -> (Vec<u8>, i64) {
-    use std::io::Read;
-    let mut stdout = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, which has not been reaped (std never waited on it).
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-    (stdout, usage.ru_maxrss)
 }

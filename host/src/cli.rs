@@ -169,7 +169,8 @@ pub fn main(log: &LogSink) -> Exit {
         .enable_all()
         .build()
         .expect("starting the async runtime");
-    match cli.command {
+    let started = std::time::Instant::now();
+    let exit = match cli.command {
         Command::Run(args) => tokio.block_on(run(args, log)),
         Command::Validate(args) => tokio.block_on(validate(args, log)),
         #[cfg(feature = "demo")]
@@ -177,7 +178,24 @@ pub fn main(log: &LogSink) -> Exit {
             Ok(runtime) => tokio.block_on(crate::demo::run(&runtime)),
             Err(exit) => exit,
         },
-    }
+    };
+    log.event(
+        Level::Debug,
+        "Finished with exit code {ExitCode} in {Elapsed} ms, peak memory {PeakRssKiB} KiB",
+        &[
+            ("ExitCode", json!(exit as i32)),
+            ("Elapsed", json!(started.elapsed().as_millis() as u64)),
+            ("PeakRssKiB", json!(peak_rss_kib())),
+        ],
+    );
+    exit
+}
+
+/// This process's peak resident memory (Linux `VmHWM`), for the closing Debug event.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn usage(log: &LogSink, message: String) -> Exit {

@@ -6,12 +6,29 @@ use std::time::Duration;
 use wasi::clocks::wall_clock;
 
 pub fn event(level: Level, template: &str, properties: &[(&str, Value)]) {
-    let now = wall_clock::now();
-    let timestamp = clef::timestamp(Duration::new(now.seconds, now.nanoseconds));
-    let mut line = clef::render(&timestamp, level, template, properties);
-    line.push('\n');
-    // Logging must never fail a run; a closed stderr just loses the line.
-    let _ = super::http::write_all(&wasi::cli::stderr::get_stderr(), line.as_bytes());
+    let mut batch = Batch::default();
+    batch.push(level, template, properties);
+    batch.write();
+}
+
+/// Events written together: one event per group is thousands of lines on a big installation,
+/// and one stderr write per line would cost more than the reconcile itself.
+#[derive(Default)]
+pub struct Batch(String);
+
+impl Batch {
+    pub fn push(&mut self, level: Level, template: &str, properties: &[(&str, Value)]) {
+        let now = wall_clock::now();
+        let timestamp = clef::timestamp(Duration::new(now.seconds, now.nanoseconds));
+        self.0
+            .push_str(&clef::render(&timestamp, level, template, properties));
+        self.0.push('\n');
+    }
+
+    pub fn write(self) {
+        // Logging must never fail a run; a closed stderr just loses the lines.
+        let _ = super::http::write_all(&wasi::cli::stderr::get_stderr(), self.0.as_bytes());
+    }
 }
 
 pub fn info(template: &str, properties: &[(&str, Value)]) {

@@ -279,6 +279,7 @@ fn write_concurrency(requested: u32) -> usize {
 }
 
 fn log_report(report: &Report) {
+    let mut batch = log::Batch::default();
     for group in &report.groups {
         let changes: serde_json::Map<String, Value> = group
             .changes
@@ -311,8 +312,9 @@ fn log_report(report: &Report) {
                 "{Action} {Group}: {Status}",
             ),
         };
-        log::event(level, template, &properties);
+        batch.push(level, template, &properties);
     }
+    batch.write();
     let s = &report.summary;
     log::info(
         "Reconcile finished: {Summary}",

@@ -1,0 +1,228 @@
+//! The Kubernetes manifests in deploy/ keep the original job's safety design: the CronJob is
+//! suspended, secrets are only referenced, the pod is hardened, and the env names are the ones
+//! the host reads. (Schema validation against the Kubernetes API is a separate CI step:
+//! `kubernetes-validate`, installed by .ci/run.)
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn deploy_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+/// Every document of every manifest, as JSON values.
+fn manifests() -> Vec<(String, Value)> {
+    let mut docs = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(deploy_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let value =
+                Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if !value.is_null() {
+                docs.push((
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    value,
+                ));
+            }
+        }
+    }
+    docs
+}
+
+fn cronjob() -> Value {
+    manifests()
+        .into_iter()
+        .map(|(_, v)| v)
+        .find(|v| v["kind"] == "CronJob")
+        .expect("deploy/ has a CronJob")
+}
+
+fn container(cronjob: &Value) -> &Value {
+    &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+}
+
+#[test]
+fn the_cronjob_is_gated_and_bounded() {
+    let cj = cronjob();
+    assert_eq!(cj["metadata"]["name"], "authentik-tenant-mapping-sync");
+    assert_eq!(cj["metadata"]["namespace"], "authentik");
+    let spec = &cj["spec"];
+    assert_eq!(
+        spec["suspend"], true,
+        "lock 1: the CronJob must stay suspended until activation"
+    );
+    assert_eq!(spec["concurrencyPolicy"], "Forbid");
+    for key in [
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    ] {
+        assert!(spec[key].is_u64(), "{key}");
+    }
+    let job = &spec["jobTemplate"]["spec"];
+    for key in [
+        "backoffLimit",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ] {
+        assert!(job[key].is_u64(), "{key}");
+    }
+    assert!(
+        job["activeDeadlineSeconds"].as_u64().unwrap() > 600,
+        "longer than the host's own deadline"
+    );
+}
+
+#[test]
+fn the_manifests_live_outside_any_argocd_apps_path() {
+    let dir = deploy_dir().canonicalize().unwrap();
+    assert!(
+        !dir.components().any(|c| c.as_os_str() == "apps"),
+        "lock 2: {}",
+        dir.display()
+    );
+}
+
+#[test]
+fn the_pod_is_hardened() {
+    let cj = cronjob();
+    let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let security = &container(&cj)["securityContext"];
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert_eq!(security["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    let limit = container(&cj)["resources"]["limits"]["memory"]
+        .as_str()
+        .expect("a memory limit");
+    let mib: u64 = limit.strip_suffix("Mi").expect("in Mi").parse().unwrap();
+    assert!(
+        mib >= 256 + 64,
+        "room for the component's 256 MiB cap plus the host: {limit}"
+    );
+}
+
+#[test]
+fn secrets_are_referenced_never_inlined() {
+    for (file, doc) in manifests() {
+        assert_ne!(
+            doc["kind"], "Secret",
+            "{file}: no Secret objects with values in deploy/"
+        );
+        let text = doc.to_string();
+        for canary in ["BEGIN PRIVATE KEY", "eyJ"] {
+            assert!(!text.contains(canary), "{file} seems to inline a secret");
+        }
+    }
+    let cj = cronjob();
+    let env = container(&cj)["env"].as_array().unwrap();
+    for var in env {
+        let name = var["name"].as_str().unwrap();
+        if ["TOKEN", "SECRET", "PASSWORD"]
+            .iter()
+            .any(|s| name.contains(s))
+        {
+            assert!(
+                var.get("value").is_none(),
+                "{name} must come from a secretKeyRef"
+            );
+            assert!(var["valueFrom"]["secretKeyRef"].is_object(), "{name}");
+        }
+    }
+    let secret = |name: &str| {
+        let var = env
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        let r = &var["valueFrom"]["secretKeyRef"];
+        (
+            r["name"].as_str().unwrap().to_owned(),
+            r["key"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        secret("AUTHENTIK_TOKEN"),
+        (
+            "authentik-credentials".into(),
+            "BOOTSTRAP_ADMIN_TOKEN".into()
+        )
+    );
+    assert_eq!(
+        secret("OP_TOKEN"),
+        ("tenant-mapping-sync-op-token".into(), "token".into())
+    );
+}
+
+#[test]
+fn the_env_names_are_the_ones_the_host_reads() {
+    let cj = cronjob();
+    let names: Vec<String> = container(&cj)["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    let host_reads = ["OP_CONNECT_HOST", "AUTHENTIK_URL", "TENANT_SYNC_CACHE_DIR"];
+    for name in &names {
+        assert!(
+            host_reads.contains(&name.as_str())
+                || tenant_sync::grants::SECRET_VARS.contains(&name.as_str()),
+            "{name} is not read by tenant-sync"
+        );
+    }
+    for required in [
+        "OP_CONNECT_HOST",
+        "AUTHENTIK_URL",
+        "AUTHENTIK_TOKEN",
+        "OP_TOKEN",
+    ] {
+        assert!(names.iter().any(|n| n == required), "{required} missing");
+    }
+}
+
+#[test]
+fn the_network_policy_allows_only_dns_connect_and_authentik() {
+    let policy = manifests()
+        .into_iter()
+        .map(|(_, v)| v)
+        .find(|v| v["kind"] == "NetworkPolicy")
+        .expect("a NetworkPolicy");
+    assert_eq!(policy["spec"]["ingress"], serde_json::json!([]));
+    let egress = policy["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 3, "DNS, 1Password Connect, Authentik");
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        cronjob()["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+    );
+}
+
+#[test]
+fn the_onepassword_item_mints_the_referenced_secret() {
+    let item = manifests()
+        .into_iter()
+        .map(|(_, v)| v)
+        .find(|v| v["kind"] == "OnePasswordItem")
+        .expect("a OnePasswordItem");
+    assert_eq!(item["apiVersion"], "onepassword.com/v1");
+    assert_eq!(item["metadata"]["name"], "tenant-mapping-sync-op-token");
+    assert_eq!(item["metadata"]["namespace"], "authentik");
+    let path = item["spec"]["itemPath"].as_str().unwrap();
+    assert!(
+        path.starts_with("vaults/") && path.contains("/items/"),
+        "{path}"
+    );
+}
