@@ -46,6 +46,8 @@ impl Recorded {
 struct State {
     token: String,
     groups: BTreeMap<String, Group>,
+    /// Name → pk, kept in step with `groups`: listings are sorted by name and names are unique.
+    by_name: BTreeMap<String, String>,
     requests: Vec<Recorded>,
     created: u64,
     /// Group names whose writes fail with this status and an HTML error page, as a broken
@@ -131,7 +133,7 @@ impl FakeAuthentik {
             .expect("attributes must be an object");
         group.users = users.to_vec();
         let pk = group.pk.clone();
-        state.groups.insert(pk.clone(), group);
+        state.insert_group(group);
         pk
     }
 
@@ -142,11 +144,9 @@ impl FakeAuthentik {
     }
 
     pub fn group(&self, name: &str) -> Option<Group> {
-        self.state()
-            .groups
-            .values()
-            .find(|g| g.name == name)
-            .cloned()
+        let state = self.state();
+        let pk = state.by_name.get(name)?;
+        state.groups.get(pk).cloned()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -192,6 +192,13 @@ impl FakeAuthentik {
 
     pub fn clear_requests(&self) {
         self.state().requests.clear();
+    }
+}
+
+impl State {
+    fn insert_group(&mut self, group: Group) {
+        self.by_name.insert(group.name.clone(), group.pk.clone());
+        self.groups.insert(group.pk.clone(), group);
     }
 }
 
@@ -306,7 +313,9 @@ fn dispatch(state: &mut State, request: &Request) -> Response {
         "PATCH" => update(state, &pk, request, false),
         "PUT" => update(state, &pk, request, true),
         "DELETE" => {
-            state.groups.remove(&pk);
+            if let Some(group) = state.groups.remove(&pk) {
+                state.by_name.remove(&group.name);
+            }
             Response::bytes(204, "application/json", Vec::new())
         }
         _ => detail(405, &format!("Method \"{}\" not allowed.", request.method)),
@@ -350,19 +359,23 @@ fn positive(request: &Request, name: &str) -> Option<usize> {
 
 fn list(state: &State, request: &Request) -> Response {
     let include_users = flag(request, "include_users", true);
-    let mut matching: Vec<&Group> = state
-        .groups
-        .values()
-        .filter(|g| request.query.get("name").is_none_or(|name| &g.name == name))
-        .filter(|g| {
-            request
-                .query
-                .get("search")
-                .is_none_or(|s| g.name.contains(s.as_str()))
-        })
-        .collect();
-    // Sorted by name whatever `ordering` says (the fake does not need other orders).
-    matching.sort_by(|a, b| a.name.cmp(&b.name));
+    // Sorted by name whatever `ordering` says (the fake does not need other orders); the name
+    // index keeps a page of a large installation from costing a sort of every group.
+    // Only the page's groups are looked up; the rest are counted by pk.
+    let matching: Vec<&String> = match request.query.get("name") {
+        Some(name) => state.by_name.get(name).into_iter().collect(),
+        None => state
+            .by_name
+            .iter()
+            .filter(|(name, _)| {
+                request
+                    .query
+                    .get("search")
+                    .is_none_or(|s| name.contains(s.as_str()))
+            })
+            .map(|(_, pk)| pk)
+            .collect(),
+    };
     let page_size = positive(request, "page_size")
         .unwrap_or(DEFAULT_PAGE_SIZE)
         .min(MAX_PAGE_SIZE);
@@ -386,7 +399,7 @@ fn list(state: &State, request: &Request) -> Response {
         .iter()
         .skip(start)
         .take(page_size)
-        .map(|g| serialize(g, include_users))
+        .map(|pk| serialize(&state.groups[*pk], include_users))
         .collect();
     let shown = results.len();
     Response::json(
@@ -461,9 +474,9 @@ fn validate_fields(
         }
         Some(Value::String(name)) => {
             if state
-                .groups
-                .values()
-                .any(|g| &g.name == name && Some(g.pk.as_str()) != own_pk)
+                .by_name
+                .get(name)
+                .is_some_and(|pk| Some(pk.as_str()) != own_pk)
             {
                 errors.insert(
                     "name".into(),
@@ -501,7 +514,7 @@ fn create(state: &mut State, request: &Request) -> Response {
     if let Some((name, attributes)) = state.created_before_next_post.take() {
         let mut group = new_group(state, &name);
         group.attributes = attributes;
-        state.groups.insert(group.pk.clone(), group);
+        state.insert_group(group);
     }
     let body = match parse_body(request) {
         Ok(body) => body,
@@ -513,7 +526,7 @@ fn create(state: &mut State, request: &Request) -> Response {
     let mut group = new_group(state, body["name"].as_str().unwrap());
     apply_fields(&mut group, &body, true);
     let response = serialize(&group, true);
-    state.groups.insert(group.pk.clone(), group);
+    state.insert_group(group);
     Response::json(201, &response)
 }
 
@@ -528,8 +541,14 @@ fn update(state: &mut State, pk: &str, request: &Request, full: bool) -> Respons
         return rejected;
     }
     let group = state.groups.get_mut(pk).unwrap();
+    let old_name = group.name.clone();
     apply_fields(group, &body, full);
-    Response::json(200, &serialize(group, true))
+    let (new_name, response) = (group.name.clone(), serialize(group, true));
+    if new_name != old_name {
+        state.by_name.remove(&old_name);
+        state.by_name.insert(new_name, pk.to_owned());
+    }
+    Response::json(200, &response)
 }
 
 fn apply_fields(group: &mut Group, body: &Map<String, Value>, reset_missing: bool) {
