@@ -117,11 +117,10 @@ fn apply(existing: &[ExistingGroup], planned: &[plan::PlannedGroup]) -> Vec<Exis
                     },
                 );
             }
-            Some(Write::Patch { pk, attributes, .. }) => {
-                by_pk
-                    .get_mut(pk)
-                    .expect("patch targets a listed group")
-                    .attributes = attributes.clone();
+            // As the edge does: the block merged into the group's current attributes.
+            Some(Write::Patch { pk, block }) => {
+                let group = by_pk.get_mut(pk).expect("patch targets a listed group");
+                group.attributes = managed::with_block(&group.attributes, block);
             }
             None => {}
         }

@@ -260,7 +260,7 @@ async fn apply(
             let outcome = match &planned.write {
                 Some(Write::Create { name, block }) => authentik.create(name, block).await,
                 // The listed attributes may be stale by now: the block is merged into a re-read.
-                Some(Write::Patch { pk, block, .. }) => authentik.patch_block(pk, block).await,
+                Some(Write::Patch { pk, block }) => authentik.patch_block(pk, block).await,
                 None => continue,
             };
             outcomes.borrow_mut().insert(planned.group.clone(), outcome);

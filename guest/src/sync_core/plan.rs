@@ -43,13 +43,9 @@ impl Action {
 pub enum Write {
     /// `POST` a new group carrying just the block.
     Create { name: String, block: Attributes },
-    /// `PATCH` the group's whole `attributes`: `attributes` is what was listed with the block
-    /// merged in; `block` lets a later re-read be merged the same way.
-    Patch {
-        pk: String,
-        block: Attributes,
-        attributes: Attributes,
-    },
+    /// `PATCH` the group's whole `attributes`: the block merged (`managed::with_block`) into
+    /// the attributes as they are when the write happens, which the edge re-reads first.
+    Patch { pk: String, block: Attributes },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +107,6 @@ pub fn plan(
         };
         let write = matches!(action, Action::Update | Action::Adopt).then(|| Write::Patch {
             pk: current.pk.clone(),
-            attributes: managed::with_block(&current.attributes, &block),
             block,
         });
         planned.push(PlannedGroup {
@@ -250,12 +245,12 @@ mod tests {
         let drifted = &plan[1];
         assert_eq!(drifted.changes.len(), 1);
         assert_eq!(drifted.changes[0].key, managed::ROLE);
-        let Some(Write::Patch { pk, attributes, .. }) = &drifted.write else {
+        let Some(Write::Patch { pk, block }) = &drifted.write else {
             panic!("update must patch")
         };
         assert_eq!(pk, "2");
         assert_eq!(
-            Value::Object(attributes.clone()),
+            Value::Object(managed::with_block(&current[1].attributes, block)),
             json!({"fc:managed-by": "me", "fc:tenant": "t3", "fc:role": "admin", "x": 1})
         );
         assert!(plan[6].reason.as_deref().unwrap().contains("other"));
