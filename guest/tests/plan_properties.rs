@@ -167,13 +167,12 @@ proptest! {
         let planned = plan::plan(&desired, &existing, ME).unwrap();
         for group in &existing {
             let foreign_owned = matches!(group.attributes.get(managed::MANAGED_BY), Some(v) if v != &json!(ME));
-            if let Some(p) = planned.iter().find(|p| p.group == group.name) {
-                if foreign_owned {
+            if let Some(p) = planned.iter().find(|p| p.group == group.name)
+                && foreign_owned {
                     // A conflict, or a wildcard entry that asks for no group at all.
                     prop_assert!(matches!(p.action, Action::Conflict | Action::Skipped), "{:?}", p.action);
                     prop_assert!(p.write.is_none());
                 }
-            }
         }
     }
 }

@@ -201,7 +201,7 @@ pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
                 if let Some(s) = g.strict_mode {
                     extra.push(format!("strictMode={s}"));
                 }
-                out.push_str(&format!("  {}  tenant={} role={} {}\n", g.name, g.tenant, g.role, extra.join(" ")).trim_end().to_owned());
+                out.push_str(format!("  {}  tenant={} role={} {}\n", g.name, g.tenant, g.role, extra.join(" ")).trim_end());
                 out.push('\n');
             }
             for s in &state.skipped {

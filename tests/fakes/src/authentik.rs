@@ -407,7 +407,7 @@ fn list(state: &State, request: &Request) -> Response {
         &json!({
             "pagination": {
                 "next": if current < total_pages || state.paging == Some(PagingFault::Endless) { current + 1 } else { 0 },
-                "previous": if current > 1 { current - 1 } else { 0 },
+                "previous": current.saturating_sub(1),
                 "count": count,
                 "current": current,
                 "total_pages": total_pages,
@@ -472,18 +472,18 @@ fn validate_fields(
         Some(Value::String(name)) if name.trim().is_empty() => {
             errors.insert("name".into(), json!(["This field may not be blank."]));
         }
-        Some(Value::String(name)) => {
+        Some(Value::String(name))
             if state
                 .by_name
                 .get(name)
-                .is_some_and(|pk| Some(pk.as_str()) != own_pk)
-            {
-                errors.insert(
-                    "name".into(),
-                    json!(["Group with this name already exists."]),
-                );
-            }
+                .is_some_and(|pk| Some(pk.as_str()) != own_pk) =>
+        {
+            errors.insert(
+                "name".into(),
+                json!(["Group with this name already exists."]),
+            );
         }
+        Some(Value::String(_)) => {}
         Some(_) => {
             errors.insert("name".into(), json!(["Not a valid string."]));
         }

@@ -236,12 +236,10 @@ fn respond(state: &mut State, request: &Request) -> Response {
                 .collect();
             Response::json(200, &Value::Array(items))
         }
-        ["v1", "vaults", vault_id, "items", item_id] => {
-            match find_item(&state, vault_id, item_id) {
-                Ok(item) => Response::json(200, &full_item(item)),
-                Err(response) => response,
-            }
-        }
+        ["v1", "vaults", vault_id, "items", item_id] => match find_item(state, vault_id, item_id) {
+            Ok(item) => Response::json(200, &full_item(item)),
+            Err(response) => response,
+        },
         [
             "v1",
             "vaults",
