@@ -22,7 +22,13 @@ const MANAGER: &str = "authentik-tenant-mapping-sync";
 const LATENCY: Duration = Duration::from_millis(20);
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only 10000/all-create/16`: that one reconcile row, for investigating a figure.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).unwrap();
@@ -39,6 +45,12 @@ fn main() {
         EMBEDDED_COMPONENT.len() as f64 / 1024.0
     );
     println!();
+    if let Some(only) = only {
+        let warm = scratch.join("warm-cache");
+        warm_up(&warm);
+        reconcile_table_header();
+        return run_only(&only, &warm);
+    }
     startup(&scratch);
     println!();
     validate_and_plan();
@@ -76,23 +88,33 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Process wall time of `tenant-sync validate` of `file`, with the cache flags given.
+fn validate(file: &Path, cache: &[&str]) -> Duration {
+    let started = Instant::now();
+    let status = Command::new(BINARY)
+        .arg("validate")
+        .arg(file)
+        .args(cache)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    started.elapsed()
+}
+
+/// Populates the compilation cache in `dir`, so later runs measure no compilation.
+fn warm_up(dir: &Path) {
+    let file = dir.with_extension("mapping.json");
+    std::fs::write(&file, document(1)).unwrap();
+    validate(&file, &["--cache-dir", dir.to_str().unwrap()]);
+}
+
 /// Process wall time of `tenant-sync validate` on a 1,000-entry mapping.
 fn startup(scratch: &Path) {
     let file = scratch.join("mapping-1000.json");
     std::fs::write(&file, document(1000)).unwrap();
-    let validate = |cache: &[&str]| {
-        let started = Instant::now();
-        let status = Command::new(BINARY)
-            .arg("validate")
-            .arg(&file)
-            .args(cache)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        started.elapsed()
-    };
+    let validate = |cache: &[&str]| validate(&file, cache);
     let cold: Vec<Duration> = (0..5)
         .map(|i| {
             let dir = scratch.join(format!("cold-cache-{i}"));
@@ -100,7 +122,7 @@ fn startup(scratch: &Path) {
         })
         .collect();
     let warm_dir = scratch.join("warm-cache");
-    validate(&["--cache-dir", warm_dir.to_str().unwrap()]);
+    warm_up(&warm_dir);
     let warm: Vec<Duration> = (0..30)
         .map(|_| validate(&["--cache-dir", warm_dir.to_str().unwrap()]))
         .collect();
@@ -206,8 +228,7 @@ impl Scenario {
     }
 }
 
-/// Every run uses the warm compilation cache, so these figures are the reconcile itself.
-fn reconcile(quick: bool, cache: &Path) {
+fn reconcile_table_header() {
     println!(
         "## reconcile against the fakes, {} per request (warm compilation cache)",
         ms(LATENCY)
@@ -216,9 +237,14 @@ fn reconcile(quick: bool, cache: &Path) {
         "bound = (3 1Password reads + ⌈G/100⌉ list pages + ⌈writes ÷ concurrency⌉) × latency; an update is a re-read and a PATCH in sequence"
     );
     println!(
-        "| groups | scenario | concurrency | wall | requests (1P + AK) | bound | ratio | peak RSS |"
+        "| groups | scenario | concurrency | wall | requests (1P + AK) | bound | ratio | peak RSS | of which component |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+}
+
+/// Every run uses the warm compilation cache, so these figures are the reconcile itself.
+fn reconcile(quick: bool, cache: &Path) {
+    reconcile_table_header();
     let sizes: &[usize] = if quick { &[1000] } else { &[1000, 10_000] };
     for &groups in sizes {
         for scenario in [Scenario::NoOp, Scenario::AllCreate, Scenario::Drift10] {
@@ -227,6 +253,24 @@ fn reconcile(quick: bool, cache: &Path) {
             }
         }
     }
+}
+
+/// One row given as `GROUPS/SCENARIO/CONCURRENCY`, e.g. `10000/all-create/16`.
+fn run_only(only: &str, cache: &Path) {
+    let parts: Vec<&str> = only.split('/').collect();
+    let [groups, scenario, concurrency] = parts[..] else {
+        panic!("--only takes GROUPS/SCENARIO/CONCURRENCY, e.g. 10000/all-create/16");
+    };
+    let scenario = [Scenario::NoOp, Scenario::AllCreate, Scenario::Drift10]
+        .into_iter()
+        .find(|s| s.name() == scenario)
+        .expect("SCENARIO is one of no-op, all-create, 10%-drift");
+    run_scenario(
+        groups.parse().expect("GROUPS is a number"),
+        scenario,
+        concurrency.parse().expect("CONCURRENCY is a number"),
+        cache,
+    );
 }
 
 fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &Path) {
@@ -274,11 +318,18 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
         .unwrap();
     let output = child.wait_with_output().unwrap();
     // The binary's own high-water mark after exec (rusage would include the forked parent).
-    let peak_rss_kib = String::from_utf8_lossy(&output.stderr)
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stderr)
         .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|e| e["PeakRssKiB"].as_u64())
-        .expect("the closing Debug event reports peak memory");
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let figure = |name: &str| {
+        events
+            .iter()
+            .find_map(|e| e[name].as_u64())
+            .unwrap_or_else(|| panic!("a verbose run reports {name}"))
+    };
+    let peak_rss_kib = figure("PeakRssKiB");
+    let guest_kib = figure("GuestMemoryKiB");
     let output = output.stdout;
     let wall = started.elapsed();
     let report: Value = serde_json::from_slice(&output).expect("a JSON report");
@@ -301,13 +352,14 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
     };
     let bound = LATENCY * (3 + lists + parallel_rounds) as u32;
     println!(
-        "| {groups} | {} | {concurrency} | {} | {} + {} | {} | {:.2} | {:.1} MiB |",
+        "| {groups} | {} | {concurrency} | {} | {} + {} | {} | {:.2} | {:.1} MiB | {:.1} MiB |",
         scenario.name(),
         ms(wall),
         onepassword,
         authentik,
         ms(bound),
         wall.as_secs_f64() / bound.as_secs_f64(),
-        peak_rss_kib as f64 / 1024.0
+        peak_rss_kib as f64 / 1024.0,
+        guest_kib as f64 / 1024.0
     );
 }

@@ -292,7 +292,7 @@ pub fn report_outcome(
     let exit = exit_code(&result);
     let (kind, message, issues) = match result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            println!("{}", output::report(&report, format).trim_end());
+            println!("{}", output::report(report, format).trim_end());
             return exit;
         }
         Ok(Err(SyncError::InvalidMapping(issues))) => {

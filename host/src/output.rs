@@ -17,11 +17,11 @@ pub enum Format {
     Json,
 }
 
-/// The report as the core knows it; the component only ever reports managed keys.
-pub fn to_core(report: &types::Report) -> Report {
+/// The report as the core knows it; the component only ever reports managed keys. The WIT
+/// report is consumed, so a big report is never held twice.
+pub fn to_core(report: types::Report) -> Report {
     let s = &report.summary;
     Report {
-        dry_run: report.dry_run,
         summary: Summary {
             create: s.create,
             update: s.update,
@@ -32,18 +32,19 @@ pub fn to_core(report: &types::Report) -> Report {
             skipped: s.skipped,
             failed: s.failed,
         },
-        groups: report.groups.iter().map(group).collect(),
+        groups: report.groups.into_iter().map(group).collect(),
         requests: RequestCounts {
             onepassword: report.requests.onepassword,
             authentik: report.requests.authentik,
         },
         warnings: report.warnings.iter().map(issue).collect(),
+        dry_run: report.dry_run,
     }
 }
 
-fn group(g: &types::GroupReport) -> GroupReport {
+fn group(g: types::GroupReport) -> GroupReport {
     GroupReport {
-        group: g.group.clone(),
+        group: g.group,
         action: match g.action {
             types::Action::Create => Action::Create,
             types::Action::Update => Action::Update,
@@ -77,8 +78,8 @@ fn group(g: &types::GroupReport) -> GroupReport {
                 })
             })
             .collect(),
-        reason: g.reason.clone(),
-        error: g.error.clone(),
+        reason: g.reason,
+        error: g.error,
     }
 }
 
@@ -91,10 +92,10 @@ pub fn issue(i: &types::ValidationIssue) -> ValidationIssue {
     }
 }
 
-pub fn report(report: &types::Report, format: Format) -> String {
+pub fn report(report: types::Report, format: Format) -> String {
     let report = to_core(report);
     match format {
-        Format::Json => report.to_json().to_string(),
+        Format::Json => report.to_json(),
         Format::Text => report_text(&report),
     }
 }

@@ -2,8 +2,10 @@
 //! and the three ways to call it: `sync.run`, `mapping.validate` and `wasi:cli/run`.
 
 use crate::bindings::{TenantSync, TenantSyncPre, types};
+use crate::logging::Level;
 use crate::sandbox::{Grants, HostState, LimitExceeded};
 use anyhow::{Context, Result, anyhow};
+use serde_json::json;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -174,6 +176,13 @@ impl Runtime {
         };
         let outcome = tokio::time::timeout_at(deadline.into(), run).await;
         let exceeded_memory = store.data().memory.exceeded;
+        if grants.verbose {
+            grants.log.event(
+                Level::Debug,
+                "The component's memory peaked at {GuestMemoryKiB} KiB",
+                &[("GuestMemoryKiB", json!(store.data().memory.peak / 1024))],
+            );
+        }
         match outcome {
             Err(_elapsed) => Err(RunFailure::Limit(deadline_message)),
             Ok(Ok(result)) => Ok((result, store.data().stdout.contents().to_vec())),

@@ -88,6 +88,7 @@ impl HostState {
             memory: MemoryCap {
                 limit: grants.limits.memory_bytes,
                 exceeded: false,
+                peak: 0,
             },
             stdout,
         }
@@ -225,6 +226,8 @@ fn bounded(requested: Option<Duration>, cap: Duration) -> Duration {
 pub(crate) struct MemoryCap {
     limit: usize,
     pub(crate) exceeded: bool,
+    /// The largest linear memory the component grew to, for the verbose closing figures.
+    pub(crate) peak: usize,
 }
 
 /// A sandbox limit ended the run.
@@ -254,6 +257,7 @@ impl ResourceLimiter for MemoryCap {
             ))
             .into());
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 

@@ -512,6 +512,11 @@ fn verbose_logs_each_request_without_headers() {
         }
         assert!(!event.to_string().to_lowercase().contains("bearer"));
     }
+    // The closing figures the benchmarks read.
+    let events = ran.events();
+    let figure = |name: &str| events.iter().find_map(|e| e[name].as_u64());
+    assert!(figure("GuestMemoryKiB").is_some_and(|kib| kib > 0));
+    assert!(figure("PeakRssKiB").is_some_and(|kib| kib > 0));
     let quiet = services.run(&["--dry-run"]);
     assert!(
         !quiet.stderr.contains("\"Debug\""),

@@ -30,7 +30,7 @@ pub fn run() -> Result<(), ()> {
         Err(Failure::Partial(report)) => (report, false),
         Err(_) => return Err(()),
     };
-    let mut text = report.to_json().to_string();
+    let mut text = report.to_json();
     text.push('\n');
     let _ = http::write_all(&wasi::cli::stdout::get_stdout(), text.as_bytes());
     if in_sync { Ok(()) } else { Err(()) }

@@ -12,9 +12,13 @@ pub fn event(level: Level, template: &str, properties: &[(&str, Value)]) {
 }
 
 /// Events written together: one event per group is thousands of lines on a big installation,
-/// and one stderr write per line would cost more than the reconcile itself.
+/// and one stderr write per line would cost more than the reconcile itself. Holding them all
+/// would cost memory instead, so a full batch is written as it goes.
 #[derive(Default)]
 pub struct Batch(String);
+
+/// A batch is written once it holds this much.
+const BATCH_BYTES: usize = 64 * 1024;
 
 impl Batch {
     pub fn push(&mut self, level: Level, template: &str, properties: &[(&str, Value)]) {
@@ -23,11 +27,19 @@ impl Batch {
         self.0
             .push_str(&clef::render(&timestamp, level, template, properties));
         self.0.push('\n');
+        if self.0.len() >= BATCH_BYTES {
+            self.flush();
+        }
     }
 
-    pub fn write(self) {
+    pub fn write(mut self) {
+        self.flush();
+    }
+
+    fn flush(&mut self) {
         // Logging must never fail a run; a closed stderr just loses the lines.
         let _ = super::http::write_all(&wasi::cli::stderr::get_stderr(), self.0.as_bytes());
+        self.0.clear();
     }
 }
 

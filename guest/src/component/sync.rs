@@ -228,7 +228,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         authentik: run.authentik.requests(),
     };
     let report = report::build(
-        &planned,
+        planned,
         &outcomes,
         options.dry_run,
         requests,

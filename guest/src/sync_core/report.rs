@@ -4,7 +4,9 @@
 use super::managed::AttributeChange;
 use super::mapping::ValidationIssue;
 use super::plan::{Action, PlannedGroup};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeStruct, Serializer};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +38,7 @@ pub struct GroupReport {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub create: u32,
     pub update: u32,
@@ -48,7 +50,7 @@ pub struct Summary {
     pub failed: u32,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RequestCounts {
     pub onepassword: u32,
     pub authentik: u32,
@@ -68,15 +70,17 @@ pub type Outcomes = BTreeMap<String, Result<(), String>>;
 
 /// Builds the report. A write with no outcome was never attempted, which counts as failed.
 pub fn build(
-    plan: &[PlannedGroup],
+    plan: Vec<PlannedGroup>,
     outcomes: &Outcomes,
     dry_run: bool,
     requests: RequestCounts,
     warnings: Vec<ValidationIssue>,
 ) -> Report {
     let mut summary = Summary::default();
+    // The plan is consumed so its changes move into the report: on a big first run they are
+    // most of the memory the component uses.
     let groups: Vec<GroupReport> = plan
-        .iter()
+        .into_iter()
         .map(|planned| {
             *count_for(&mut summary, planned.action) += 1;
             let (status, error) = match (&planned.write, dry_run) {
@@ -95,11 +99,11 @@ pub fn build(
                 summary.failed += 1;
             }
             GroupReport {
-                group: planned.group.clone(),
+                group: planned.group,
                 action: planned.action,
                 status,
-                changes: planned.changes.clone(),
-                reason: planned.reason.clone(),
+                changes: planned.changes,
+                reason: planned.reason,
                 error,
             }
         })
@@ -156,50 +160,71 @@ impl Report {
         self.summary.failed == 0 && self.summary.conflict == 0
     }
 
-    /// The `--output json` document.
-    pub fn to_json(&self) -> Value {
-        let s = &self.summary;
-        json!({
-            "dryRun": self.dry_run,
-            "summary": {
-                "create": s.create, "update": s.update, "adopt": s.adopt,
-                "unchanged": s.unchanged, "conflict": s.conflict, "orphan": s.orphan,
-                "skipped": s.skipped, "failed": s.failed,
-            },
-            "changes": self.groups.iter().map(group_json).collect::<Vec<_>>(),
-            "requests": {
-                "onepassword": self.requests.onepassword,
-                "authentik": self.requests.authentik,
-            },
-            "warnings": self.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        })
+    /// The `--output json` document, serialized straight from the report: a tree of JSON
+    /// values for ten thousand groups would cost several times the text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a report always serializes")
     }
 }
 
-fn group_json(group: &GroupReport) -> Value {
-    let changes: Map<String, Value> = group
-        .changes
-        .iter()
-        .map(|c| {
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("Report", 5)?;
+        out.serialize_field("dryRun", &self.dry_run)?;
+        out.serialize_field("summary", &self.summary)?;
+        out.serialize_field("changes", &self.groups)?;
+        out.serialize_field("requests", &self.requests)?;
+        out.serialize_field("warnings", &Warnings(&self.warnings))?;
+        out.end()
+    }
+}
+
+/// Warnings read as their one-line text in the JSON report.
+struct Warnings<'a>(&'a [ValidationIssue]);
+
+impl Serialize for Warnings<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ToString::to_string))
+    }
+}
+
+impl Serialize for GroupReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_map(None)?;
+        out.serialize_entry("group", &self.group)?;
+        out.serialize_entry("action", self.action.as_str())?;
+        out.serialize_entry("status", self.status.as_str())?;
+        out.serialize_entry("changes", &Changes(&self.changes))?;
+        if let Some(reason) = &self.reason {
+            out.serialize_entry("reason", reason)?;
+        }
+        if let Some(error) = &self.error {
+            out.serialize_entry("error", error)?;
+        }
+        out.end()
+    }
+}
+
+/// A group's changes as `{key: {"from": before, "to": after}}`, absent values as `null`.
+struct Changes<'a>(&'a [AttributeChange]);
+
+impl Serialize for Changes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct FromTo<'a> {
+            from: &'a Option<Value>,
+            to: &'a Option<Value>,
+        }
+        serializer.collect_map(self.0.iter().map(|c| {
             (
-                c.key.to_owned(),
-                json!({"from": c.before.clone().unwrap_or(Value::Null), "to": c.after.clone().unwrap_or(Value::Null)}),
+                c.key,
+                FromTo {
+                    from: &c.before,
+                    to: &c.after,
+                },
             )
-        })
-        .collect();
-    let mut out = json!({
-        "group": group.group,
-        "action": group.action.as_str(),
-        "status": group.status.as_str(),
-        "changes": changes,
-    });
-    if let Some(reason) = &group.reason {
-        out["reason"] = Value::from(reason.as_str());
+        }))
     }
-    if let Some(error) = &group.error {
-        out["error"] = Value::from(error.as_str());
-    }
-    out
 }
 
 #[cfg(test)]
@@ -231,7 +256,13 @@ mod tests {
         let mut outcomes = Outcomes::new();
         outcomes.insert("a".into(), Ok(()));
         outcomes.insert("b".into(), Err("HTTP 500".into()));
-        let report = build(&plan, &outcomes, false, RequestCounts::default(), vec![]);
+        let report = build(
+            plan.to_vec(),
+            &outcomes,
+            false,
+            RequestCounts::default(),
+            vec![],
+        );
         let statuses: Vec<_> = report.groups.iter().map(|g| g.status).collect();
         assert_eq!(
             statuses,
@@ -247,7 +278,7 @@ mod tests {
         assert!(!report.in_sync());
 
         let dry = build(
-            &plan,
+            plan.to_vec(),
             &Outcomes::new(),
             true,
             RequestCounts::default(),
@@ -266,6 +297,78 @@ mod tests {
                 .line(false)
                 .starts_with("1 created, 1 updated, 1 adopted, 1 unchanged")
         );
-        assert_eq!(dry.to_json()["changes"][0]["status"], "planned");
+        let json: Value = serde_json::from_str(&dry.to_json()).unwrap();
+        assert_eq!(json["changes"][0]["status"], "planned");
+    }
+
+    #[test]
+    fn the_json_report_has_the_documented_shape() {
+        let report = Report {
+            dry_run: false,
+            summary: Summary {
+                update: 1,
+                conflict: 1,
+                failed: 1,
+                ..Summary::default()
+            },
+            groups: vec![
+                GroupReport {
+                    group: "tenant-a-users".into(),
+                    action: Action::Update,
+                    status: Status::Failed,
+                    changes: vec![
+                        AttributeChange {
+                            key: "fc:role",
+                            before: Some(Value::from("admin")),
+                            after: Some(Value::from("user")),
+                        },
+                        AttributeChange {
+                            key: "fc:label",
+                            before: None,
+                            after: Some(Value::from("Tenant A")),
+                        },
+                    ],
+                    reason: None,
+                    error: Some("HTTP 500".into()),
+                },
+                GroupReport {
+                    group: "tenant-b-users".into(),
+                    action: Action::Conflict,
+                    status: Status::Skipped,
+                    changes: vec![],
+                    reason: Some("managed by someone else".into()),
+                    error: None,
+                },
+            ],
+            requests: RequestCounts {
+                onepassword: 3,
+                authentik: 4,
+            },
+            warnings: vec![ValidationIssue {
+                entry: Some(2),
+                group: Some("x".into()),
+                field: Some("label".into()),
+                message: "is long".into(),
+            }],
+        };
+        let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "dryRun": false,
+                "summary": {"create": 0, "update": 1, "adopt": 0, "unchanged": 0,
+                            "conflict": 1, "orphan": 0, "skipped": 0, "failed": 1},
+                "changes": [
+                    {"group": "tenant-a-users", "action": "update", "status": "failed",
+                     "changes": {"fc:role": {"from": "admin", "to": "user"},
+                                 "fc:label": {"from": null, "to": "Tenant A"}},
+                     "error": "HTTP 500"},
+                    {"group": "tenant-b-users", "action": "conflict", "status": "skipped",
+                     "changes": {}, "reason": "managed by someone else"},
+                ],
+                "requests": {"onepassword": 3, "authentik": 4},
+                "warnings": [report.warnings[0].to_string()],
+            })
+        );
     }
 }
