@@ -1,0 +1,97 @@
+// Instantiates the jco-transpiled tenant-sync component with exactly the grants the wasmtime
+// host gives it: outgoing HTTP only to allowed origins (anything else is refused with
+// HTTP-request-denied), an environment reduced to the granted variables, no arguments, no
+// filesystem, and every socket, UDP datagram and name lookup denied. jco's default shims
+// would hand the guest all of process.env and raw sockets; this module is what replaces them.
+
+import { http, sockets } from '@bytecodealliance/preview2-shim';
+import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { requestOrigin } from './grants.mjs';
+import { logEvent } from './log.mjs';
+
+/** The longest each phase of a request may take, as in the wasmtime host (nanoseconds). */
+export const TIMEOUTS_NS = {
+  connect: 10_000_000_000n,
+  firstByte: 30_000_000_000n,
+  betweenBytes: 30_000_000_000n,
+};
+
+/**
+ * The import object for `grants`: `{ origins: Set<string>, env: Record<string, string> }`.
+ * `log(level, template, properties)` receives the refusals.
+ */
+export function importsFor(grants, log = logEvent) {
+  const shim = new WASIShim({
+    sandbox: { preopens: {}, env: grants.env, args: ['tenant-sync'], enableNetwork: false },
+  });
+  const imports = shim.getImportObject();
+  imports['wasi:http/outgoing-handler'] = {
+    handle(request, options) {
+      const origin = requestOrigin(request.scheme(), request.authority());
+      if (origin === null || !grants.origins.has(origin)) {
+        log('Warning', 'Refused a request to {Origin}: the sandbox grants only {Allowed}', {
+          Origin: origin ?? String(request.authority() ?? '(no authority)'),
+          Allowed: [...grants.origins],
+        });
+        // jco turns a thrown payload without `payload` into the `err` case of the result.
+        throw { tag: 'HTTP-request-denied' };
+      }
+      return http.outgoingHandler.handle(request, bounded(options));
+    },
+  };
+  Object.assign(imports, deniedSockets());
+  return imports;
+}
+
+/** The guest may ask for shorter timeouts, never longer ones. */
+function bounded(requested) {
+  const options = requested ?? new http.types.RequestOptions();
+  const cap = (get, set, limit) => {
+    const asked = get.call(options);
+    set.call(options, asked === undefined || asked > limit ? limit : asked);
+  };
+  cap(options.connectTimeout, options.setConnectTimeout, TIMEOUTS_NS.connect);
+  cap(options.firstByteTimeout, options.setFirstByteTimeout, TIMEOUTS_NS.firstByte);
+  cap(options.betweenBytesTimeout, options.setBetweenBytesTimeout, TIMEOUTS_NS.betweenBytes);
+  return options;
+}
+
+/**
+ * wasi:sockets with every way out refused. The shim's `enableNetwork: false` still lets a
+ * guest create sockets, so creation itself is denied here.
+ */
+export function deniedSockets() {
+  const denied = () => {
+    throw 'access-denied';
+  };
+  return {
+    'wasi:sockets/instance-network': sockets.instanceNetwork,
+    'wasi:sockets/network': sockets.network,
+    'wasi:sockets/tcp': sockets.tcp,
+    'wasi:sockets/udp': sockets.udp,
+    'wasi:sockets/tcp-create-socket': { createTcpSocket: denied },
+    'wasi:sockets/udp-create-socket': { createUdpSocket: denied },
+    'wasi:sockets/ip-name-lookup': { ...sockets.ipNameLookup, resolveAddresses: denied },
+  };
+}
+
+/**
+ * Loads the transpiled component in `dir` (the output of `bin/transpile.mjs`) and returns a
+ * function that instantiates it under `grants`: one fresh instance per run, like the
+ * wasmtime host.
+ */
+export async function loadComponent(dir) {
+  const root = resolve(dir);
+  const { instantiate } = await import(pathToFileURL(join(root, 'tenant-sync.js')).href);
+  const modules = new Map();
+  const getCoreModule = (path) => {
+    if (!modules.has(path)) {
+      modules.set(path, new WebAssembly.Module(readFileSync(join(root, path))));
+    }
+    return modules.get(path);
+  };
+  return (grants, log) => instantiate(getCoreModule, importsFor(grants, log));
+}

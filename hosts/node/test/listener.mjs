@@ -1,0 +1,37 @@
+// A loopback HTTP server on its own thread, answering every request with an empty Authentik
+// group page. It must not share the test's thread: a component call blocks that thread until
+// its requests are answered.
+
+import { createServer } from 'node:http';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+
+const EMPTY_PAGE = {
+  pagination: { next: 0, previous: 0, count: 0, current: 1, total_pages: 1, start_index: 0, end_index: 0 },
+  results: [],
+};
+
+/** Starts a listener; `seen()` resolves to the requests it has received. */
+export async function listener() {
+  const worker = new Worker(new URL(import.meta.url));
+  const next = () => new Promise((resolve) => worker.once('message', resolve));
+  const url = await next();
+  return {
+    url,
+    seen: async () => {
+      worker.postMessage('seen');
+      return next();
+    },
+    close: () => worker.terminate(),
+  };
+}
+
+if (!isMainThread) {
+  const seen = [];
+  const server = createServer((request, response) => {
+    seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization });
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(EMPTY_PAGE));
+  });
+  server.listen(0, '127.0.0.1', () => parentPort.postMessage(`http://127.0.0.1:${server.address().port}`));
+  parentPort.on('message', () => parentPort.postMessage(seen));
+}

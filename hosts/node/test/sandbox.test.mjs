@@ -1,0 +1,92 @@
+// The Node host's grants, proven against the real component: a refused origin is never
+// reached, the guest sees only granted variables, and sockets are denied. The transpiled
+// component comes from TENANT_SYNC_NODE_BINDINGS (the Rust test suite sets it) or gen/.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { allowlist, grantedEnv } from '../src/grants.mjs';
+import { deniedSockets, importsFor, loadComponent } from '../src/host.mjs';
+import { listener } from './listener.mjs';
+
+const bindings =
+  process.env.TENANT_SYNC_NODE_BINDINGS ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'gen');
+const MAPPING = JSON.stringify({ version: 1, mappings: [{ authentikGroup: 'acme-users', fcTenantId: 'acme', fcRole: 'user' }] });
+let instantiate;
+let allowed;
+let forbidden;
+
+before(async () => {
+  assert.ok(existsSync(join(bindings, 'tenant-sync.js')), `no transpiled component in ${bindings}: run \`npm run transpile -- COMPONENT.wasm\``);
+  instantiate = await loadComponent(bindings);
+  allowed = await listener();
+  forbidden = await listener();
+});
+
+after(() => {
+  allowed.close();
+  forbidden.close();
+});
+
+test('a request to an origin not granted is refused with HTTP-request-denied and never sent', async () => {
+  const events = [];
+  const component = instantiate(
+    { origins: allowlist([allowed.url]), env: { AUTHENTIK_TOKEN: 'ak-node-canary' } },
+    (level, template, properties) => events.push({ level, template, ...properties }),
+  );
+  const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n };
+  assert.throws(
+    () => component.sync.run(options),
+    (error) => error.payload?.tag === 'upstream' && error.payload.val.message.includes('HttpRequestDenied'),
+  );
+  assert.equal((await forbidden.seen()).length, 0, 'the refused origin received a request');
+  assert.equal(events.length, 1);
+  assert.equal(events[0].level, 'Warning');
+  assert.equal(events[0].Origin, forbidden.url);
+  assert.deepEqual(events[0].Allowed, [allowed.url]);
+
+  // The same run with the origin granted does reach it: the refusal above was the allowlist.
+  const granted = instantiate({ origins: allowlist([forbidden.url]), env: { AUTHENTIK_TOKEN: 'ak-node-canary' } });
+  const report = granted.sync.run(options);
+  assert.equal(report.summary.create, 1);
+  const seen = await forbidden.seen();
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].authorization, 'Bearer ak-node-canary');
+});
+
+test('the component sees only the granted environment variables', async () => {
+  // wasi:cli/run configures itself from the environment. Everything it needs is in this
+  // process's environment, but only the tokens are granted, so it cannot see the rest...
+  const environment = {
+    AUTHENTIK_TOKEN: 'ak-node-canary',
+    AUTHENTIK_URL: allowed.url,
+    TENANT_SYNC_MAPPING: MAPPING,
+    TENANT_SYNC_DRY_RUN: 'true',
+  };
+  const before = (await allowed.seen()).length;
+  const ambient = { ...process.env, ...environment };
+  const reduced = instantiate({ origins: allowlist([allowed.url]), env: grantedEnv(ambient) }, () => {});
+  assert.throws(() => reduced.run.run());
+  assert.equal((await allowed.seen()).length, before, 'a run without its configuration sent a request');
+
+  // ...and granting the same variables makes the same run work.
+  const full = instantiate({ origins: allowlist([allowed.url]), env: environment }, () => {});
+  full.run.run();
+  assert.equal((await allowed.seen()).length, before + 1);
+
+  const imports = importsFor({ origins: new Set(), env: { OP_TOKEN: 'op' } });
+  assert.deepEqual(imports['wasi:cli/environment'].getEnvironment(), [['OP_TOKEN', 'op']]);
+  assert.deepEqual(imports['wasi:cli/environment'].getArguments(), ['tenant-sync']);
+});
+
+test('sockets and name lookups are denied, and there is no filesystem', () => {
+  const imports = importsFor({ origins: new Set(), env: {} });
+  const denied = (call) => assert.throws(call, (e) => e === 'access-denied');
+  denied(() => imports['wasi:sockets/tcp-create-socket'].createTcpSocket('ipv4'));
+  denied(() => imports['wasi:sockets/udp-create-socket'].createUdpSocket('ipv6'));
+  denied(() => imports['wasi:sockets/ip-name-lookup'].resolveAddresses(undefined, 'example.com'));
+  assert.deepEqual(Object.keys(deniedSockets()).sort(), Object.keys(imports).filter((k) => k.startsWith('wasi:sockets/')).sort());
+  assert.deepEqual(imports['wasi:filesystem/preopens'].getDirectories(), []);
+});

@@ -1,0 +1,227 @@
+//! The same component under the Node host (hosts/node, through jco) against the same fakes:
+//! every scenario runs under both hosts, and the reports, the final Authentik state and the
+//! writes must match. The Node host's own grant tests (allowlist, environment, sockets) run
+//! here too, against the component this build embeds.
+//!
+//! Needs Node.js 20+ and npm; the first run installs hosts/node's pinned packages (`npm ci`).
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use tenant_sync::output::{self, Format};
+use tenant_sync::runtime::EMBEDDED_COMPONENT;
+use tenant_sync_tests::*;
+
+const THREE: &[(&str, &str, &str)] = &[
+    ("acme-admins", "acme", "admin"),
+    ("acme-users", "acme", "user"),
+    ("globex-users", "globex", "user"),
+];
+
+fn package() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../hosts/node")
+}
+
+/// hosts/node with its packages installed, and this build's component transpiled for it.
+fn bindings() -> &'static Path {
+    static BINDINGS: OnceLock<PathBuf> = OnceLock::new();
+    BINDINGS.get_or_init(|| {
+        let package = package();
+        let node = Command::new("node").arg("--version").output();
+        assert!(
+            node.as_ref().is_ok_and(|o| o.status.success()),
+            "the Node host tests need Node.js 20+ on PATH (hosts/node); install it"
+        );
+        if !package.join("node_modules/.package-lock.json").is_file() {
+            succeeded(
+                Command::new("npm")
+                    .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+                    .current_dir(&package),
+                "npm ci in hosts/node",
+            );
+        }
+        let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-host");
+        std::fs::create_dir_all(&scratch).unwrap();
+        let wasm = scratch.join("tenant-sync.wasm");
+        std::fs::write(&wasm, EMBEDDED_COMPONENT).unwrap();
+        let gen_dir = scratch.join("gen");
+        succeeded(
+            Command::new("node")
+                .arg(package.join("bin/transpile.mjs"))
+                .arg(&wasm)
+                .arg(&gen_dir),
+            "transpiling the component with jco",
+        );
+        gen_dir
+    })
+}
+
+fn succeeded(command: &mut Command, what: &str) -> Output {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// One `tenant-sync-node` run against `world`'s fakes: exit code and the JSON it printed.
+fn node_run(world: &World, args: &[&str]) -> (i32, Value) {
+    let output = Command::new("node")
+        .arg(package().join("bin/tenant-sync-node.mjs"))
+        .arg("--bindings")
+        .arg(bindings())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OP_CONNECT_HOST", world.op.url())
+        .env("AUTHENTIK_URL", world.ak.url())
+        .env("OP_TOKEN", OP_TOKEN)
+        .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_clean(&stderr, &stdout);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    (output.status.code().unwrap(), report)
+}
+
+/// The same run under wasmtime, as `tenant-sync run --output json` prints it.
+async fn wasmtime_run(world: &World) -> Value {
+    let run = world.run(false).await;
+    let report = run.report().clone();
+    serde_json::from_str(&output::report(report, Format::Json)).unwrap()
+}
+
+/// What a run left behind in Authentik: every group, and every write sorted (writes from
+/// concurrent workers arrive in any order).
+fn authentik_state(world: &World) -> (Value, Vec<String>) {
+    let groups = world
+        .ak
+        .groups()
+        .into_iter()
+        .map(|g| json!({"name": g.name, "attributes": g.attributes, "parents": g.parents, "superuser": g.is_superuser}))
+        .collect();
+    let mut writes: Vec<String> = world
+        .ak
+        .writes()
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {} {}",
+                w.method,
+                w.path,
+                w.body.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    writes.sort();
+    (groups, writes)
+}
+
+/// Runs twice under each host from the same starting state; everything must match, and the
+/// second run must be a no-op.
+async fn both_hosts_agree(seed: impl Fn(&World)) {
+    let (under_wasmtime, under_node) = (
+        World::with_mapping(&mapping(THREE)),
+        World::with_mapping(&mapping(THREE)),
+    );
+    seed(&under_wasmtime);
+    seed(&under_node);
+
+    let expected = wasmtime_run(&under_wasmtime).await;
+    let (code, report) = node_run(&under_node, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report, expected, "first run: Node host vs wasmtime host");
+    assert_eq!(
+        authentik_state(&under_node),
+        authentik_state(&under_wasmtime)
+    );
+    assert_eq!(under_node.op.requests().len(), 3);
+
+    let expected = wasmtime_run(&under_wasmtime).await;
+    let writes = under_node.ak.writes().len();
+    let (code, report) = node_run(&under_node, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report, expected, "second run: Node host vs wasmtime host");
+    assert_eq!(report["summary"]["unchanged"], 3, "{report}");
+    assert_eq!(under_node.ak.writes().len(), writes, "the rerun wrote");
+}
+
+#[tokio::test]
+async fn fresh_create_then_idempotent_rerun_match_the_wasmtime_host() {
+    both_hosts_agree(|_| {}).await;
+}
+
+#[tokio::test]
+async fn drift_is_corrected_as_under_the_wasmtime_host() {
+    both_hosts_agree(|world| {
+        world.ak.seed_group(
+            "acme-users",
+            json!({"fc:managed-by": MANAGER, "fc:tenant": "acme", "fc:role": "admin", "owner-note": "kept"}),
+            &[7],
+        );
+    })
+    .await;
+}
+
+#[test]
+fn a_dry_run_under_node_writes_nothing() {
+    let world = World::with_mapping(&mapping(THREE));
+    let (code, report) = node_run(&world, &["--dry-run"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["dryRun"], true);
+    assert_eq!(report["summary"]["create"], 3);
+    assert!(world.ak.writes().is_empty());
+}
+
+#[test]
+fn node_host_failures_use_the_same_exit_codes_and_error_document() {
+    let world = World::with_mapping(r#"{"version": 1, "mappings": [{"authentikGroup": "x"}]}"#);
+    let (code, report) = node_run(&world, &[]);
+    assert_eq!(code, 3, "{report}");
+    assert_eq!(report["error"]["kind"], "invalid-mapping");
+    assert!(
+        report["error"]["issues"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("mappings[0] (group \"x\"): ")
+    );
+    assert!(world.ak.requests().is_empty());
+
+    let (code, report) = node_run(&world, &["--concurrency", "many"]);
+    assert_eq!(code, 2, "{report}");
+    assert_eq!(report["error"]["kind"], "usage");
+}
+
+/// hosts/node/test: the allowlist refuses and never sends, the environment is reduced to the
+/// granted variables, sockets and name lookups are denied.
+#[test]
+fn node_host_grant_tests_pass() {
+    let package = package();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(package.join("test"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "{files:?}");
+    let output = succeeded(
+        Command::new("node")
+            .arg("--test")
+            .args(&files)
+            .env("TENANT_SYNC_NODE_BINDINGS", bindings())
+            .current_dir(&package),
+        "node --test hosts/node/test",
+    );
+    let tap = String::from_utf8_lossy(&output.stdout);
+    assert!(tap.contains("# fail 0"), "{tap}");
+}
