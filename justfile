@@ -24,6 +24,12 @@ wit:
     cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
     wasm-tools component wit target/wasm32-wasip2/component/tenant_sync_guest.wasm
 
+# The component under the stock wasmtime CLI (`wasmtime run -S http`, its wasi:cli/run export)
+# against the demo fakes: dry run, apply, no-op re-run. Needs a wasmtime 48 CLI:
+# `cargo install --locked wasmtime-cli@48.0.8`.
+run-wasmtime-cli:
+    ./scripts/run-wasmtime-cli.sh
+
 # Refresh wit/deps from the WASI WIT shipped in the pinned crates.
 wit-deps:
     ./scripts/sync-wit-deps.sh

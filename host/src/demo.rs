@@ -9,58 +9,16 @@ use crate::logging::LogSink;
 use crate::output::Format;
 use crate::runtime::Runtime;
 use crate::sandbox::Grants;
-use serde_json::json;
-use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
-
-const OP_TOKEN: &str = "demo-onepassword-token";
-const AUTHENTIK_TOKEN: &str = "demo-authentik-token";
-const MANAGER: &str = "authentik-tenant-mapping-sync";
-
-fn example_mapping() -> String {
-    json!({
-        "version": 1,
-        "mappings": [
-            {"authentikGroup": "acme-admins", "fcTenantId": "acme", "fcRole": "admin", "label": "Acme Corp", "regulated": true},
-            {"authentikGroup": "acme-users", "fcTenantId": "acme", "fcRole": "user", "label": "Acme Corp"},
-            {"authentikGroup": "globex-users", "fcTenantId": "globex", "fcRole": "user", "strictMode": true},
-            {"authentikGroup": "initech-users", "fcTenantId": "initech", "fcRole": "user"},
-            {"authentikGroup": "flowercore-superadmins", "fcTenantId": "*", "fcRole": "SuperAdmin"}
-        ]
-    })
-    .to_string()
-}
+use tenant_sync_fakes::demo::{AUTHENTIK_TOKEN, DemoWorld, OP_TOKEN, STARTING_STATE};
 
 pub async fn run(runtime: &Runtime) -> Exit {
-    let op = FakeOnePassword::start(OP_TOKEN);
-    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
-    op.seed_mapping_field(
-        "IAmWorkin",
-        "flowercore-tenant-mapping",
-        "mapping",
-        &example_mapping(),
-    );
-    // One drifted group of ours (members and a foreign attribute to keep), one unrelated group,
-    // one that another tool manages.
-    ak.seed_group(
-        "acme-users",
-        json!({"fc:managed-by": MANAGER, "fc:tenant": "acme", "fc:role": "admin", "notes": "kept as is"}),
-        &[101, 102],
-    );
-    ak.seed_group("staff", json!({"department": "ops"}), &[7]);
-    ak.seed_group(
-        "initech-users",
-        json!({"fc:managed-by": "legacy-provisioner"}),
-        &[],
-    );
-
+    let DemoWorld { op, ak } = DemoWorld::start();
     println!(
         "tenant-sync demo: the real component against fake 1Password Connect ({}) and Authentik ({}).",
         op.url(),
         ak.url()
     );
-    println!(
-        "Authentik starts with: acme-users (ours, drifted), staff (unrelated), initech-users (managed by another tool).\n"
-    );
+    println!("Authentik starts with: {STARTING_STATE}.\n");
 
     let grants = Grants {
         allowlist: Allowlist::new([

@@ -3,6 +3,7 @@
 //! demo`.
 
 pub mod authentik;
+pub mod demo;
 pub mod onepassword;
 pub mod server;
 
