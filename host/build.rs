@@ -3,6 +3,9 @@
 //! binary carries the component it was tested with. Set TENANT_SYNC_COMPONENT_WASM to embed a
 //! component built elsewhere instead.
 
+#[path = "src/fingerprint.rs"]
+mod fingerprint;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +23,11 @@ fn main() {
     println!(
         "cargo:rustc-env=TENANT_SYNC_EMBEDDED_COMPONENT={}",
         embedded.display()
+    );
+    let wasm = std::fs::read(&embedded).expect("reading the embedded component");
+    println!(
+        "cargo:rustc-env=TENANT_SYNC_EMBEDDED_FINGERPRINT={:016x}",
+        fingerprint::fingerprint(&wasm)
     );
 }
 

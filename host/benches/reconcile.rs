@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tenant_sync::runtime::{EMBEDDED_COMPONENT, Runtime};
+use tenant_sync::runtime::{EMBEDDED_COMPONENT, Runtime, Wasm};
 use tenant_sync::sandbox::Grants;
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
 use tenant_sync_guest::sync_core::mapping;
@@ -151,7 +151,7 @@ fn startup(scratch: &Path) {
 fn validate_and_plan() {
     const N: usize = 100_000;
     let doc = document(N);
-    let runtime = Runtime::new(EMBEDDED_COMPONENT, None).unwrap();
+    let runtime = Runtime::new(&Wasm::embedded(), None).unwrap();
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,7 +5,7 @@ use crate::bindings::types::{self, MappingSource, OnepasswordLocation, SyncError
 use crate::grants::{self, Allowlist, Origin};
 use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
-use crate::runtime::{EMBEDDED_COMPONENT, RunFailure, Runtime};
+use crate::runtime::{RunFailure, Runtime, Wasm};
 use crate::sandbox::{Grants, Limits};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -165,10 +165,14 @@ pub fn main(log: &LogSink) -> Exit {
             return Exit::Usage;
         }
     };
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("starting the async runtime");
+    // `validate` is pure: no I/O to overlap with the component, so no worker threads to start.
+    let tokio = match cli.command {
+        Command::Validate(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build()
+    .expect("starting the async runtime");
     let started = std::time::Instant::now();
     let exit = match cli.command {
         Command::Run(args) => tokio.block_on(run(args, log)),
@@ -179,15 +183,17 @@ pub fn main(log: &LogSink) -> Exit {
             Err(exit) => exit,
         },
     };
-    log.event(
-        Level::Debug,
-        "Finished with exit code {ExitCode} in {Elapsed} ms, peak memory {PeakRssKiB} KiB",
-        &[
-            ("ExitCode", json!(exit as i32)),
-            ("Elapsed", json!(started.elapsed().as_millis() as u64)),
-            ("PeakRssKiB", json!(peak_rss_kib())),
-        ],
-    );
+    if log.debug() {
+        log.event(
+            Level::Debug,
+            "Finished with exit code {ExitCode} in {Elapsed} ms, peak memory {PeakRssKiB} KiB",
+            &[
+                ("ExitCode", json!(exit as i32)),
+                ("Elapsed", json!(started.elapsed().as_millis() as u64)),
+                ("PeakRssKiB", json!(peak_rss_kib())),
+            ],
+        );
+    }
     exit
 }
 
@@ -418,10 +424,12 @@ impl LimitArgs {
 /// costs start-up time, not the run.
 pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit> {
     let wasm = match &args.component {
-        Some(path) => std::fs::read(path)
-            .with_context(|| format!("cannot read the component {}", path.display()))
-            .map_err(|e| usage(log, format!("{e:#}")))?,
-        None => EMBEDDED_COMPONENT.to_vec(),
+        Some(path) => Wasm::new(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read the component {}", path.display()))
+                .map_err(|e| usage(log, format!("{e:#}")))?,
+        ),
+        None => Wasm::embedded(),
     };
     let cache_dir = if args.no_cache {
         None

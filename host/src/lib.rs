@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod cli;
 #[cfg(feature = "demo")]
 pub mod demo;
+mod fingerprint;
 pub mod grants;
 pub mod logging;
 pub mod output;

@@ -39,6 +39,11 @@ impl LogSink {
         self.debug.store(on, Ordering::Relaxed);
     }
 
+    /// Whether Debug events are written, for events that cost something to gather.
+    pub fn debug(&self) -> bool {
+        self.debug.load(Ordering::Relaxed)
+    }
+
     /// Writes one host event.
     pub fn event(&self, level: Level, template: &str, properties: &[(&str, Value)]) {
         if level == Level::Debug && !self.debug.load(Ordering::Relaxed) {

@@ -2,10 +2,12 @@
 //! and the three ways to call it: `sync.run`, `mapping.validate` and `wasi:cli/run`.
 
 use crate::bindings::{TenantSync, TenantSyncPre, types};
+use crate::fingerprint::fingerprint;
 use crate::logging::Level;
 use crate::sandbox::{Grants, HostState, LimitExceeded};
 use anyhow::{Context, Result, anyhow};
 use serde_json::json;
+use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +18,42 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 /// The component this binary was built with.
 pub static EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("TENANT_SYNC_EMBEDDED_COMPONENT"));
+
+/// Its fingerprint, computed by build.rs.
+const EMBEDDED_FINGERPRINT: u64 =
+    match u64::from_str_radix(env!("TENANT_SYNC_EMBEDDED_FINGERPRINT"), 16) {
+        Ok(fingerprint) => fingerprint,
+        Err(_) => panic!("build.rs writes the fingerprint in hex"),
+    };
+
+/// A component's bytes and the fingerprint its compiled artifact is cached under.
+pub struct Wasm<'a> {
+    bytes: Cow<'a, [u8]>,
+    fingerprint: u64,
+}
+
+impl Wasm<'static> {
+    /// The embedded component, fingerprinted at build time.
+    pub fn embedded() -> Wasm<'static> {
+        Wasm {
+            bytes: Cow::Borrowed(EMBEDDED_COMPONENT),
+            fingerprint: EMBEDDED_FINGERPRINT,
+        }
+    }
+}
+
+impl<'a> Wasm<'a> {
+    /// A component read from elsewhere (`--component`).
+    pub fn new(bytes: impl Into<Cow<'a, [u8]>>) -> Wasm<'a> {
+        let bytes = bytes.into();
+        let fingerprint = fingerprint(&bytes);
+        Wasm { bytes, fingerprint }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
 
 /// How often the engine's epoch advances; the deadline is checked at this granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -49,14 +87,14 @@ impl std::fmt::Display for RunFailure {
 impl Runtime {
     /// Compiles (or loads from `cache_dir`) the component. Without a cache directory the
     /// component is compiled in memory.
-    pub fn new(wasm: &[u8], cache_dir: Option<&Path>) -> Result<Runtime> {
+    pub fn new(wasm: &Wasm, cache_dir: Option<&Path>) -> Result<Runtime> {
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!(e))?;
         let (component, compiled_now) = match cache_dir {
             Some(dir) => load_cached(&engine, wasm, dir)?,
             None => (
-                Component::new(&engine, wasm)
+                Component::new(&engine, wasm.bytes())
                     .map_err(|e| anyhow!(e))
                     .context("compiling the component")?,
                 true,
@@ -218,7 +256,7 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 /// The precompiled artifact for `wasm` under this engine's configuration, compiling and storing
 /// it on a miss. The file name is a hash of both, so a new component or wasmtime never loads a
 /// stale artifact.
-fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<(Component, bool)> {
+fn load_cached(engine: &Engine, wasm: &Wasm, dir: &Path) -> Result<(Component, bool)> {
     let path = cache_path(engine, wasm, dir);
     if path.is_file() {
         // SAFETY: the artifact was written by `precompile_component` of this same engine
@@ -231,7 +269,7 @@ fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<(Component, b
         }
     }
     let artifact = engine
-        .precompile_component(wasm)
+        .precompile_component(wasm.bytes())
         .map_err(|e| anyhow!(e))
         .context("compiling the component")?;
     std::fs::create_dir_all(dir)
@@ -246,9 +284,25 @@ fn load_cached(engine: &Engine, wasm: &[u8], dir: &Path) -> Result<(Component, b
     Ok((component, true))
 }
 
-fn cache_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
+fn cache_path(engine: &Engine, wasm: &Wasm, dir: &Path) -> PathBuf {
     let mut hasher = DefaultHasher::new();
-    wasm.hash(&mut hasher);
+    wasm.fingerprint.hash(&mut hasher);
     engine.precompile_compatibility_hash().hash(&mut hasher);
     dir.join(format!("tenant-sync-{:016x}.cwasm", hasher.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_fingerprint_is_the_one_a_component_file_gets() {
+        // So `--component` with the same bytes shares the embedded component's cache entry,
+        // and a stale build.rs figure cannot name the wrong artifact.
+        assert_eq!(
+            Wasm::embedded().fingerprint,
+            Wasm::new(EMBEDDED_COMPONENT).fingerprint
+        );
+        assert_ne!(Wasm::new(&b"\0asm"[..]).fingerprint, EMBEDDED_FINGERPRINT);
+    }
 }

@@ -9,7 +9,7 @@ use tenant_sync::bindings::types::{
 };
 use tenant_sync::grants::{Allowlist, Origin};
 use tenant_sync::logging::LogSink;
-use tenant_sync::runtime::{EMBEDDED_COMPONENT, RunFailure, Runtime};
+use tenant_sync::runtime::{RunFailure, Runtime, Wasm};
 use tenant_sync::sandbox::{Grants, Limits};
 pub use tenant_sync_fakes::{Content, FakeAuthentik, FakeOnePassword};
 
@@ -23,7 +23,7 @@ pub const ITEM: &str = "flowercore-tenant-mapping";
 /// The embedded component, compiled once for the whole test process.
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| Runtime::new(EMBEDDED_COMPONENT, None).expect("compiling the component"))
+    RUNTIME.get_or_init(|| Runtime::new(&Wasm::embedded(), None).expect("compiling the component"))
 }
 
 /// Both fakes, with the canary tokens.
