@@ -2,7 +2,6 @@
 //! desired state. Every problem is collected, so an operator fixes the document in one pass.
 
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The wildcard tenant: such entries grant cross-tenant roles and never get a group of their own.
@@ -155,32 +154,46 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
         return Err(issues);
     }
 
-    let mut by_name: BTreeMap<String, (u32, Entry)> = BTreeMap::new();
+    let mut read = Vec::with_capacity(entries.len());
     for (index, raw) in entries.iter().enumerate() {
         let index = index as u32;
-        let Some(entry) = read_entry(index, raw, &mut issues, &mut warnings) else {
-            continue;
-        };
-        match by_name.get(&entry.name) {
-            None => {
-                by_name.insert(entry.name.clone(), (index, entry));
-            }
-            Some((first, existing)) if *existing == entry => warnings.push(ValidationIssue {
-                entry: Some(index),
-                group: Some(entry.name.clone()),
-                field: None,
-                message: format!("duplicates mappings[{first}] exactly; counted once"),
-            }),
-            Some((first, existing)) => issues.push(ValidationIssue {
-                entry: Some(index),
-                group: Some(entry.name.clone()),
-                field: Some(existing.first_difference(&entry).to_owned()),
-                message: format!(
-                    "conflicts with mappings[{first}] for the same group; one group can map to one tenant and role only"
-                ),
-            }),
+        if let Some(entry) = read_entry(index, raw, &mut issues, &mut warnings) {
+            read.push((index, entry));
         }
     }
+    // Duplicates end up side by side, the first occurrence first (the sort is stable). A
+    // sort, not a map: mappings are usually kept sorted, and the sort sees that in one pass,
+    // where a map would compare every name about log2(n) times.
+    read.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name));
+    let mut unique: Vec<(u32, Entry)> = Vec::with_capacity(read.len());
+    for (index, entry) in read {
+        match unique.last() {
+            Some((first, existing)) if existing.name == entry.name => {
+                if *existing == entry {
+                    warnings.push(ValidationIssue {
+                        entry: Some(index),
+                        group: Some(entry.name),
+                        field: None,
+                        message: format!("duplicates mappings[{first}] exactly; counted once"),
+                    });
+                } else {
+                    issues.push(ValidationIssue {
+                        entry: Some(index),
+                        group: Some(entry.name.clone()),
+                        field: Some(existing.first_difference(&entry).to_owned()),
+                        message: format!(
+                            "conflicts with mappings[{first}] for the same group; one group can map to one tenant and role only"
+                        ),
+                    });
+                }
+            }
+            _ => unique.push((index, entry)),
+        }
+    }
+    // In document order, as a reader goes through the file (stable: an entry's own problems
+    // stay before its duplicate notice; document-level ones, without an entry, come first).
+    issues.sort_by_key(|issue| issue.entry);
+    warnings.sort_by_key(|warning| warning.entry);
     if !issues.is_empty() {
         return Err(issues);
     }
@@ -189,18 +202,18 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
         warnings,
         ..DesiredState::default()
     };
-    for (name, (index, entry)) in by_name {
+    for (index, entry) in unique {
         if entry.tenant == WILDCARD_TENANT {
             state.skipped.push(SkippedEntry {
                 entry: index,
-                group: name,
+                group: entry.name,
                 reason:
                     "wildcard tenant \"*\" grants a cross-tenant role and has no group of its own"
                         .to_owned(),
             });
         } else {
             state.groups.push(DesiredGroup {
-                name,
+                name: entry.name,
                 tenant: entry.tenant,
                 role: entry.role,
                 label: entry.label,
@@ -556,6 +569,49 @@ mod tests {
                 "mappings[1] (group \"g\"): regulated: conflicts with mappings[0] for the same group; one group can map to one tenant and role only"
             ]
         );
+    }
+
+    #[test]
+    fn problems_are_listed_in_document_order_whatever_the_names() {
+        let found = issues(
+            r#"{"version": 1, "mappings": [
+                {"authentikGroup": "z", "fcTenantId": "t", "fcRole": "r"},
+                {"authentikGroup": "a", "fcTenantId": "t", "fcRole": "r"},
+                {"authentikGroup": "z", "fcTenantId": "u", "fcRole": "r"},
+                {"authentikGroup": "m", "fcRole": "r"},
+                {"authentikGroup": "a", "fcTenantId": "t", "fcRole": "s"},
+                {"authentikGroup": "z", "fcTenantId": "t", "fcRole": "r", "regulated": 1}]}"#,
+        );
+        let entries: Vec<&str> = found
+            .iter()
+            .map(|issue| issue.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(
+            entries,
+            ["mappings[2]", "mappings[3]", "mappings[4]", "mappings[5]"],
+            "{found:#?}"
+        );
+        assert!(found[0].ends_with("conflicts with mappings[0] for the same group; one group can map to one tenant and role only"));
+
+        let state = validate(
+            r#"{"version": 1, "extra": 1, "mappings": [
+                {"authentikGroup": "b", "fcTenantId": "t", "fcRole": "r", "x": 1},
+                {"authentikGroup": "a", "fcTenantId": "t", "fcRole": "r"},
+                {"authentikGroup": "b", "fcTenantId": "t", "fcRole": "r", "x": 2}]}"#,
+        )
+        .unwrap();
+        let warnings: Vec<String> = state.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "extra: unknown top-level field, ignored",
+                "mappings[0] (group \"b\"): x: unknown field, ignored",
+                "mappings[2] (group \"b\"): x: unknown field, ignored",
+                "mappings[2] (group \"b\"): duplicates mappings[0] exactly; counted once",
+            ]
+        );
+        let names: Vec<&str> = state.groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
     }
 
     #[test]
