@@ -30,6 +30,14 @@ wit:
 run-wasmtime-cli:
     ./scripts/run-wasmtime-cli.sh
 
+# The Node host (hosts/node): install its pinned packages, transpile the component with jco into
+# hosts/node/gen, and run its grant tests. Then: `node hosts/node/bin/tenant-sync-node.mjs --help`.
+node-host:
+    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
+    cd hosts/node && npm ci --ignore-scripts --no-audit --no-fund
+    cd hosts/node && node bin/transpile.mjs ../../target/wasm32-wasip2/component/tenant_sync_guest.wasm
+    cd hosts/node && npm test
+
 # Refresh wit/deps from the WASI WIT shipped in the pinned crates.
 wit-deps:
     ./scripts/sync-wit-deps.sh
