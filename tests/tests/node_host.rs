@@ -71,6 +71,19 @@ fn succeeded(command: &mut Command, what: &str) -> Output {
 
 /// One `tenant-sync-node` run against `world`'s fakes: exit code and the JSON it printed.
 fn node_run(world: &World, args: &[&str]) -> (i32, Value) {
+    node_run_with(
+        &[
+            ("OP_CONNECT_HOST", &world.op.url()),
+            ("AUTHENTIK_URL", &world.ak.url()),
+            ("OP_TOKEN", OP_TOKEN),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
+        args,
+    )
+}
+
+/// One `tenant-sync-node` run with exactly `env` (and PATH).
+fn node_run_with(env: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
     let output = Command::new("node")
         .arg(package().join("bin/tenant-sync-node.mjs"))
         .arg("--bindings")
@@ -78,10 +91,7 @@ fn node_run(world: &World, args: &[&str]) -> (i32, Value) {
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OP_CONNECT_HOST", world.op.url())
-        .env("AUTHENTIK_URL", world.ak.url())
-        .env("OP_TOKEN", OP_TOKEN)
-        .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -200,6 +210,35 @@ fn node_host_failures_use_the_same_exit_codes_and_error_document() {
     let (code, report) = node_run(&world, &["--concurrency", "many"]);
     assert_eq!(code, 2, "{report}");
     assert_eq!(report["error"]["kind"], "usage");
+}
+
+#[test]
+fn a_stuck_service_hits_the_node_hosts_deadline() {
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-deadline.json");
+    std::fs::write(&file, mapping(THREE)).unwrap();
+    let started = std::time::Instant::now();
+    let (code, report) = node_run_with(
+        &[
+            ("AUTHENTIK_URL", &url),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
+        &["--deadline-secs", "2", "--mapping", file.to_str().unwrap()],
+    );
+    assert_eq!(code, 6, "{report}");
+    assert_eq!(report["error"]["kind"], "limit");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 s deadline")
+    );
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the deadline must stop the run"
+    );
 }
 
 /// hosts/node/test: the allowlist refuses and never sends, the environment is reduced to the

@@ -7,9 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { allowlist, grantedEnv, UsageError } from '../src/grants.mjs';
-import { loadComponent } from '../src/host.mjs';
 import { logEvent } from '../src/log.mjs';
 import { issueText, reportJson } from '../src/report.mjs';
+import { runWithDeadline } from '../src/run.mjs';
 
 const HELP = `Usage: tenant-sync-node [options]
 
@@ -32,14 +32,16 @@ Options:
   --vault NAME, --item TITLE, --field LABEL
                       Where the mapping is in 1Password (defaults: IAmWorkin,
                       flowercore-tenant-mapping, mapping)
+  --deadline-secs N   Stop the run after N seconds (default 600)
   --bindings DIR      The transpiled component (default: gen/ beside this package;
                       make it with \`npm run transpile -- COMPONENT.wasm\`)
   -h, --help          Show this help
 
 Exit codes: 0 in sync, 2 usage or configuration, 3 invalid mapping, 4 a service failed
-before any write, 5 not in sync (a conflict or a failed write), 1 the component failed.`;
+before any write, 5 not in sync (a conflict or a failed write), 6 the deadline ended the
+run, 1 the component failed.`;
 
-const EXIT = { success: 0, internal: 1, usage: 2, invalidMapping: 3, upstream: 4, notInSync: 5 };
+const EXIT = { success: 0, internal: 1, usage: 2, invalidMapping: 3, upstream: 4, notInSync: 5, limit: 6 };
 
 function options() {
   const { values } = parseArgs({
@@ -52,6 +54,7 @@ function options() {
       item: { type: 'string' },
       field: { type: 'string' },
       bindings: { type: 'string' },
+      'deadline-secs': { type: 'string', default: '600' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -61,6 +64,10 @@ function options() {
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 0 || concurrency > 64) {
     throw new UsageError(`--concurrency takes a whole number from 1 to 64, not ${values.concurrency}`);
+  }
+  const deadlineSecs = Number(values['deadline-secs']);
+  if (!Number.isInteger(deadlineSecs) || deadlineSecs < 1) {
+    throw new UsageError(`--deadline-secs takes a whole number of seconds, not ${values['deadline-secs']}`);
   }
   const env = process.env;
   const authentikUrl = env.AUTHENTIK_URL?.trim();
@@ -85,6 +92,7 @@ function options() {
   const here = dirname(fileURLToPath(import.meta.url));
   return {
     bindings: values.bindings ?? join(here, '..', 'gen'),
+    deadlineSecs,
     grants: { origins: allowlist(urls), env: grantedEnv(env) },
     sync: {
       source,
@@ -97,30 +105,37 @@ function options() {
   };
 }
 
-/** Prints the outcome of `sync.run` and returns the exit code. */
-function outcome(run) {
-  try {
-    const report = run();
-    print(reportJson(report));
-    return report.summary.conflict > 0 ? EXIT.notInSync : EXIT.success;
-  } catch (error) {
-    const payload = error?.payload;
-    if (payload === undefined) {
-      throw error;
-    }
-    switch (payload.tag) {
-      case 'partial-apply':
-        print(reportJson(payload.val));
-        return EXIT.notInSync;
-      case 'invalid-mapping':
-        return failure('invalid-mapping', `the mapping has ${payload.val.length} problems; nothing was written`, payload.val, EXIT.invalidMapping);
-      case 'invalid-config':
-        return failure('invalid-config', payload.val, [], EXIT.usage);
-      case 'upstream':
-        return failure('upstream', payload.val.message, [], EXIT.upstream);
-      default:
-        throw error;
-    }
+/** Prints the outcome of a run (see src/run.mjs) and returns the exit code. */
+function outcome(run, deadlineSecs) {
+  if (run.ok !== undefined) {
+    print(reportJson(run.ok));
+    return run.ok.summary.conflict > 0 ? EXIT.notInSync : EXIT.success;
+  }
+  if (run.deadline) {
+    const message = `the run did not finish within its ${deadlineSecs} s deadline; raise --deadline-secs or check for a stuck service`;
+    logEvent('Error', 'Sandbox limit hit: {Message}', { Message: message });
+    return failure('limit', message, [], EXIT.limit);
+  }
+  if (run.trap !== undefined) {
+    // The component's own bug. Tokens never reach this text (they live only in the guest's
+    // environment), but it is still cut short.
+    const message = run.trap.slice(0, 500);
+    logEvent('Error', 'The component failed: {Message}', { Message: message });
+    return failure('internal', message, [], EXIT.internal);
+  }
+  const error = run.err;
+  switch (error.tag) {
+    case 'partial-apply':
+      print(reportJson(error.val));
+      return EXIT.notInSync;
+    case 'invalid-mapping':
+      return failure('invalid-mapping', `the mapping has ${error.val.length} problems; nothing was written`, error.val, EXIT.invalidMapping);
+    case 'invalid-config':
+      return failure('invalid-config', error.val, [], EXIT.usage);
+    case 'upstream':
+      return failure('upstream', error.val.message, [], EXIT.upstream);
+    default:
+      return failure('internal', `unknown sync-error ${JSON.stringify(error.tag)}`, [], EXIT.internal);
   }
 }
 
@@ -155,25 +170,13 @@ async function main() {
     process.stdout.write(`${HELP}\n`);
     return EXIT.success;
   }
-  let instantiate;
   try {
-    instantiate = await loadComponent(parsed.bindings);
+    return outcome(await runWithDeadline(parsed, parsed.deadlineSecs * 1000), parsed.deadlineSecs);
   } catch (error) {
-    const message = `cannot load the transpiled component from ${parsed.bindings} (${error.message}); run \`npm run transpile -- COMPONENT.wasm\` first`;
+    // The worker could not start the component: most likely it was never transpiled.
+    const message = `cannot run the transpiled component from ${parsed.bindings} (${error.message}); run \`npm run transpile -- COMPONENT.wasm\` first`;
     logEvent('Error', 'Usage error: {Message}', { Message: message });
-    failure('usage', message, [], EXIT.usage);
-    return EXIT.usage;
-  }
-  const component = instantiate(parsed.grants);
-  try {
-    return outcome(() => component.sync.run(parsed.sync));
-  } catch (error) {
-    // A trap: the component's own bug. Tokens never reach this message (they are only in the
-    // guest's environment), but the text is still cut short.
-    const message = String(error?.message ?? error).slice(0, 500);
-    logEvent('Error', 'The component failed: {Message}', { Message: message });
-    failure('internal', message, [], EXIT.internal);
-    return EXIT.internal;
+    return failure('usage', message, [], EXIT.usage);
   }
 }
 
