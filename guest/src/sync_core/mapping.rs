@@ -597,7 +597,8 @@ mod tests {
             r#"{"version": 1, "extra": 1, "mappings": [
                 {"authentikGroup": "b", "fcTenantId": "t", "fcRole": "r", "x": 1},
                 {"authentikGroup": "a", "fcTenantId": "t", "fcRole": "r"},
-                {"authentikGroup": "b", "fcTenantId": "t", "fcRole": "r", "x": 2}]}"#,
+                {"authentikGroup": "b", "fcTenantId": "t", "fcRole": "r", "x": 2},
+                {"authentikGroup": "c", "fcTenantId": "t", "fcRole": "r", "y": 3}]}"#,
         )
         .unwrap();
         let warnings: Vec<String> = state.warnings.iter().map(ToString::to_string).collect();
@@ -608,10 +609,11 @@ mod tests {
                 "mappings[0] (group \"b\"): x: unknown field, ignored",
                 "mappings[2] (group \"b\"): x: unknown field, ignored",
                 "mappings[2] (group \"b\"): duplicates mappings[0] exactly; counted once",
+                "mappings[3] (group \"c\"): y: unknown field, ignored",
             ]
         );
         let names: Vec<&str> = state.groups.iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
+        assert_eq!(names, ["a", "b", "c"]);
     }
 
     #[test]
