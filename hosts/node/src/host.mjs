@@ -47,7 +47,7 @@ export function importsFor(grants, log = logEvent) {
 }
 
 /** The guest may ask for shorter timeouts, never longer ones. */
-function bounded(requested) {
+export function bounded(requested) {
   const options = requested ?? new http.types.RequestOptions();
   const cap = (get, set, limit) => {
     const asked = get.call(options);

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { allowlist, grantedEnv } from '../src/grants.mjs';
-import { deniedSockets, importsFor, loadComponent } from '../src/host.mjs';
+import { http } from '@bytecodealliance/preview2-shim';
+import { bounded, deniedSockets, importsFor, loadComponent, TIMEOUTS_NS } from '../src/host.mjs';
 import { listener } from './listener.mjs';
 
 const bindings =
@@ -89,4 +90,19 @@ test('sockets and name lookups are denied, and there is no filesystem', () => {
   denied(() => imports['wasi:sockets/ip-name-lookup'].resolveAddresses(undefined, 'example.com'));
   assert.deepEqual(Object.keys(deniedSockets()).sort(), Object.keys(imports).filter((k) => k.startsWith('wasi:sockets/')).sort());
   assert.deepEqual(imports['wasi:filesystem/preopens'].getDirectories(), []);
+});
+
+test('request timeouts are capped as in the wasmtime host; shorter ones are kept', () => {
+  const defaults = bounded(undefined);
+  assert.equal(defaults.connectTimeout(), TIMEOUTS_NS.connect);
+  assert.equal(defaults.firstByteTimeout(), TIMEOUTS_NS.firstByte);
+  assert.equal(defaults.betweenBytesTimeout(), TIMEOUTS_NS.betweenBytes);
+  const asked = new http.types.RequestOptions();
+  asked.setConnectTimeout(600_000_000_000n);
+  asked.setFirstByteTimeout(1_000_000_000n);
+  const capped = bounded(asked);
+  assert.equal(capped.connectTimeout(), TIMEOUTS_NS.connect);
+  assert.equal(capped.firstByteTimeout(), 1_000_000_000n);
+  assert.equal(capped.betweenBytesTimeout(), TIMEOUTS_NS.betweenBytes);
+  assert.deepEqual(TIMEOUTS_NS, { connect: 10_000_000_000n, firstByte: 30_000_000_000n, betweenBytes: 30_000_000_000n });
 });
