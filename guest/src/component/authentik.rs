@@ -10,6 +10,7 @@ use crate::sync_core::managed::{self, Attributes, Ownership};
 use crate::sync_core::plan::ExistingGroup;
 use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
+use crate::sync_core::verify;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use wasi::clocks::monotonic_clock;
@@ -83,7 +84,7 @@ impl Authentik<'_> {
                 .await
             {
                 Ok(response) if response.status == 201 => {
-                    return self.expect_group(&response, "creating the group");
+                    return self.verify(&response, "creating the group", name, block);
                 }
                 Ok(response)
                     if response.status == 400 && api::is_duplicate_name(&response.body) =>
@@ -178,15 +179,16 @@ impl Authentik<'_> {
             return Ok(());
         }
         let attributes = managed::with_block(&current.attributes, block);
+        let doing = "updating the group's attributes";
         let response = self
             .client
             .patch_json(
                 &api::group_target(&current.pk),
-                &json!({"attributes": Value::Object(attributes)}),
+                &json!({"attributes": Value::Object(attributes.clone())}),
             )
             .await?;
-        self.check(&response, "updating the group's attributes")?;
-        self.expect_group(&response, "updating the group's attributes")
+        self.check(&response, doing)?;
+        self.verify(&response, doing, &current.name, &attributes)
     }
 
     /// A request about one group succeeded; a 404 means someone deleted the group meanwhile.
@@ -200,10 +202,25 @@ impl Authentik<'_> {
         }
     }
 
-    fn expect_group(&self, response: &Response, doing: &str) -> Result<(), String> {
+    /// A write's answer is the group as Authentik stored it: the write is applied only if that
+    /// is what was sent (see `verify`); a status alone proves nothing.
+    fn verify(
+        &self,
+        response: &Response,
+        doing: &str,
+        name: &str,
+        sent: &Attributes,
+    ) -> Result<(), String> {
         let body = response.json_body()?;
-        api::decode_group(body).map_err(|e| format!("{doing}: the answer was not a group: {e}"))?;
-        Ok(())
+        let stored = api::decode_group(body)
+            .map_err(|e| format!("{doing}: the answer was not a group: {e}"))?;
+        verify::stored_as_sent(name, sent, &stored).map_err(|e| {
+            self.redactor.scrub(&format!(
+                "{doing}: Authentik accepted the request (HTTP {}) but did not apply it: {e}. \
+                 Check that nothing between this job and Authentik drops request bodies, then re-run",
+                response.status
+            ))
+        })
     }
 
     fn failed(&self, doing: &str, response: &Response) -> String {

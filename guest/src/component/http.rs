@@ -210,8 +210,15 @@ impl Client {
             ("accept".into(), b"application/json".to_vec()),
             ("user-agent".into(), USER_AGENT.as_bytes().to_vec()),
         ];
-        if body.is_some() {
+        // A body without `content-length` goes out chunked, and Django REST framework (Authentik)
+        // reads a chunked body as empty: a POST then fails and a PATCH changes nothing. The body
+        // is complete before sending, so its length is always known.
+        if let Some(bytes) = body {
             headers.push(("content-type".into(), b"application/json".to_vec()));
+            headers.push((
+                "content-length".into(),
+                bytes.len().to_string().into_bytes(),
+            ));
         }
         // A token with characters a header cannot carry fails here; say so without echoing it.
         let fields = Fields::from_list(&headers).map_err(|_| {

@@ -12,3 +12,4 @@ pub mod report;
 pub mod retry;
 pub mod secrets;
 pub mod untrusted;
+pub mod verify;
