@@ -2,7 +2,9 @@
 //! documented in `shared/api/authentik-schema.yml` and measured in `shared/api/OBSERVED.md`:
 //! 403 `{"detail"}` auth errors, page-size cap, name-sorted pages, `next` as a page number,
 //! `404 Invalid page.`, exact `?name=`, PATCH replacing `attributes` whole, PUT without `users`
-//! dropping members, 400 `{"name": [...]}` on duplicate names.
+//! dropping members, 400 `{"name": [...]}` on duplicate names, and a request body read only
+//! when it has a `Content-Length` (Django REST framework reads a chunked body as empty, so a
+//! chunked POST is a 400 and a chunked PATCH a `200` that changes nothing).
 
 use crate::server::{Fault, Faults, Handler, Reply, Request, Response, Server, with_fault};
 use serde_json::{Map, Value, json};
@@ -32,7 +34,11 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub query: BTreeMap<String, String>,
+    /// The body as the server read it: `None` when it was not JSON, or not read at all because
+    /// it came without a `Content-Length`.
     pub body: Option<Value>,
+    /// The request's `Content-Length` header, if it had one.
+    pub content_length: Option<String>,
     pub authorized: bool,
 }
 
@@ -59,6 +65,8 @@ struct State {
     edits_before_read: Vec<(String, String, Value)>,
     /// A group "someone else" creates right before the next POST arrives.
     created_before_next_post: Option<(String, Map<String, Value>)>,
+    /// Answer `411 Length Required` to a chunked request body, as strict front proxies do.
+    length_required: bool,
 }
 
 /// Listings that a broken server or proxy (or a database changing under it) could produce.
@@ -190,6 +198,13 @@ impl FakeAuthentik {
         self.state().failing_writes.insert(group.to_owned(), status);
     }
 
+    /// From now on a request body without `Content-Length` is refused with `411 Length
+    /// Required`, as a strict front proxy (nginx, an API gateway) answers, instead of reaching
+    /// Authentik, which would read it as empty.
+    pub fn require_content_length(&self) {
+        self.state().length_required = true;
+    }
+
     pub fn clear_requests(&self) {
         self.state().requests.clear();
     }
@@ -234,8 +249,24 @@ fn detail(status: u16, text: &str) -> Response {
     Response::json(status, &json!({"detail": text}))
 }
 
-fn handle(state: &Mutex<State>, request: Request) -> Reply {
+fn handle(state: &Mutex<State>, mut request: Request) -> Reply {
     let mut state = state.lock().unwrap();
+    let content_length = request.header("content-length").map(str::to_owned);
+    let chunked = request
+        .header("transfer-encoding")
+        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    if chunked && state.length_required {
+        return Reply::Respond(Response::bytes(
+            411,
+            "text/html",
+            b"<html><head><title>411 Length Required</title></head><body><center><h1>411 Length Required</h1></center></body></html>".to_vec(),
+        ));
+    }
+    // Django REST framework parses a body only when CONTENT_LENGTH is set; anything else
+    // reads as no body at all.
+    if content_length.is_none() {
+        request.body.clear();
+    }
     let authorization = request.header("authorization").map(str::to_owned);
     let authorized = authorization.as_deref() == Some(&format!("Bearer {}", state.token));
     state.requests.push(Recorded {
@@ -243,6 +274,7 @@ fn handle(state: &Mutex<State>, request: Request) -> Reply {
         path: request.path.clone(),
         query: request.query.clone(),
         body: request.json(),
+        content_length,
         authorized,
     });
     match authorization {
@@ -262,6 +294,9 @@ fn handle(state: &Mutex<State>, request: Request) -> Reply {
         );
     }
     let fault = route_of(&request).and_then(|route| state.faults.take(route));
+    if fault == Some(Fault::BodyUnread) {
+        request.body.clear();
+    }
     with_fault(fault, || dispatch(&mut state, &request))
 }
 
@@ -415,9 +450,24 @@ fn list(state: &State, request: &Request) -> Response {
                 "end_index": start + shown,
             },
             "results": results,
-            "autocomplete": {},
+            "autocomplete": autocomplete(),
         }),
     )
+}
+
+/// The query-language hints the real server attaches to every listing (2026.2.2).
+fn autocomplete() -> Value {
+    json!({
+        "models": {
+            "authentik_core.group": {
+                "attributes": {"nullable": false, "options": null,
+                               "relation": "authentik_core.group_attributes", "type": "relation"},
+                "is_superuser": {"nullable": true, "options": null, "type": "bool"},
+                "name": {"nullable": false, "options": null, "type": "str"},
+            }
+        },
+        "current_model": "authentik_core.group",
+    })
 }
 
 fn serialize(group: &Group, include_users: bool) -> Value {
@@ -500,6 +550,10 @@ fn validate_fields(
 }
 
 fn parse_body(request: &Request) -> Result<Map<String, Value>, Response> {
+    // No body is no data: a create then lacks its name, an update changes nothing.
+    if request.body.is_empty() {
+        return Ok(Map::new());
+    }
     match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Response::json(

@@ -95,6 +95,10 @@ pub enum Fault {
     ContentType(&'static str),
     /// Handle normally but put a byte that is never valid UTF-8 inside the first JSON string.
     InvalidUtf8,
+    /// Handle the request as if it had no body, as a proxy that drops request bodies makes a
+    /// server do: a create lacks its name, an update answers 200 and changes nothing. Only a
+    /// fake that reads bodies applies it; to [`with_fault`] it is no fault.
+    BodyUnread,
 }
 
 /// Faults waiting for requests, by route name (each fake names its routes).
@@ -122,7 +126,7 @@ impl Faults {
 /// Applies `fault` around `handle`, which performs the request's effect and builds the answer.
 pub fn with_fault(fault: Option<Fault>, handle: impl FnOnce() -> Response) -> Reply {
     match fault {
-        None => Reply::Respond(handle()),
+        None | Some(Fault::BodyUnread) => Reply::Respond(handle()),
         Some(Fault::Status {
             status,
             retry_after,
