@@ -4,82 +4,17 @@
 use serde_json::{Value, json};
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use support::{Ran, shared_cache};
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
+
+mod support;
 
 const OP_TOKEN: &str = "op-canary-cli-93b1d7e2aa";
 const AUTHENTIK_TOKEN: &str = "ak-canary-cli-40c6f5e1bb";
 
-/// One compilation cache (and scratch space) for these tests, inside cargo's target directory,
-/// so only the first run ever compiles.
-fn shared_cache() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    })
-}
-
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Ran {
-    fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
-    }
-
-    fn events(&self) -> Vec<Value> {
-        self.stderr
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
 fn tenant_sync(args: &[&str], env: &[(&str, &str)]) -> Ran {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tenant-sync"));
-    command
-        .args(args)
-        .env_clear()
-        .env("TENANT_SYNC_CACHE_DIR", shared_cache())
-        .stdin(std::process::Stdio::null());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().unwrap();
-    let ran = Ran {
-        code: status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    };
-    for line in ran.stderr.lines() {
-        let event: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
-        assert!(
-            event["@t"].is_string() && event["@mt"].is_string(),
-            "not CLEF: {line}"
-        );
-    }
-    for token in [OP_TOKEN, AUTHENTIK_TOKEN] {
-        assert!(
-            !ran.stdout.contains(token) && !ran.stderr.contains(token),
-            "token leaked:\n{}\n{}",
-            ran.stdout,
-            ran.stderr
-        );
-    }
-    ran
+    support::tenant_sync(args, env, &[OP_TOKEN, AUTHENTIK_TOKEN])
 }
 
 fn mapping(entries: &[(&str, &str, &str)]) -> String {

@@ -1,0 +1,446 @@
+//! The released behaviour against a real Authentik (`../shared/authentik/`, started on demand,
+//! never skipped): the `tenant-sync` binary reads its mapping from the fake 1Password and
+//! reconciles into the real server, and every end state is read back from Authentik, not taken
+//! from the report. Writes on the wire are counted from the host's own per-request events.
+//!
+//! Each test works under its own group-name prefix and its own manager id, and deletes only
+//! its own groups.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use support::Ran;
+use tenant_sync_fakes::FakeOnePassword;
+use tenant_sync_peer::{Peer, Relay, Scratch, authentik};
+
+mod support;
+
+const OP_TOKEN: &str = "op-canary-real-5e0c7a21d9";
+const VAULT: &str = "IAmWorkin";
+const ITEM: &str = "flowercore-tenant-mapping";
+
+/// One test's job: its mapping in a fake 1Password, its own manager id, its own groups.
+struct Job {
+    op: FakeOnePassword,
+    scratch: Scratch,
+    manager: String,
+}
+
+impl Job {
+    /// `entries` are `(group, tenant, role)` with group names relative to the test's prefix.
+    fn new(test: &str, entries: &[(&str, &str, &str)]) -> Job {
+        let scratch = Scratch::new(authentik(), test);
+        let mappings: Vec<Value> = entries
+            .iter()
+            .map(|(g, t, r)| json!({"authentikGroup": scratch.name(g), "fcTenantId": t, "fcRole": r}))
+            .collect();
+        Job::with_document(scratch, &json!({"version": 1, "mappings": mappings}))
+    }
+
+    fn with_document(scratch: Scratch, document: &Value) -> Job {
+        let op = FakeOnePassword::start(OP_TOKEN);
+        op.seed_mapping_field(VAULT, ITEM, "mapping", &document.to_string());
+        let manager = format!("{}sync", scratch.prefix);
+        Job {
+            op,
+            scratch,
+            manager,
+        }
+    }
+
+    fn peer(&self) -> &'static Peer {
+        self.scratch.peer
+    }
+
+    fn name(&self, name: &str) -> String {
+        self.scratch.name(name)
+    }
+
+    fn block(&self, tenant: &str, role: &str) -> Value {
+        json!({"fc:managed-by": self.manager, "fc:tenant": tenant, "fc:role": role})
+    }
+
+    fn run(&self, extra: &[&str]) -> Ran {
+        self.run_against(&self.peer().url, &self.peer().token, extra)
+    }
+
+    fn run_against(&self, authentik_url: &str, token: &str, extra: &[&str]) -> Ran {
+        let mut args = vec![
+            "run",
+            "--output",
+            "json",
+            "--verbose",
+            "--manager-id",
+            &self.manager,
+        ];
+        args.extend_from_slice(extra);
+        support::tenant_sync(
+            &args,
+            &[
+                ("OP_CONNECT_HOST", &self.op.url()),
+                ("AUTHENTIK_URL", authentik_url),
+                ("OP_TOKEN", OP_TOKEN),
+                ("AUTHENTIK_TOKEN", token),
+            ],
+            &[OP_TOKEN, &self.peer().token],
+        )
+    }
+
+    /// The test's groups as Authentik stores them, by name relative to the prefix.
+    fn stored(&self) -> Vec<(String, Value)> {
+        self.scratch
+            .groups()
+            .into_iter()
+            .map(|g| {
+                let name = g["name"].as_str().unwrap()[self.scratch.prefix.len()..].to_owned();
+                (name, g)
+            })
+            .collect()
+    }
+
+    fn stored_group(&self, name: &str) -> Value {
+        self.peer()
+            .group(&self.name(name))
+            .unwrap_or_else(|| panic!("{name} is not in Authentik"))
+    }
+}
+
+/// The requests the host sent to Authentik, as `METHOD path`, from its verbose events.
+fn authentik_requests(ran: &Ran, peer_url: &str) -> Vec<String> {
+    ran.events()
+        .iter()
+        .filter(|e| {
+            e["@mt"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("HTTP {Method}"))
+        })
+        .filter(|e| e["Origin"] == peer_url)
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["Method"].as_str().unwrap(),
+                e["Path"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn writes(ran: &Ran, peer_url: &str) -> Vec<String> {
+    authentik_requests(ran, peer_url)
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect()
+}
+
+/// `(group, action, status)` for each group of the report.
+fn decisions(ran: &Ran) -> Vec<(String, String, String)> {
+    let report = ran.json();
+    report["changes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no report on stdout:\n{}\n{}", ran.stdout, ran.stderr))
+        .iter()
+        .map(|g| {
+            (
+                g["group"].as_str().unwrap().to_owned(),
+                g["action"].as_str().unwrap().to_owned(),
+                g["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn assert_exit(ran: &Ran, code: i32) {
+    assert_eq!(
+        ran.code, code,
+        "exit code\nstdout:\n{}\nstderr:\n{}",
+        ran.stdout, ran.stderr
+    );
+}
+
+const THREE: &[(&str, &str, &str)] = &[
+    ("acme-admins", "acme", "admin"),
+    ("acme-users", "acme", "user"),
+    ("globex-users", "globex", "user"),
+];
+
+#[test]
+fn a_fresh_create_then_a_rerun_that_writes_nothing() {
+    let job = Job::new("fresh", THREE);
+    let first = job.run(&[]);
+    assert_exit(&first, 0);
+    assert!(
+        decisions(&first)
+            .iter()
+            .all(|(_, action, status)| action == "create" && status == "applied"),
+        "{:?}",
+        decisions(&first)
+    );
+    assert_eq!(writes(&first, &job.peer().url).len(), 3);
+    let stored = job.stored();
+    assert_eq!(
+        stored.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["acme-admins", "acme-users", "globex-users"]
+    );
+    for ((_, group), (_, tenant, role)) in stored.iter().zip(THREE) {
+        assert_eq!(group["attributes"], job.block(tenant, role));
+    }
+
+    let second = job.run(&[]);
+    assert_exit(&second, 0);
+    assert!(
+        decisions(&second)
+            .iter()
+            .all(|(_, action, _)| action == "unchanged")
+    );
+    assert_eq!(writes(&second, &job.peer().url), Vec::<String>::new());
+    assert_eq!(job.stored(), stored, "a no-op run changed Authentik");
+}
+
+#[test]
+fn drift_is_corrected_keeping_foreign_attributes_and_members() {
+    let job = Job::new("drift", &[("acme-admins", "acme", "admin")]);
+    let peer = job.peer();
+    let admin = peer.admin_user_pk();
+    let mut drifted = job.block("acme", "user");
+    drifted["fc:label"] = json!("stale");
+    drifted["notes"] = json!({"owner": "ops", "tags": ["a", "b"]});
+    peer.create_group(&job.name("acme-admins"), drifted, &[admin]);
+
+    let ran = job.run(&[]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [(job.name("acme-admins"), "update".into(), "applied".into())]
+    );
+    assert_eq!(writes(&ran, &peer.url).len(), 1);
+    let stored = job.stored_group("acme-admins");
+    let mut expected = job.block("acme", "admin");
+    expected["notes"] = json!({"owner": "ops", "tags": ["a", "b"]});
+    assert_eq!(stored["attributes"], expected);
+    assert_eq!(stored["users"], json!([admin]), "members must be kept");
+
+    let again = job.run(&[]);
+    assert_exit(&again, 0);
+    assert_eq!(writes(&again, &peer.url), Vec::<String>::new());
+}
+
+#[test]
+fn an_unclaimed_group_is_adopted() {
+    let job = Job::new("adopt", &[("plain", "acme", "user")]);
+    job.peer()
+        .create_group(&job.name("plain"), json!({"team": "a"}), &[]);
+    let ran = job.run(&[]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [(job.name("plain"), "adopt".into(), "applied".into())]
+    );
+    let mut expected = job.block("acme", "user");
+    expected["team"] = json!("a");
+    assert_eq!(job.stored_group("plain")["attributes"], expected);
+}
+
+#[test]
+fn a_conflict_is_left_untouched() {
+    let job = Job::new("conflict", &[("theirs", "acme", "user")]);
+    let theirs = json!({"fc:managed-by": "someone-else", "fc:role": "x"});
+    job.peer()
+        .create_group(&job.name("theirs"), theirs.clone(), &[]);
+    let before = job.stored();
+    let ran = job.run(&[]);
+    assert_exit(&ran, 5);
+    assert_eq!(
+        decisions(&ran),
+        [(job.name("theirs"), "conflict".into(), "skipped".into())]
+    );
+    assert_eq!(writes(&ran, &job.peer().url), Vec::<String>::new());
+    assert_eq!(job.stored(), before);
+    assert_eq!(job.stored_group("theirs")["attributes"], theirs);
+}
+
+#[test]
+fn an_orphan_is_reported_and_kept() {
+    let job = Job::new("orphan", &[("kept", "acme", "user")]);
+    let orphan = job.block("gone", "user");
+    job.peer()
+        .create_group(&job.name("gone"), orphan.clone(), &[]);
+    let ran = job.run(&[]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [
+            (job.name("gone"), "orphan".into(), "skipped".into()),
+            (job.name("kept"), "create".into(), "applied".into()),
+        ]
+    );
+    assert_eq!(job.stored_group("gone")["attributes"], orphan);
+}
+
+#[test]
+fn more_groups_than_one_page_are_all_created_then_left_alone() {
+    let names: Vec<String> = (0..105).map(|i| format!("tenant-{i:03}-users")).collect();
+    let entries: Vec<(&str, &str, &str)> =
+        names.iter().map(|n| (n.as_str(), "many", "user")).collect();
+    let job = Job::new("pages", &entries);
+    let first = job.run(&["--concurrency", "8"]);
+    assert_exit(&first, 0);
+    assert_eq!(first.json()["summary"]["create"], 105);
+    let stored = job.stored();
+    assert_eq!(stored.len(), 105);
+    assert!(
+        stored
+            .iter()
+            .all(|(_, g)| g["attributes"] == job.block("many", "user"))
+    );
+
+    let second = job.run(&[]);
+    assert_exit(&second, 0);
+    assert_eq!(second.json()["summary"]["unchanged"], 105);
+    let requests = authentik_requests(&second, &job.peer().url);
+    assert!(
+        requests.len() >= 2 && requests.iter().all(|r| r.starts_with("GET ")),
+        "a no-op over more than a page lists every page and writes nothing: {requests:?}"
+    );
+}
+
+#[test]
+fn a_dry_run_writes_nothing() {
+    let job = Job::new(
+        "dry",
+        &[("new", "acme", "user"), ("drifted", "acme", "admin")],
+    );
+    job.peer()
+        .create_group(&job.name("drifted"), job.block("acme", "user"), &[]);
+    let before = job.stored();
+    let ran = job.run(&["--dry-run"]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [
+            (job.name("drifted"), "update".into(), "planned".into()),
+            (job.name("new"), "create".into(), "planned".into()),
+        ]
+    );
+    assert_eq!(writes(&ran, &job.peer().url), Vec::<String>::new());
+    assert_eq!(job.stored(), before);
+}
+
+#[test]
+fn a_bad_token_fails_before_any_write() {
+    let job = Job::new("token", &[("new", "acme", "user")]);
+    let ran = job.run_against(&job.peer().url, "not-a-valid-token", &[]);
+    assert_exit(&ran, 4);
+    let error = &ran.json()["error"];
+    assert_eq!(error["kind"], "upstream");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("HTTP 403") && message.contains("Token invalid/expired"),
+        "{message}"
+    );
+    assert_eq!(writes(&ran, &job.peer().url), Vec::<String>::new());
+    assert!(job.stored().is_empty());
+}
+
+#[test]
+fn names_that_need_url_encoding_round_trip() {
+    const NAMES: [&str; 5] = ["R&D admins", "a+b", "ümlaut", "50% off?", "x=y#z"];
+    let entries: Vec<(&str, &str, &str)> = NAMES.iter().map(|n| (*n, "enc", "user")).collect();
+    let job = Job::new("encoding", &entries);
+    // One of them exists already with drift, so a PATCH by pk and a read-back happen too.
+    job.peer()
+        .create_group(&job.name("a+b"), job.block("enc", "admin"), &[]);
+    let first = job.run(&[]);
+    assert_exit(&first, 0);
+    let stored = job.stored();
+    let mut expected: Vec<&str> = NAMES.to_vec();
+    expected.sort();
+    assert_eq!(
+        stored.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        expected
+    );
+    assert!(
+        stored
+            .iter()
+            .all(|(_, g)| g["attributes"] == job.block("enc", "user"))
+    );
+    let second = job.run(&[]);
+    assert_exit(&second, 0);
+    assert_eq!(writes(&second, &job.peer().url), Vec::<String>::new());
+}
+
+#[test]
+fn a_create_whose_name_was_taken_meanwhile_continues_from_the_group() {
+    let job = Job::new("taken", &[("late", "acme", "user")]);
+    let peer = job.peer();
+    let name = job.name("late");
+    // Someone else creates the group after the listing, just before this tool's POST arrives.
+    let fired = Arc::new(AtomicBool::new(false));
+    let relay = {
+        let (fired, name) = (fired.clone(), name.clone());
+        Relay::watching(&peer.url, move |bytes| {
+            let post = bytes.starts_with(b"POST /api/v3/core/groups/ ");
+            if post && !fired.swap(true, Ordering::SeqCst) {
+                peer.create_group(&name, json!({"team": "b"}), &[]);
+            }
+        })
+    };
+    let ran = job.run_against(relay.url(), &peer.token, &[]);
+    assert_exit(&ran, 0);
+    assert!(fired.load(Ordering::SeqCst), "the POST never went out");
+    assert_eq!(
+        decisions(&ran),
+        [(name.clone(), "create".into(), "applied".into())]
+    );
+    let requests: Vec<String> = authentik_requests(&ran, relay.url())
+        .into_iter()
+        .map(|r| r.split(' ').next().unwrap().to_owned())
+        .collect();
+    // List, the refused POST, the lookup by name, the PATCH of the block.
+    assert_eq!(requests, ["GET", "POST", "GET", "PATCH"]);
+    let stored = job.stored();
+    assert_eq!(stored.len(), 1, "exactly one group by that name");
+    let mut expected = job.block("acme", "user");
+    expected["team"] = json!("b");
+    assert_eq!(stored[0].1["attributes"], expected);
+}
+
+/// Behind a proxy that drops request bodies, the real Authentik answers a PATCH with 200 and
+/// changes nothing, and a POST with 400: neither write may be reported as applied.
+#[test]
+fn writes_the_server_did_not_apply_are_failures() {
+    let job = Job::new(
+        "unapplied",
+        &[("drifted", "acme", "admin"), ("new", "acme", "user")],
+    );
+    let peer = job.peer();
+    let drifted = job.block("acme", "user");
+    peer.create_group(&job.name("drifted"), drifted.clone(), &[]);
+    let relay = Relay::dropping_bodies(&peer.url);
+    let ran = job.run_against(relay.url(), &peer.token, &[]);
+    assert_exit(&ran, 5);
+    assert_eq!(
+        decisions(&ran),
+        [
+            (job.name("drifted"), "update".into(), "failed".into()),
+            (job.name("new"), "create".into(), "failed".into()),
+        ]
+    );
+    let errors: Vec<String> = ran.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["error"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        errors[0].contains("Authentik accepted the request (HTTP 200) but did not apply it"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("HTTP 400 (name: This field is required.)"),
+        "{}",
+        errors[1]
+    );
+    assert_eq!(job.stored_group("drifted")["attributes"], drifted);
+    assert!(peer.group(&job.name("new")).is_none());
+}

@@ -1,0 +1,82 @@
+//! Running the `tenant-sync` binary from the host's tests: a shared compilation cache, and
+//! checks every run must pass before a test looks at anything (stderr is CLEF only, no secret
+//! in any output).
+
+#![allow(dead_code)] // Each test file uses part of this.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// One compilation cache (and scratch space) for these tests, inside cargo's target directory,
+/// so only the first run ever compiles.
+pub fn shared_cache() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+
+    pub fn events(&self) -> Vec<Value> {
+        self.stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Runs the binary with exactly `env`; fails the test if any of `secrets` shows in its output
+/// or stderr carries anything but CLEF events.
+pub fn tenant_sync(args: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> Ran {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenant-sync"));
+    command
+        .args(args)
+        .env_clear()
+        .env("TENANT_SYNC_CACHE_DIR", shared_cache())
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    let ran = Ran {
+        code: status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    };
+    for line in ran.stderr.lines() {
+        let event: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
+        assert!(
+            event["@t"].is_string() && event["@mt"].is_string(),
+            "not CLEF: {line}"
+        );
+    }
+    for secret in secrets {
+        assert!(
+            !ran.stdout.contains(secret) && !ran.stderr.contains(secret),
+            "a token leaked:\n{}\n{}",
+            ran.stdout,
+            ran.stderr
+        );
+    }
+    ran
+}
