@@ -411,3 +411,94 @@ fn onepassword_fake_answers_match_the_openapi_schema() {
         "404",
     );
 }
+
+/// The real server reads a request body only when it has a `Content-Length` (OBSERVED.md,
+/// "Request bodies"); so must the fake, or a client that sends chunked bodies passes every test
+/// and fails in production. Each rule is shown failing the old, chunked behaviour.
+mod body_framing {
+    use super::*;
+    use tenant_sync_peer::{Framing, wire};
+
+    fn send(
+        ak: &FakeAuthentik,
+        method: &str,
+        target: &str,
+        body: &Value,
+        framing: Framing,
+    ) -> (u16, Value) {
+        let bytes = body.to_string().into_bytes();
+        let answer = wire::send(
+            &ak.url(),
+            method,
+            target,
+            Some(AUTHENTIK_TOKEN),
+            Some((&bytes, framing)),
+        );
+        (answer.status, answer.json())
+    }
+
+    #[test]
+    fn a_chunked_create_reads_as_empty_and_creates_nothing() {
+        let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+        let body = json!({"name": "chunked", "attributes": {"k": 1}});
+        let (status, answer) = send(&ak, "POST", "/api/v3/core/groups/", &body, Framing::Chunked);
+        assert_eq!(
+            (status, answer),
+            (400, json!({"name": ["This field is required."]}))
+        );
+        assert!(ak.groups().is_empty());
+        assert_eq!(ak.requests()[0].content_length, None);
+
+        let (status, _) = send(
+            &ak,
+            "POST",
+            "/api/v3/core/groups/",
+            &body,
+            Framing::ContentLength,
+        );
+        assert_eq!(status, 201);
+        assert_eq!(ak.group("chunked").unwrap().attributes["k"], 1);
+    }
+
+    #[test]
+    fn a_chunked_patch_answers_200_and_changes_nothing() {
+        let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+        let pk = ak.seed_group("g", json!({"team": "a"}), &[]);
+        let target = format!("/api/v3/core/groups/{pk}/");
+        let body = json!({"attributes": {"team": "b"}});
+        let (status, answer) = send(&ak, "PATCH", &target, &body, Framing::Chunked);
+        assert_eq!(status, 200);
+        assert_eq!(answer["attributes"], json!({"team": "a"}));
+        assert_eq!(ak.group("g").unwrap().attributes["team"], "a");
+
+        let (status, answer) = send(&ak, "PATCH", &target, &body, Framing::ContentLength);
+        assert_eq!(
+            (status, &answer["attributes"]),
+            (200, &json!({"team": "b"}))
+        );
+    }
+
+    #[test]
+    fn behind_a_strict_proxy_a_chunked_body_is_411() {
+        let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+        ak.require_content_length();
+        let body = json!({"name": "g"});
+        let answer = wire::send(
+            &ak.url(),
+            "POST",
+            "/api/v3/core/groups/",
+            Some(AUTHENTIK_TOKEN),
+            Some((body.to_string().as_bytes(), Framing::Chunked)),
+        );
+        assert_eq!(answer.status, 411);
+        assert!(ak.requests().is_empty(), "the proxy must not pass it on");
+        let (status, _) = send(
+            &ak,
+            "POST",
+            "/api/v3/core/groups/",
+            &body,
+            Framing::ContentLength,
+        );
+        assert_eq!(status, 201);
+    }
+}

@@ -457,3 +457,85 @@ async fn every_run_logs_a_summary_event() {
     assert_eq!(summary["DryRun"], true);
     assert_eq!(summary["AuthentikRequests"], 1);
 }
+
+/// Every write carries a `Content-Length`: the fake reads no other body (as Authentik's Django
+/// REST framework does), and behind a strict proxy a chunked body would be a 411.
+#[tokio::test]
+async fn every_write_carries_its_content_length_and_passes_a_strict_proxy() {
+    let world = World::with_mapping(&mapping(&[
+        ("new", "t1", "user"),
+        ("drifted", "t2", "admin"),
+    ]));
+    world.ak.seed_group("drifted", block("t2", "user"), &[]);
+    world.ak.require_content_length();
+    let run = world.run(false).await;
+    let report = run.report();
+    assert_eq!(
+        actions(report),
+        [
+            ("drifted".into(), Action::Update, Status::Applied),
+            ("new".into(), Action::Create, Status::Applied),
+        ]
+    );
+    let writes = world.ak.writes();
+    assert_eq!(writes.len(), 2);
+    for write in &writes {
+        let length: usize = write
+            .content_length
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} {} without Content-Length", write.method, write.path))
+            .parse()
+            .unwrap();
+        assert_eq!(length, write.body.as_ref().unwrap().to_string().len());
+    }
+    assert_eq!(
+        Value::Object(world.ak.group("new").unwrap().attributes),
+        block("t1", "user")
+    );
+    assert_eq!(
+        Value::Object(world.ak.group("drifted").unwrap().attributes),
+        block("t2", "admin")
+    );
+}
+
+/// A write the server answers with success but did not apply (its body was dropped on the way)
+/// is a failed write, never `applied`; the run exits "not in sync".
+#[tokio::test]
+async fn an_update_answered_200_but_not_applied_is_a_failure() {
+    use tenant_sync_fakes::Fault;
+    use tenant_sync_fakes::authentik::route;
+    let world = World::with_mapping(&mapping(&[
+        ("drifted", "t2", "admin"),
+        ("new", "t1", "user"),
+    ]));
+    world.ak.seed_group("drifted", block("t2", "user"), &[]);
+    world.ak.inject(route::PATCH, 1, Fault::BodyUnread);
+    world.ak.inject(route::CREATE, 1, Fault::BodyUnread);
+    let run = world.run(false).await;
+    let SyncError::PartialApply(report) = run.error() else {
+        panic!("expected a partial apply, got {:?}", run.error());
+    };
+    assert_eq!(
+        actions(report),
+        [
+            ("drifted".into(), Action::Update, Status::Failed),
+            ("new".into(), Action::Create, Status::Failed),
+        ]
+    );
+    let drifted = report.groups[0].error.as_deref().unwrap();
+    assert!(
+        drifted.contains("Authentik accepted the request (HTTP 200) but did not apply it")
+            && drifted.contains("fc:role"),
+        "{drifted}"
+    );
+    let new = report.groups[1].error.as_deref().unwrap();
+    assert!(
+        new.contains("HTTP 400 (name: This field is required.)"),
+        "{new}"
+    );
+    assert_eq!(
+        Value::Object(world.ak.group("drifted").unwrap().attributes),
+        block("t2", "user")
+    );
+    assert!(world.ak.group("new").is_none());
+}
