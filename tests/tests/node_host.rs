@@ -264,3 +264,108 @@ fn node_host_grant_tests_pass() {
     let tap = String::from_utf8_lossy(&output.stdout);
     assert!(tap.contains("# fail 0"), "{tap}");
 }
+
+/// Under the Node host against the real Authentik (`../shared/authentik/`): the mapping from the
+/// fake 1Password, writes counted on the wire by a relay, the end state read back.
+mod real_authentik {
+    use super::*;
+    use std::sync::atomic::Ordering;
+    use tenant_sync_peer::{Relay, Scratch, authentik};
+
+    struct NodeJob {
+        op: FakeOnePassword,
+        scratch: Scratch,
+        manager: String,
+    }
+
+    impl NodeJob {
+        fn new(test: &str) -> NodeJob {
+            let scratch = Scratch::new(authentik(), test);
+            let prefixed: Vec<(String, &str, &str)> = THREE
+                .iter()
+                .map(|(g, t, r)| (scratch.name(g), *t, *r))
+                .collect();
+            let entries: Vec<(&str, &str, &str)> = prefixed
+                .iter()
+                .map(|(g, t, r)| (g.as_str(), *t, *r))
+                .collect();
+            let op = FakeOnePassword::start(OP_TOKEN);
+            op.seed_mapping_field(VAULT, ITEM, "mapping", &mapping(&entries));
+            let manager = format!("{}sync", scratch.prefix);
+            NodeJob {
+                op,
+                scratch,
+                manager,
+            }
+        }
+
+        fn block(&self, tenant: &str, role: &str) -> Value {
+            json!({"fc:managed-by": self.manager, "fc:tenant": tenant, "fc:role": role})
+        }
+
+        /// One run through a relay; returns the exit code, the report and the writes sent.
+        fn run(&self) -> (i32, Value, usize) {
+            let peer = self.scratch.peer;
+            let (relay, writes) = Relay::counting_writes(&peer.url);
+            let (code, report) = node_run_with(
+                &[
+                    ("OP_CONNECT_HOST", &self.op.url()),
+                    ("AUTHENTIK_URL", relay.url()),
+                    ("OP_TOKEN", OP_TOKEN),
+                    ("AUTHENTIK_TOKEN", &peer.token),
+                ],
+                &["--manager-id", &self.manager],
+            );
+            assert!(
+                !report.to_string().contains(&peer.token),
+                "the token leaked into the report"
+            );
+            (code, report, writes.load(Ordering::SeqCst))
+        }
+    }
+
+    #[test]
+    fn fresh_create_then_a_rerun_that_writes_nothing() {
+        let job = NodeJob::new("node-fresh");
+        let (code, report, writes) = job.run();
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["summary"]["create"], 3, "{report}");
+        assert_eq!(writes, 3);
+        let stored = job.scratch.groups();
+        assert_eq!(stored.len(), 3);
+        for (group, (_, tenant, role)) in stored.iter().zip(THREE) {
+            assert_eq!(group["attributes"], job.block(tenant, role));
+        }
+
+        let (code, report, writes) = job.run();
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["summary"]["unchanged"], 3, "{report}");
+        assert_eq!(writes, 0, "the rerun wrote");
+        assert_eq!(job.scratch.groups(), stored);
+    }
+
+    #[test]
+    fn drift_is_corrected_keeping_foreign_attributes_and_members() {
+        let job = NodeJob::new("node-drift");
+        let peer = job.scratch.peer;
+        let admin = peer.admin_user_pk();
+        let mut drifted = job.block("acme", "user");
+        drifted["owner-note"] = json!("kept");
+        peer.create_group(&job.scratch.name("acme-admins"), drifted, &[admin]);
+
+        let (code, report, writes) = job.run();
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["summary"]["update"], 1, "{report}");
+        assert_eq!(report["summary"]["create"], 2, "{report}");
+        assert_eq!(writes, 3);
+        let stored = peer.group(&job.scratch.name("acme-admins")).unwrap();
+        let mut expected = job.block("acme", "admin");
+        expected["owner-note"] = json!("kept");
+        assert_eq!(stored["attributes"], expected);
+        assert_eq!(stored["users"], json!([admin]));
+
+        let (code, report, writes) = job.run();
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(writes, 0, "the rerun wrote: {report}");
+    }
+}
