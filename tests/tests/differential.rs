@@ -20,10 +20,11 @@ struct Step {
     what: &'static str,
     auth: Auth,
     method: &'static str,
-    /// `{A}`, `{B}`, `{C}` are group names, `{prefix}` their common prefix, `{pk}` the pk of
+    /// `{A}` to `{D}` are group names, `{prefix}` their common prefix, `{pk}` the pk of
     /// group A on that server.
     target: &'static str,
     body: Option<(&'static str, Framing)>,
+    content_type: &'static str,
     /// JSON pointers whose values must be equal too; `""` is the whole body.
     values: &'static [&'static str],
 }
@@ -38,6 +39,7 @@ fn steps() -> Vec<Step> {
         method,
         target,
         body,
+        content_type: "application/json",
         values,
     };
     vec![
@@ -114,6 +116,41 @@ fn steps() -> Vec<Step> {
             Some((r#"{"name": "{C}", "attributes": {"k": 1}}"#, Chunked)),
             &[""],
         ),
+        step(
+            "create with spaces around the name",
+            Auth::Token,
+            "POST",
+            GROUPS,
+            Some((r#"{"name": "  {D}  ", "attributes": {}}"#, ContentLength)),
+            &["/name"],
+        ),
+        step(
+            "look up the trimmed name",
+            Auth::Token,
+            "GET",
+            "/api/v3/core/groups/?include_users=false&name={D}",
+            None,
+            &["/pagination/count"],
+        ),
+        step(
+            "create with a NUL in the name",
+            Auth::Token,
+            "POST",
+            GROUPS,
+            Some((r#"{"name": "{B}\u0000x"}"#, ContentLength)),
+            &[""],
+        ),
+        Step {
+            content_type: "text/plain",
+            ..step(
+                "create with a body that is not labelled JSON",
+                Auth::Token,
+                "POST",
+                GROUPS,
+                Some((r#"{"name": "{B}"}"#, ContentLength)),
+                &[""],
+            )
+        },
         step(
             "look up the chunked create",
             Auth::Token,
@@ -222,6 +259,7 @@ fn play(url: &str, token: &str, names: &Names) -> Vec<wire::Answer> {
                 text.replace("{A}", &escape(&names.a))
                     .replace("{B}", &escape(&names.b))
                     .replace("{C}", &escape(&names.c))
+                    .replace("{D}", &escape(&names.d))
                     .replace("{prefix}", &escape(&names.prefix))
                     .replace("{pk}", &pk)
             };
@@ -234,13 +272,14 @@ fn play(url: &str, token: &str, names: &Names) -> Vec<wire::Answer> {
                 Auth::Wrong => Some("not-a-valid-token"),
                 Auth::Missing => None,
             };
-            let answer = wire::send(
+            let answer = wire::send_typed(
                 url,
                 step.method,
                 &target,
                 token,
                 body.as_ref()
                     .map(|(text, framing)| (text.as_bytes(), *framing)),
+                step.content_type,
             );
             if step.what == "create A" {
                 pk = answer.json()["pk"].as_str().unwrap_or_default().to_owned();
@@ -255,6 +294,7 @@ struct Names {
     a: String,
     b: String,
     c: String,
+    d: String,
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -317,6 +357,7 @@ fn the_fake_answers_like_the_real_authentik() {
         a: scratch.name("R&D a+b ü"),
         b: scratch.name("b"),
         c: scratch.name("c"),
+        d: scratch.name("d"),
     };
     let fake = FakeAuthentik::start(&peer.token);
     let from_fake = play(&fake.url(), &peer.token, &names);

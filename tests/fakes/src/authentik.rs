@@ -522,6 +522,9 @@ fn validate_fields(
         Some(Value::String(name)) if name.trim().is_empty() => {
             errors.insert("name".into(), json!(["This field may not be blank."]));
         }
+        Some(Value::String(name)) if name.contains('\0') => {
+            errors.insert("name".into(), json!(["Null characters are not allowed."]));
+        }
         Some(Value::String(name))
             if state
                 .by_name
@@ -549,13 +552,32 @@ fn validate_fields(
     (!errors.is_empty()).then(|| Response::json(400, &Value::Object(errors)))
 }
 
+/// The body as Django REST framework reads it: no body (or no content type) is no data, so a
+/// create lacks its name and an update changes nothing; only JSON is parsed (anything else is
+/// 415); a string `name` is trimmed, as its `CharField` does.
 fn parse_body(request: &Request) -> Result<Map<String, Value>, Response> {
-    // No body is no data: a create then lacks its name, an update changes nothing.
+    let Some(content_type) = request.header("content-type") else {
+        return Ok(Map::new());
+    };
     if request.body.is_empty() {
         return Ok(Map::new());
     }
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return Err(detail(
+            415,
+            &format!("Unsupported media type \"{content_type}\" in request."),
+        ));
+    }
     match serde_json::from_slice::<Value>(&request.body) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(mut map)) => {
+            if let Some(Value::String(name)) = map.get_mut("name") {
+                *name = name.trim().to_owned();
+            }
+            Ok(map)
+        }
         Ok(_) => Err(Response::json(
             400,
             &json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),

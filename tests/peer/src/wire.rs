@@ -40,13 +40,26 @@ impl Answer {
     }
 }
 
-/// Sends `method target` to `origin` (`http://host:port`) and reads the whole answer.
+/// Sends `method target` to `origin` (`http://host:port`) and reads the whole answer; a body
+/// goes as `application/json`.
 pub fn send(
     origin: &str,
     method: &str,
     target: &str,
     token: Option<&str>,
     body: Option<(&[u8], Framing)>,
+) -> Answer {
+    send_typed(origin, method, target, token, body, "application/json")
+}
+
+/// [`send`] with the body labelled `content_type`.
+pub fn send_typed(
+    origin: &str,
+    method: &str,
+    target: &str,
+    token: Option<&str>,
+    body: Option<(&[u8], Framing)>,
+    content_type: &str,
 ) -> Answer {
     let authority = origin
         .strip_prefix("http://")
@@ -69,7 +82,7 @@ pub fn send(
             request.extend_from_slice(head.as_bytes());
         }
         Some((bytes, framing)) => {
-            head.push_str("Content-Type: application/json\r\n");
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
             match framing {
                 Framing::ContentLength => {
                     head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len()));
