@@ -151,6 +151,17 @@ fn steps() -> Vec<Step> {
                 &[""],
             )
         },
+        Step {
+            content_type: "",
+            ..step(
+                "create with a body without a content type",
+                Auth::Token,
+                "POST",
+                GROUPS,
+                Some((r#"{"name": "{B}"}"#, ContentLength)),
+                &[""],
+            )
+        },
         step(
             "look up the chunked create",
             Auth::Token,

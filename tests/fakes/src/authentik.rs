@@ -552,16 +552,14 @@ fn validate_fields(
     (!errors.is_empty()).then(|| Response::json(400, &Value::Object(errors)))
 }
 
-/// The body as Django REST framework reads it: no body (or no content type) is no data, so a
-/// create lacks its name and an update changes nothing; only JSON is parsed (anything else is
-/// 415); a string `name` is trimmed, as its `CharField` does.
+/// The body as Django REST framework reads it: no body is no data, so a create lacks its name
+/// and an update changes nothing; only a body labelled JSON is parsed (anything else, an absent
+/// label too, is 415); a string `name` is trimmed, as its `CharField` does.
 fn parse_body(request: &Request) -> Result<Map<String, Value>, Response> {
-    let Some(content_type) = request.header("content-type") else {
-        return Ok(Map::new());
-    };
     if request.body.is_empty() {
         return Ok(Map::new());
     }
+    let content_type = request.header("content-type").unwrap_or("");
     if !content_type
         .to_ascii_lowercase()
         .starts_with("application/json")

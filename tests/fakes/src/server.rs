@@ -97,7 +97,8 @@ pub enum Fault {
     InvalidUtf8,
     /// Handle the request as if it had no body, as a proxy that drops request bodies makes a
     /// server do: a create lacks its name, an update answers 200 and changes nothing. Only a
-    /// fake that reads bodies applies it; to [`with_fault`] it is no fault.
+    /// fake that reads bodies applies it (its record of the request keeps the body the client
+    /// sent); to [`with_fault`] it is no fault.
     BodyUnread,
 }
 

@@ -52,7 +52,7 @@ pub fn send(
     send_typed(origin, method, target, token, body, "application/json")
 }
 
-/// [`send`] with the body labelled `content_type`.
+/// [`send`] with the body labelled `content_type` (`""`: no `Content-Type` header at all).
 pub fn send_typed(
     origin: &str,
     method: &str,
@@ -82,7 +82,9 @@ pub fn send_typed(
             request.extend_from_slice(head.as_bytes());
         }
         Some((bytes, framing)) => {
-            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+            if !content_type.is_empty() {
+                head.push_str(&format!("Content-Type: {content_type}\r\n"));
+            }
             match framing {
                 Framing::ContentLength => {
                     head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len()));
