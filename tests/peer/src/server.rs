@@ -41,7 +41,7 @@ pub fn authentik() -> &'static Peer {
 }
 
 /// `shared/authentik/`, from `TENANT_SYNC_AUTHENTIK_DIR` or beside the repository.
-pub fn scripts_dir() -> PathBuf {
+fn scripts_dir() -> PathBuf {
     let dir = std::env::var_os("TENANT_SYNC_AUTHENTIK_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/authentik"));
@@ -53,18 +53,14 @@ pub fn scripts_dir() -> PathBuf {
     dir
 }
 
+/// The server is up and takes the token.
 fn answers(peer: &Peer) -> bool {
-    std::panic::catch_unwind(|| {
-        wire::send(
-            &peer.url,
-            "GET",
-            "/api/v3/core/groups/?page_size=1",
-            Some(&peer.token),
-            None,
-        )
-        .status
-    })
-    .is_ok_and(|status| status == 200)
+    wire::try_get(
+        &peer.url,
+        "/api/v3/core/groups/?page_size=1",
+        Some(&peer.token),
+    )
+    .is_ok_and(|answer| answer.status == 200)
 }
 
 /// Where the test processes that share one peer meet: a lock, the peer's address, and one
@@ -143,18 +139,8 @@ fn state_dir() -> PathBuf {
 
 /// Something answers Authentik's liveness probe on this loopback port.
 fn live(port: u16) -> bool {
-    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        && std::panic::catch_unwind(|| {
-            wire::send(
-                &format!("http://127.0.0.1:{port}"),
-                "GET",
-                "/-/health/live/",
-                None,
-                None,
-            )
-            .status
-        })
-        .is_ok_and(|status| status == 200)
+    wire::try_get(&format!("http://127.0.0.1:{port}"), "/-/health/live/", None)
+        .is_ok_and(|answer| answer.status == 200)
 }
 
 fn parse(text: &str) -> Option<Peer> {

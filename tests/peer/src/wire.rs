@@ -61,14 +61,30 @@ pub fn send_typed(
     body: Option<(&[u8], Framing)>,
     content_type: &str,
 ) -> Answer {
+    exchange(origin, method, target, token, body, content_type).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A GET that may find nobody listening: for probing whether a server is up.
+pub fn try_get(origin: &str, target: &str, token: Option<&str>) -> Result<Answer, String> {
+    exchange(origin, "GET", target, token, None, "")
+}
+
+fn exchange(
+    origin: &str,
+    method: &str,
+    target: &str,
+    token: Option<&str>,
+    body: Option<(&[u8], Framing)>,
+    content_type: &str,
+) -> Result<Answer, String> {
     let authority = origin
         .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("{origin}: only http:// origins are supported here"));
+        .ok_or_else(|| format!("{origin}: only http:// origins are supported here"))?;
     let mut stream =
-        TcpStream::connect(authority).unwrap_or_else(|e| panic!("connecting to {origin}: {e}"));
+        TcpStream::connect(authority).map_err(|e| format!("connecting to {origin}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
+        .map_err(|e| e.to_string())?;
     let mut head = format!(
         "{method} {target} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n"
     );
@@ -103,13 +119,13 @@ pub fn send_typed(
     }
     stream
         .write_all(&request)
-        .unwrap_or_else(|e| panic!("sending {method} {target} to {origin}: {e}"));
+        .map_err(|e| format!("sending {method} {target} to {origin}: {e}"))?;
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)
-        .unwrap_or_else(|e| panic!("reading the answer to {method} {target} from {origin}: {e}"));
-    parse(&raw).unwrap_or_else(|| {
-        panic!(
+        .map_err(|e| format!("reading the answer to {method} {target} from {origin}: {e}"))?;
+    parse(&raw).ok_or_else(|| {
+        format!(
             "{method} {target}: not an HTTP answer: {:?}",
             String::from_utf8_lossy(&raw)
         )
