@@ -7,6 +7,8 @@ use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
 use crate::runtime::{RunFailure, Runtime, Wasm};
 use crate::sandbox::{Grants, Limits};
+use crate::transport::Transport;
+use crate::trust;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
@@ -48,7 +50,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Reconcile the mapping into Authentik. Run with --dry-run first.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a mapping file offline; print the normalized desired state or every problem.
     Validate(ValidateArgs),
     /// Show a dry run, an apply and a no-op re-run against built-in fake services.
@@ -92,6 +94,10 @@ struct RunArgs {
     /// Authentik URL, e.g. https://authentik.example.com.
     #[arg(long, env = "AUTHENTIK_URL", value_name = "URL")]
     authentik_url: Option<String>,
+    /// Also trust the certificate authorities in this PEM file for https (repeatable), e.g. the
+    /// cluster's own CA. The system's trust store (or SSL_CERT_FILE / SSL_CERT_DIR) is always used.
+    #[arg(long, value_name = "PATH")]
+    ca_file: Vec<PathBuf>,
     /// The fc:managed-by value that marks groups this job owns.
     #[arg(
         long,
@@ -175,7 +181,7 @@ pub fn main(log: &LogSink) -> Exit {
     .expect("starting the async runtime");
     let started = std::time::Instant::now();
     let exit = match cli.command {
-        Command::Run(args) => tokio.block_on(run(args, log)),
+        Command::Run(args) => tokio.block_on(run(*args, log)),
         Command::Validate(args) => tokio.block_on(validate(args, log)),
         #[cfg(feature = "demo")]
         Command::Demo(args) => match load_runtime(&args, log) {
@@ -252,6 +258,11 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
             );
         }
     };
+    let limits = args.limits.limits();
+    let transport = match transport(&origins, &args.ca_file, &limits) {
+        Ok(transport) => transport,
+        Err(error) => return usage(log, format!("{error:#}")),
+    };
     let runtime = match load_runtime(&args.component, log) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
@@ -259,9 +270,10 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
     let grants = Grants {
         allowlist: Allowlist::new(origins),
         env: grants::granted_env(std::env::vars(), env_names),
-        limits: args.limits.limits(),
+        limits,
         log: log.clone(),
         verbose: args.verbose,
+        transport,
     };
     let options = SyncOptions {
         source,
@@ -273,6 +285,23 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
     };
     let result = runtime.sync(&grants, &options).await;
     report_outcome(result, args.output, log)
+}
+
+/// The run's HTTP client. The trust store is read only when an https origin is granted or a
+/// `--ca-file` is given (so a bad one fails before anything runs).
+fn transport(
+    origins: &[Origin],
+    ca_files: &[PathBuf],
+    limits: &Limits,
+) -> anyhow::Result<Transport> {
+    if ca_files.is_empty() && origins.iter().all(|o| !o.https) {
+        return Ok(Transport::plain(limits.connect_timeout));
+    }
+    let roots = trust::roots(ca_files)?;
+    Ok(Transport::new(
+        trust::client_config(roots),
+        limits.connect_timeout,
+    ))
 }
 
 /// The exit code a `sync` outcome maps to.

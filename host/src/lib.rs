@@ -13,3 +13,5 @@ pub mod logging;
 pub mod output;
 pub mod runtime;
 pub mod sandbox;
+pub mod transport;
+pub mod trust;

@@ -3,7 +3,7 @@
 
 use crate::grants::Allowlist;
 use crate::logging::{Level, LogSink};
-use http_body_util::BodyExt;
+use crate::transport::Transport;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use wasmtime::ResourceLimiter;
@@ -38,7 +38,7 @@ impl Default for Limits {
 }
 
 /// Everything a run is granted.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Grants {
     pub allowlist: Allowlist,
     /// The component's whole environment.
@@ -47,6 +47,8 @@ pub struct Grants {
     pub log: LogSink,
     /// Adds a Debug event per HTTP request.
     pub verbose: bool,
+    /// How allowed requests reach the network: a pooled client with the run's TLS trust.
+    pub transport: Transport,
 }
 
 pub struct HostState {
@@ -81,6 +83,7 @@ impl HostState {
             table: ResourceTable::new(),
             hooks: Hooks {
                 allowlist: grants.allowlist.clone(),
+                transport: grants.transport.clone(),
                 limits: grants.limits,
                 log: grants.log.clone(),
                 verbose: grants.verbose,
@@ -116,6 +119,7 @@ impl WasiHttpView for HostState {
 
 struct Hooks {
     allowlist: Allowlist,
+    transport: Transport,
     limits: Limits,
     log: LogSink,
     verbose: bool,
@@ -165,37 +169,31 @@ impl WasiHttpHooks for Hooks {
             }
         };
         // wasmtime's own defaults are 600 s each; a stuck server must not hold the job that long.
+        // The connect timeout is the transport's own (connections are shared between requests).
         let requested = options.unwrap_or_default();
-        let options = RequestOptions {
-            connect_timeout: Some(bounded(
-                requested.connect_timeout,
-                self.limits.connect_timeout,
-            )),
-            first_byte_timeout: Some(bounded(
-                requested.first_byte_timeout,
-                self.limits.first_byte_timeout,
-            )),
-            between_bytes_timeout: Some(bounded(
-                requested.between_bytes_timeout,
-                self.limits.between_bytes_timeout,
-            )),
-        };
+        let first_byte = bounded(requested.first_byte_timeout, self.limits.first_byte_timeout);
+        let between_bytes = bounded(
+            requested.between_bytes_timeout,
+            self.limits.between_bytes_timeout,
+        );
         let verbose = self.verbose.then(|| {
             (
-                self.log.clone(),
                 request.method().to_string(),
                 request.uri().path().to_owned(),
                 origin.to_string(),
             )
         });
+        let (transport, log) = (self.transport.clone(), self.log.clone());
         Box::new(async move {
             let started = Instant::now();
-            let result = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
-            if let Some((log, method, path, origin)) = verbose {
+            let result = transport
+                .send(request, first_byte, between_bytes, &log)
+                .await;
+            if let Some((method, path, origin)) = verbose {
                 let status = result
                     .as_ref()
                     .ok()
-                    .map(|(response, _)| response.status().as_u16());
+                    .map(|response| response.status().as_u16());
                 log.event(
                     Level::Debug,
                     "HTTP {Method} {Origin}{Path} answered {StatusCode} in {Elapsed} ms",
@@ -208,11 +206,10 @@ impl WasiHttpHooks for Hooks {
                     ],
                 );
             }
-            let (response, io) = result?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-            ))
+            // The pool drives each connection on its own task: nothing is left to await here.
+            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((result?, io))
         })
     }
 }
@@ -268,5 +265,20 @@ impl ResourceLimiter for MemoryCap {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
+    }
+}
+
+impl Default for Grants {
+    /// Nothing granted: no origin, no environment, default limits, a memory log.
+    fn default() -> Grants {
+        let limits = Limits::default();
+        Grants {
+            allowlist: Allowlist::default(),
+            env: Vec::new(),
+            limits,
+            log: LogSink::default(),
+            verbose: false,
+            transport: Transport::plain(limits.connect_timeout),
+        }
     }
 }

@@ -107,6 +107,7 @@ impl World {
             limits: Limits::default(),
             log: LogSink::memory(),
             verbose: true,
+            ..Grants::default()
         }
     }
 

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use tenant_sync::bindings::types::SyncOptions;
 use tenant_sync_fakes::Fault;
 use tenant_sync_fakes::authentik::route;
 use tenant_sync_tests::*;
@@ -143,4 +144,53 @@ async fn an_update_reads_before_it_patches_even_under_concurrency() {
             .collect();
         assert_eq!(order, ["GET", "PATCH"], "{}", group.name);
     }
+}
+
+/// The host keeps connections alive per origin: one request at a time needs one connection to
+/// each service for the whole run, however many requests it sends.
+#[tokio::test]
+async fn a_sequential_run_uses_one_connection_per_service() {
+    let groups = names(150);
+    let world = World::with_mapping(&mapping_of(&groups));
+    for name in &groups[..50] {
+        world.ak.seed_group(name, block("old"), &[]);
+    }
+    let options = SyncOptions {
+        concurrency: 1,
+        ..world.options(false)
+    };
+    let run = world.run_with(&options, &world.grants()).await;
+    let report = run.report();
+    assert_eq!((report.summary.create, report.summary.update), (100, 50));
+    assert_eq!(world.ak.requests().len(), 1 + 100 + 2 * 50);
+    assert_eq!(
+        world.op.connections(),
+        1,
+        "1Password: 3 requests, one connection"
+    );
+    assert_eq!(
+        world.ak.connections(),
+        1,
+        "Authentik: 201 requests, one connection"
+    );
+}
+
+/// Concurrent writes open a connection per write in flight at most, plus the one that listed.
+#[tokio::test]
+async fn concurrent_writes_open_at_most_one_connection_per_write_in_flight() {
+    let groups = names(200);
+    let world = World::with_mapping(&mapping_of(&groups));
+    world.ak.set_latency(Duration::from_millis(5));
+    let options = SyncOptions {
+        concurrency: 4,
+        ..world.options(false)
+    };
+    let run = world.run_with(&options, &world.grants()).await;
+    assert_eq!(run.report().summary.create, 200);
+    assert!(world.ak.peak_in_flight() > 1, "the writes did not overlap");
+    let connections = world.ak.connections();
+    assert!(
+        (2..=4 + 1).contains(&connections),
+        "{connections} connections for 201 requests at concurrency 4"
+    );
 }

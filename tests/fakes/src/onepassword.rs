@@ -83,6 +83,11 @@ impl FakeOnePassword {
         self.server.url()
     }
 
+    /// TCP connections clients opened to this fake so far.
+    pub fn connections(&self) -> usize {
+        self.server.connections()
+    }
+
     /// Adds `latency` to every answer, like a server across a network.
     pub fn set_latency(&self, latency: std::time::Duration) {
         self.server.set_latency(latency);

@@ -190,6 +190,8 @@ pub struct Server {
 struct Load {
     now: AtomicUsize,
     peak: AtomicUsize,
+    /// TCP connections accepted so far.
+    connections: AtomicUsize,
     latency_micros: AtomicU64,
 }
 
@@ -197,6 +199,12 @@ impl Server {
     /// The most requests that were being answered at the same time.
     pub fn peak_in_flight(&self) -> usize {
         self.load.peak.load(Ordering::SeqCst)
+    }
+
+    /// How many TCP connections clients opened so far: a client that keeps connections alive
+    /// opens few.
+    pub fn connections(&self) -> usize {
+        self.load.connections.load(Ordering::SeqCst)
     }
 
     /// Adds `latency` to every answer from now on, like a server across a network.
@@ -264,6 +272,7 @@ async fn serve(
             _ = &mut stopped => break,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                load.connections.fetch_add(1, Ordering::SeqCst);
                 let handler = handler.clone();
                 let load = load.clone();
                 connections.spawn(async move {
