@@ -301,7 +301,9 @@ fn an_upstream_failure_before_any_write_exits_4() {
     );
     assert_eq!(unreachable.code, 4, "{}", unreachable.stdout);
     assert!(
-        unreachable.stdout.contains("connection refused"),
+        unreachable
+            .stdout
+            .contains("127.0.0.1:9 refused the connection; is the service running there"),
         "{}",
         unreachable.stdout
     );

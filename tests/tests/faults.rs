@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use tenant_sync::bindings::types::SyncError;
 use tenant_sync::cli::{Exit, exit_code};
 use tenant_sync_fakes::authentik::route;
 use tenant_sync_fakes::onepassword::route as op_route;
@@ -190,7 +191,7 @@ async fn a_500_on_create_fails_that_group_only() {
     );
     let run = world.run(false).await;
     assert_eq!(exit_code(&run.result), Exit::NotInSync);
-    let tenant_sync::bindings::types::SyncError::PartialApply(report) = run.error() else {
+    let SyncError::PartialApply(report) = run.error() else {
         panic!()
     };
     let failed: Vec<&str> = report
@@ -291,7 +292,7 @@ async fn a_wrong_content_type_fails_before_any_write() {
         .inject(route::LIST, 1, Fault::ContentType("text/html"));
     let run = world.run(false).await;
     assert_eq!(exit_code(&run.result), Exit::Upstream);
-    let tenant_sync::bindings::types::SyncError::Upstream(failure) = run.error() else {
+    let SyncError::Upstream(failure) = run.error() else {
         panic!()
     };
     assert!(
@@ -379,7 +380,7 @@ async fn exhausted_retries_fail_that_group_and_the_others_complete() {
     let run = world.run(false).await;
     assert_eq!(exit_code(&run.result), Exit::NotInSync);
     assert_eq!(posts_for(&world, "new-a"), 4, "4 attempts in all");
-    let tenant_sync::bindings::types::SyncError::PartialApply(report) = run.error() else {
+    let SyncError::PartialApply(report) = run.error() else {
         panic!()
     };
     assert_eq!(report.summary.failed, 2);
@@ -431,7 +432,7 @@ async fn invalid_utf8_in_an_answer_fails_before_any_write() {
     world.ak.inject(route::LIST, 1, Fault::InvalidUtf8);
     let run = world.run(false).await;
     assert_eq!(exit_code(&run.result), Exit::Upstream);
-    let tenant_sync::bindings::types::SyncError::Upstream(failure) = run.error() else {
+    let SyncError::Upstream(failure) = run.error() else {
         panic!()
     };
     assert!(
@@ -456,7 +457,7 @@ async fn an_answer_over_the_size_cap_is_refused_before_any_write() {
     options.max_response_bytes = 4096;
     let run = world.run_with(&options, &world.grants()).await;
     assert_eq!(exit_code(&run.result), Exit::Upstream);
-    let tenant_sync::bindings::types::SyncError::Upstream(failure) = run.error() else {
+    let SyncError::Upstream(failure) = run.error() else {
         panic!()
     };
     assert!(
@@ -470,4 +471,55 @@ async fn an_answer_over_the_size_cap_is_refused_before_any_write() {
         1,
         "an oversized answer is not retried"
     );
+}
+
+/// A redirect (an ingress sending http to https) is never followed: the run stops before any
+/// write and says where it points and which URL to configure, for either service.
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_names_the_url_to_configure() {
+    let world = world();
+    world.ak.inject(
+        route::LIST,
+        1,
+        Fault::Redirect {
+            status: 308,
+            location: "https://auth.example.com/api/v3/core/groups/?page=1".into(),
+        },
+    );
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    assert_untouched(&world);
+    let SyncError::Upstream(failure) = run.error() else {
+        panic!("{:?}", run.error())
+    };
+    assert!(
+        failure.message.contains(
+            "HTTP 308: the server redirects to https://auth.example.com/api/v3/core/groups/?page=1; set AUTHENTIK_URL to https://auth.example.com instead of http://127.0.0.1:"
+        ),
+        "{}",
+        failure.message
+    );
+
+    let world = self::world();
+    world.op.inject(
+        op_route::VAULTS,
+        1,
+        Fault::Redirect {
+            status: 301,
+            location: "https://connect.example.com/v1/vaults".into(),
+        },
+    );
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    let SyncError::Upstream(failure) = run.error() else {
+        panic!("{:?}", run.error())
+    };
+    assert!(
+        failure
+            .message
+            .contains("set OP_CONNECT_HOST to https://connect.example.com instead of"),
+        "{}",
+        failure.message
+    );
+    assert!(world.ak.requests().is_empty());
 }

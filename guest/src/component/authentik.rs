@@ -241,6 +241,13 @@ impl Authentik<'_> {
     }
 
     fn describe_failure(&self, response: &Response) -> String {
+        if response.is_redirect() {
+            let advice = self
+                .client
+                .endpoint()
+                .redirect_advice(response.location.as_deref(), "AUTHENTIK_URL");
+            return format!("HTTP {}: {advice}", response.status);
+        }
         let detail =
             api::error_message(&response.body).unwrap_or_else(|| "no error message".to_owned());
         let advice = match response.status {

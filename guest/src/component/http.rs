@@ -26,12 +26,18 @@ pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
+    /// Where a redirect points (never followed).
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 
 impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    pub fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status)
     }
 
     /// What retrying needs to know about this answer.
@@ -240,6 +246,7 @@ impl Client {
         let outgoing_body = request
             .body()
             .map_err(|()| local("request body unavailable".to_owned()))?;
+        let transport = |code: &ErrorCode| transport(code, &self.endpoint.host_port());
         let future = outgoing_handler::handle(request, None).map_err(|code| transport(&code))?;
         {
             let stream = outgoing_body
@@ -271,7 +278,11 @@ impl Client {
                 .first()
                 .map(|v| String::from_utf8_lossy(v).into_owned())
         };
-        let (content_type, retry_after) = (header("content-type"), header("retry-after"));
+        let (content_type, retry_after, location) = (
+            header("content-type"),
+            header("retry-after"),
+            header("location"),
+        );
         drop(headers);
         let incoming = response
             .consume()
@@ -287,6 +298,7 @@ impl Client {
             status,
             content_type,
             retry_after,
+            location,
             body,
         })
     }
@@ -354,45 +366,62 @@ fn method_name(method: &Method) -> &str {
     }
 }
 
-/// Transport errors in the words an operator needs, and whether retrying may help.
-fn transport(code: &ErrorCode) -> NoAnswer {
+/// Transport errors in the words an operator needs (naming `host:port`), and whether retrying
+/// may help.
+fn transport(code: &ErrorCode, at: &str) -> NoAnswer {
     let (trouble, message) = match code {
         ErrorCode::HttpRequestDenied => (
             Trouble::Denied,
-            "the sandbox refused the request (HttpRequestDenied): this origin was not granted"
-                .to_owned(),
+            format!(
+                "the sandbox refused the request to {at} (HttpRequestDenied): this origin was not granted"
+            ),
         ),
         ErrorCode::ConnectionRefused => (
             Trouble::Transport,
-            "connection refused; is the service running and the URL right?".to_owned(),
+            format!(
+                "{at} refused the connection; is the service running there, and is the URL right?"
+            ),
         ),
-        ErrorCode::ConnectionTimeout => (Trouble::Transport, "timed out connecting".to_owned()),
+        ErrorCode::ConnectionTimeout => {
+            (Trouble::Transport, format!("timed out connecting to {at}"))
+        }
         ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => (
             Trouble::Transport,
-            "timed out waiting for the response".to_owned(),
+            format!("timed out waiting for {at} to answer"),
         ),
         ErrorCode::ConnectionTerminated => (
             Trouble::Transport,
-            "the connection was closed before the response was complete".to_owned(),
+            format!("{at} closed the connection before the response was complete"),
         ),
-        ErrorCode::HttpResponseIncomplete => {
-            (Trouble::Transport, "the response ended early".to_owned())
-        }
+        ErrorCode::HttpResponseIncomplete => (
+            Trouble::Transport,
+            format!("the response from {at} ended early"),
+        ),
         ErrorCode::DnsError(_) => (
             Trouble::Transport,
-            "the host name could not be resolved".to_owned(),
+            format!("the host name of {at} could not be resolved; check the URL"),
         ),
         ErrorCode::DnsTimeout => (
             Trouble::Transport,
-            "timed out resolving the host name".to_owned(),
+            format!("timed out resolving the host name of {at}"),
         ),
+        // Neither heals by itself: retrying only delays the message.
         ErrorCode::TlsCertificateError => (
             Trouble::Denied,
-            "the server's TLS certificate was not accepted".to_owned(),
+            format!(
+                "the TLS certificate of {at} is not trusted (the host's log says why: unknown issuer, expired or wrong name). \
+                 If it comes from a private CA, make the host trust that CA (tenant-sync: --ca-file PATH; Node: NODE_EXTRA_CA_CERTS)"
+            ),
+        ),
+        ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => (
+            Trouble::Denied,
+            format!(
+                "TLS with {at} failed ({code:?}); does that port speak https, and is the URL's scheme right?"
+            ),
         ),
         other => (
             Trouble::Transport,
-            format!("HTTP transport error: {other:?}"),
+            format!("HTTP transport error with {at}: {other:?}"),
         ),
     };
     NoAnswer { trouble, message }

@@ -73,6 +73,15 @@ async fn fetch(
     if response.is_success() {
         return Ok(response);
     }
+    if response.is_redirect() {
+        let advice = client
+            .endpoint()
+            .redirect_advice(response.location.as_deref(), "OP_CONNECT_HOST");
+        return Err(fail(
+            Some(response.status),
+            format!("{doing}: HTTP {}: {advice}", response.status),
+        ));
+    }
     let detail = op::error_message(&response.body).unwrap_or_else(|| "no error message".to_owned());
     let advice = match response.status {
         401 => "the 1Password Connect token was rejected; check OP_TOKEN (or OP_CONNECT_TOKEN)",

@@ -1,6 +1,7 @@
 //! The configured service origins (1Password Connect, Authentik) and the request targets built
 //! from them. Parsing is strict so a typo fails before any request, with a message that says how.
 
+use super::untrusted::excerpt;
 use http::Uri;
 use http::uri::Scheme;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -73,6 +74,48 @@ impl Endpoint {
     pub fn target(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.base_path)
     }
+
+    /// `host:port`, the port spelled out even when the URL leaves it implicit: what a
+    /// connection error names.
+    pub fn host_port(&self) -> String {
+        let has_port = match self.authority.rsplit_once(':') {
+            Some((host, port)) => {
+                !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.is_empty()
+            }
+            None => false,
+        };
+        if has_port {
+            self.authority.clone()
+        } else {
+            format!("{}:{}", self.authority, if self.https { 443 } else { 80 })
+        }
+    }
+
+    /// What to say about a redirect answer (never followed: the URL should name the service
+    /// itself). `location` is the untrusted `Location` header; `setting` the option to change.
+    pub fn redirect_advice(&self, location: Option<&str>, setting: &str) -> String {
+        let Some(location) = location.map(excerpt) else {
+            return format!(
+                "the server answered with a redirect but no Location; check {setting} ({self})"
+            );
+        };
+        let target = location
+            .parse::<Uri>()
+            .ok()
+            .and_then(|uri| Some((uri.scheme_str()?.to_owned(), uri.authority()?.to_string())));
+        match target {
+            Some((scheme, authority)) if format!("{scheme}://{authority}") != self.to_string() => {
+                format!(
+                    "the server redirects to {location}; set {setting} to {scheme}://{authority}{} instead of {self}{} (redirects are not followed)",
+                    self.base_path, self.base_path
+                )
+            }
+            _ => format!(
+                "the server redirects to {location}; check the path in {setting} ({self}{}); redirects are not followed",
+                self.base_path
+            ),
+        }
+    }
 }
 
 impl fmt::Display for Endpoint {
@@ -115,6 +158,49 @@ mod tests {
             let err = Endpoint::parse(url, "AUTHENTIK_URL").unwrap_err();
             assert!(err.contains(expected), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn names_host_and_port() {
+        let at = |url| Endpoint::parse(url, "X").unwrap().host_port();
+        assert_eq!(at("https://auth.example.com"), "auth.example.com:443");
+        assert_eq!(at("http://auth.example.com/x"), "auth.example.com:80");
+        assert_eq!(at("http://127.0.0.1:9000"), "127.0.0.1:9000");
+        assert_eq!(at("https://[::1]"), "[::1]:443");
+        assert_eq!(at("https://[::1]:8443"), "[::1]:8443");
+    }
+
+    #[test]
+    fn a_redirect_names_where_it_points_and_what_to_set() {
+        let plain = Endpoint::parse("http://auth.example.com", "X").unwrap();
+        assert_eq!(
+            plain.redirect_advice(
+                Some("https://auth.example.com/api/v3/core/groups/?page=1"),
+                "AUTHENTIK_URL"
+            ),
+            "the server redirects to https://auth.example.com/api/v3/core/groups/?page=1; set AUTHENTIK_URL to https://auth.example.com instead of http://auth.example.com (redirects are not followed)"
+        );
+        let proxied = Endpoint::parse("http://x.example/authentik", "X").unwrap();
+        assert!(
+            proxied
+                .redirect_advice(Some("https://x.example/authentik/api/v3/"), "AUTHENTIK_URL")
+                .contains("set AUTHENTIK_URL to https://x.example/authentik instead of http://x.example/authentik")
+        );
+        let relative = plain.redirect_advice(Some("/if/flow/login/"), "AUTHENTIK_URL");
+        assert!(
+            relative.contains("check the path in AUTHENTIK_URL"),
+            "{relative}"
+        );
+        let hostile = plain.redirect_advice(Some("https://e\u{1b}[2Kvil\n"), "AUTHENTIK_URL");
+        assert!(
+            !hostile.contains('\u{1b}') && !hostile.contains('\n'),
+            "{hostile}"
+        );
+        assert!(
+            plain
+                .redirect_advice(None, "AUTHENTIK_URL")
+                .contains("no Location")
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub retry_after: Option<String>,
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -56,6 +57,7 @@ impl Response {
             status,
             content_type,
             retry_after: None,
+            location: None,
             body,
         }
     }
@@ -95,6 +97,9 @@ pub enum Fault {
     ContentType(&'static str),
     /// Handle normally but put a byte that is never valid UTF-8 inside the first JSON string.
     InvalidUtf8,
+    /// Answer this redirect status pointing at `location` (an ingress sending http to https);
+    /// the request has no effect.
+    Redirect { status: u16, location: String },
     /// Handle the request as if it had no body, as a proxy that drops request bodies makes a
     /// server do: a create lacks its name, an update answers 200 and changes nothing. Only a
     /// fake that reads bodies applies it (its record of the request keeps the body the client
@@ -137,6 +142,11 @@ pub fn with_fault(fault: Option<Fault>, handle: impl FnOnce() -> Response) -> Re
             );
             let mut response = Response::bytes(status, "text/html", page.into_bytes());
             response.retry_after = retry_after;
+            Reply::Respond(response)
+        }
+        Some(Fault::Redirect { status, location }) => {
+            let mut response = Response::bytes(status, "text/html", Vec::new());
+            response.location = Some(location);
             Reply::Respond(response)
         }
         Some(Fault::DropBefore) => Reply::Drop,
@@ -349,6 +359,9 @@ async fn answer(
         .header("content-type", response.content_type);
     if let Some(retry_after) = &response.retry_after {
         builder = builder.header("retry-after", retry_after);
+    }
+    if let Some(location) = &response.location {
+        builder = builder.header("location", location);
     }
     Ok(builder.body(Full::new(Bytes::from(response.body))).unwrap())
 }
