@@ -91,26 +91,28 @@ fn classify(
     authority: &str,
     log: &LogSink,
 ) -> HttpError {
-    let mut source: Option<&(dyn StdError + 'static)> = error.source();
-    let mut text = error.to_string();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            return tls_error(tls, authority, log);
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-                return tls_error(tls, authority, log);
-            }
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return HttpError::ConnectionRefused,
-                std::io::ErrorKind::TimedOut => return HttpError::ConnectionTimeout,
-                _ => {}
-            }
-        }
-        source = cause.source();
+    let causes = causes(error);
+    if let Some(tls) = causes
+        .iter()
+        .find_map(|c| c.downcast_ref::<rustls::Error>())
+    {
+        return tls_error(tls, authority, log);
     }
+    for io in causes
+        .iter()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+    {
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => return HttpError::ConnectionRefused,
+            std::io::ErrorKind::TimedOut => return HttpError::ConnectionTimeout,
+            _ => {}
+        }
+    }
+    let text = causes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
     // hyper-util's connector says which step failed only in its message.
     if error.is_connect() && text.contains("dns error") {
         return HttpError::DnsError {
@@ -122,6 +124,21 @@ fn classify(
         return HttpError::InternalError(Some(format!("connecting to {authority}: {text}")));
     }
     HttpError::InternalError(Some(text))
+}
+
+/// Every error behind `error`, outermost first. An `io::Error` hides what it wraps from
+/// `source()` (and TLS failures arrive as an io::Error inside an io::Error), so it is opened too.
+fn causes<'e>(error: &'e (dyn StdError + 'static)) -> Vec<&'e (dyn StdError + 'static)> {
+    let mut found = Vec::new();
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        found.push(cause);
+        next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => cause.source(),
+        };
+    }
+    found
 }
 
 fn tls_error(error: &rustls::Error, authority: &str, log: &LogSink) -> HttpError {

@@ -100,6 +100,19 @@ pub struct FakeAuthentik {
 impl FakeAuthentik {
     /// Starts a fake that accepts `token` (as `Authorization: Bearer <token>`).
     pub fn start(token: &str) -> FakeAuthentik {
+        FakeAuthentik::start_on(token, Server::start)
+    }
+
+    /// The same over TLS with `config`, at `https://localhost:<port>`.
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        token: &str,
+        config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
+    ) -> FakeAuthentik {
+        FakeAuthentik::start_on(token, |handler| Server::start_tls(handler, config))
+    }
+
+    fn start_on(token: &str, serve: impl FnOnce(Handler) -> Server) -> FakeAuthentik {
         let state = Arc::new(Mutex::new(State {
             token: token.to_owned(),
             ..State::default()
@@ -108,7 +121,7 @@ impl FakeAuthentik {
         let handler: Handler = Arc::new(move |request| handle(&handler_state, request));
         FakeAuthentik {
             state,
-            server: Server::start(handler),
+            server: serve(handler),
         }
     }
 

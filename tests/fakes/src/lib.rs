@@ -6,6 +6,8 @@ pub mod authentik;
 pub mod demo;
 pub mod onepassword;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use authentik::{FakeAuthentik, PagingFault};
 pub use onepassword::{Content, FakeOnePassword};

@@ -187,8 +187,15 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// A TLS configuration to serve with, when the `tls` feature is on.
+#[cfg(feature = "tls")]
+pub type Tls = Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>;
+#[cfg(not(feature = "tls"))]
+pub type Tls = Option<std::convert::Infallible>;
+
 pub struct Server {
     addr: SocketAddr,
+    https: bool,
     load: Arc<Load>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -225,6 +232,20 @@ impl Server {
     }
 
     pub fn start(handler: Handler) -> Server {
+        Server::start_with(handler, None)
+    }
+
+    /// Serves over TLS with `config`, at `https://localhost:<port>`.
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        handler: Handler,
+        config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
+    ) -> Server {
+        Server::start_with(handler, Some(config))
+    }
+
+    fn start_with(handler: Handler, tls: Tls) -> Server {
+        let https = tls.is_some();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -238,11 +259,12 @@ impl Server {
                     .enable_all()
                     .build()
                     .unwrap();
-                runtime.block_on(serve(listener, handler, server_load, stopped));
+                runtime.block_on(serve(listener, handler, server_load, stopped, tls));
             })
             .unwrap();
         Server {
             addr,
+            https,
             load,
             stop: Some(stop),
             thread: Some(thread),
@@ -250,7 +272,11 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.https {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -274,6 +300,7 @@ async fn serve(
     handler: Handler,
     load: Arc<Load>,
     mut stopped: oneshot::Receiver<()>,
+    tls: Tls,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     let mut connections = tokio::task::JoinSet::new();
@@ -285,6 +312,7 @@ async fn serve(
                 load.connections.fetch_add(1, Ordering::SeqCst);
                 let handler = handler.clone();
                 let load = load.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
                     let service = service_fn(move |request| {
                         let handler = handler.clone();
@@ -301,6 +329,16 @@ async fn serve(
                             answered
                         }
                     });
+                    #[cfg(feature = "tls")]
+                    if let Some(config) = tls {
+                        // A client that refuses the certificate ends the handshake: nothing to serve.
+                        if let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
+                            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        return;
+                    }
+                    #[cfg(not(feature = "tls"))]
+                    let _ = tls;
                     let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
