@@ -369,3 +369,42 @@ mod real_authentik {
         assert_eq!(writes, 0, "the rerun wrote: {report}");
     }
 }
+
+/// https to a private CA's certificate under Node: trusted through Node's own
+/// NODE_EXTRA_CA_CERTS, refused without it (exit 4, no retry, nothing reaches the server).
+#[test]
+fn the_node_host_trusts_a_private_ca_through_node_extra_ca_certs() {
+    use tenant_sync_fakes::tls::{Leaf, TestCa};
+    let ca = TestCa::new();
+    let ak = FakeAuthentik::start_tls(AUTHENTIK_TOKEN, ca.server_config(Leaf::Sound));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca_file, mapping_file) = (dir.join("ca.pem"), dir.join("mapping.json"));
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(&mapping_file, mapping(&[("acme-users", "acme", "user")])).unwrap();
+    let url = ak.url();
+    let env = [
+        ("AUTHENTIK_URL", url.as_str()),
+        ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+    ];
+    let args = ["--mapping", mapping_file.to_str().unwrap()];
+
+    let (code, report) = node_run_with(&env, &args);
+    assert_eq!(code, 4, "{report}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(message.contains("TLS"), "{message}");
+    assert!(
+        !message.contains("attempts"),
+        "a certificate problem is not retried: {message}"
+    );
+    assert!(ak.requests().is_empty());
+
+    let trusted = [
+        env[0],
+        env[1],
+        ("NODE_EXTRA_CA_CERTS", ca_file.to_str().unwrap()),
+    ];
+    let (code, report) = node_run_with(&trusted, &args);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["create"], 1);
+}

@@ -23,6 +23,8 @@ Environment:
   AUTHENTIK_TOKEN     Authentik API token (required)
   OP_CONNECT_HOST     1Password Connect origin (required unless --mapping is given)
   OP_TOKEN            1Password Connect token (OP_CONNECT_TOKEN also works)
+  NODE_EXTRA_CA_CERTS PEM file of extra certificate authorities to trust for https (Node's
+                      own setting), e.g. a cluster's CA; verification cannot be turned off
 
 Options:
   --dry-run           Plan only: read everything, write nothing

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { requestOrigin } from './grants.mjs';
 import { logEvent } from './log.mjs';
+import { ADVICE as TLS_ADVICE, certificateProblem } from './tls.mjs';
 
 /** The longest each phase of a request may take, as in the wasmtime host (nanoseconds). */
 export const TIMEOUTS_NS = {
@@ -39,7 +40,25 @@ export function importsFor(grants, log = logEvent) {
         // jco turns a thrown payload without `payload` into the `err` case of the result.
         throw { tag: 'HTTP-request-denied' };
       }
-      return http.outgoingHandler.handle(request, bounded(options));
+      const future = http.outgoingHandler.handle(request, bounded(options));
+      // A certificate Node does not trust arrives as internal-error; make it the error code
+      // the component does not retry, and say here what the code cannot carry.
+      const take = future.get.bind(future);
+      future.get = () => {
+        const result = take();
+        const code = result?.tag === 'ok' && result.val.tag === 'err' ? result.val.val : undefined;
+        const reason = certificateProblem(code);
+        if (reason !== null) {
+          log('Error', 'The TLS certificate of {Authority} is not trusted: {Reason}. {Advice}', {
+            Authority: request.authority(),
+            Reason: reason,
+            Advice: TLS_ADVICE,
+          });
+          result.val.val = { tag: 'TLS-certificate-error' };
+        }
+        return result;
+      };
+      return future;
     },
   };
   Object.assign(imports, deniedSockets());
