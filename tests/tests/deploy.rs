@@ -194,6 +194,49 @@ fn the_env_names_are_the_ones_the_host_reads() {
     }
 }
 
+/// Authentik's token does not cross the pod network in clear text: https, verified against the
+/// cluster's CA, mounted read-only from a ConfigMap.
+#[test]
+fn authentik_is_reached_over_https_trusting_the_mounted_cluster_ca() {
+    let cj = cronjob();
+    let container = container(&cj);
+    let url = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "AUTHENTIK_URL")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap();
+    assert!(url.starts_with("https://"), "{url}");
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let ca_file = args[args
+        .iter()
+        .position(|a| *a == "--ca-file")
+        .expect("--ca-file")
+        + 1];
+    let mount = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| ca_file.starts_with(m["mountPath"].as_str().unwrap()))
+        .expect("--ca-file lies in a mounted volume");
+    assert_eq!(mount["readOnly"], true);
+    let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    assert_eq!(volume["configMap"]["name"], "tenant-sync-cluster-ca");
+}
+
 #[test]
 fn the_network_policy_allows_only_dns_connect_and_authentik() {
     let policy = manifests()
