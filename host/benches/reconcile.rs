@@ -3,7 +3,9 @@
 //! requests, the latency bound and the ratio to it, and the binary's peak RSS. Also: component
 //! size, cold and warm start-up of `validate`, and validate + plan of 100,000 entries.
 //!
-//! `cargo bench -p tenant-sync --bench reconcile [-- --quick]` (`--quick`: 1,000 groups only).
+//! `cargo bench -p tenant-sync --bench reconcile [-- --quick]` (`--quick`: 1,000 groups only;
+//! `--round-trip`: only the comparison over a 20 ms network round trip, http and https, against
+//! a keep-alive client of the same requests).
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tenant_sync::runtime::{EMBEDDED_COMPONENT, Runtime, Wasm};
 use tenant_sync::sandbox::Grants;
+use tenant_sync_fakes::latency::LatencyProxy;
+use tenant_sync_fakes::tls::{Leaf, TestCa};
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
 use tenant_sync_guest::sync_core::mapping;
 use tenant_sync_guest::sync_core::plan::{self, ExistingGroup};
@@ -45,6 +49,12 @@ fn main() {
         EMBEDDED_COMPONENT.len() as f64 / 1024.0
     );
     println!();
+    // `--round-trip`: only the comparison over a network round trip (http and https).
+    if args.iter().any(|a| a == "--round-trip") {
+        let warm = scratch.join("warm-cache");
+        warm_up(&warm);
+        return round_trip(&scratch, &warm);
+    }
     if let Some(only) = only {
         let warm = scratch.join("warm-cache");
         warm_up(&warm);
@@ -56,6 +66,8 @@ fn main() {
     validate_and_plan();
     println!();
     reconcile(quick, &scratch.join("warm-cache"));
+    println!();
+    round_trip(&scratch, &scratch.join("warm-cache"));
 }
 
 fn cpu_model() -> String {
@@ -362,4 +374,263 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
         peak_rss_kib as f64 / 1024.0,
         guest_kib as f64 / 1024.0
     );
+}
+
+/// The round trip a network puts between the job and its services (`--round-trip` mode).
+const RTT: Duration = Duration::from_millis(20);
+
+/// Over a real round trip: a TCP proxy in front of each fake (every byte half an RTT late each
+/// way, a connection's first bytes one RTT more), over http and over https with a CA made for
+/// the run. Side by side: tenant-sync, and a keep-alive client sending the same requests.
+fn round_trip(scratch: &Path, cache: &Path) {
+    let ca = TestCa::new();
+    let ca_file = scratch.join("round-trip-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    println!(
+        "## reconcile over a {} round trip (TCP proxy, 1,000 groups, warm compilation cache)",
+        ms(RTT)
+    );
+    println!(
+        "bound = (requests in sequence + connections opened in sequence × (1 + TLS handshake)) × RTT; the keep-alive client sends the same requests on pooled connections"
+    );
+    println!(
+        "| transport | scenario | concurrency | tenant-sync | keep-alive client | bound | tenant-sync ÷ bound | client ÷ tenant-sync |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for https in [false, true] {
+        for (scenario, concurrency) in [(Scenario::NoOp, 8), (Scenario::AllCreate, 8)] {
+            let setup = || Services::new(&ca, https, scenario);
+            let ours = {
+                let services = setup();
+                let started = Instant::now();
+                let mut args = vec![
+                    "run".to_owned(),
+                    "--output".into(),
+                    "json".into(),
+                    "--concurrency".into(),
+                    concurrency.to_string(),
+                    "--cache-dir".into(),
+                    cache.to_str().unwrap().into(),
+                ];
+                if https {
+                    args.extend(["--ca-file".into(), ca_file.to_str().unwrap().into()]);
+                }
+                let output = Command::new(BINARY)
+                    .args(&args)
+                    .env_clear()
+                    .env("OP_CONNECT_HOST", services.op_url())
+                    .env("AUTHENTIK_URL", services.ak_url())
+                    .env("OP_TOKEN", OP_TOKEN)
+                    .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
+                    .output()
+                    .unwrap();
+                let wall = started.elapsed();
+                let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+                assert_eq!(report["summary"]["failed"], 0, "{report}");
+                wall
+            };
+            let client = {
+                let services = setup();
+                keep_alive_client(&services, &ca, concurrency)
+            };
+            let (requests_in_sequence, connections_in_sequence) = match scenario {
+                // 3 1Password reads, 10 list pages; one connection to each service.
+                Scenario::NoOp => (3 + 10, 2),
+                // ... then 1,000 creates, `concurrency` at a time on as many connections.
+                _ => (3 + 1 + 1000usize.div_ceil(concurrency), 3),
+            };
+            let bound = RTT
+                * (requests_in_sequence + connections_in_sequence * (1 + usize::from(https)))
+                    as u32;
+            println!(
+                "| {} | {} | {concurrency} | {} | {} | {} | {:.2} | {:.2} |",
+                if https { "https" } else { "http" },
+                scenario.name(),
+                ms(ours),
+                ms(client),
+                ms(bound),
+                ours.as_secs_f64() / bound.as_secs_f64(),
+                client.as_secs_f64() / ours.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// Both fakes behind latency proxies; 1,000 groups in sync, or none (all to create).
+struct Services {
+    _op: FakeOnePassword,
+    _ak: FakeAuthentik,
+    op_proxy: LatencyProxy,
+    ak_proxy: LatencyProxy,
+    https: bool,
+}
+
+impl Services {
+    fn new(ca: &TestCa, https: bool, scenario: Scenario) -> Services {
+        let (op, ak) = if https {
+            (
+                FakeOnePassword::start_tls(OP_TOKEN, ca.server_config(Leaf::Sound)),
+                FakeAuthentik::start_tls(AUTHENTIK_TOKEN, ca.server_config(Leaf::Sound)),
+            )
+        } else {
+            (
+                FakeOnePassword::start(OP_TOKEN),
+                FakeAuthentik::start(AUTHENTIK_TOKEN),
+            )
+        };
+        let doc = document(1000);
+        op.seed_mapping_field("IAmWorkin", "flowercore-tenant-mapping", "mapping", &doc);
+        if matches!(scenario, Scenario::NoOp) {
+            for g in mapping::validate(&doc).unwrap().groups {
+                ak.seed_group(
+                    &g.name,
+                    json!({"fc:managed-by": MANAGER, "fc:tenant": g.tenant, "fc:role": "user"}),
+                    &[],
+                );
+            }
+        }
+        Services {
+            op_proxy: LatencyProxy::start(op.addr(), RTT),
+            ak_proxy: LatencyProxy::start(ak.addr(), RTT),
+            _op: op,
+            _ak: ak,
+            https,
+        }
+    }
+
+    fn url(&self, proxy: &LatencyProxy) -> String {
+        match self.https {
+            true => format!("https://localhost:{}", proxy.port()),
+            false => format!("http://127.0.0.1:{}", proxy.port()),
+        }
+    }
+
+    fn op_url(&self) -> String {
+        self.url(&self.op_proxy)
+    }
+
+    fn ak_url(&self) -> String {
+        self.url(&self.ak_proxy)
+    }
+}
+
+/// What a plain script with keep-alive connections does for the same reconcile: the three
+/// 1Password reads, every list page, then one POST per missing group, `concurrency` at a time.
+/// Returns its wall time (it starts no process and compiles nothing).
+fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Duration {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use rustls::pki_types::pem::PemObject;
+    use tenant_sync_guest::sync_core::onepassword as op_api;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(
+        rustls::pki_types::CertificateDer::pem_slice_iter(ca.pem().as_bytes()).map(Result::unwrap),
+    );
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tenant_sync::trust::client_config(roots))
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Full<bytes::Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector);
+    let get = |url: String, token: &'static str| {
+        let client = client.clone();
+        async move {
+            let request = http::Request::get(url)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Full::default())
+                .unwrap();
+            let response = client.request(request).await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice::<Value>(&body).unwrap()
+        }
+    };
+    tokio.block_on(async {
+        let started = Instant::now();
+        let (op, ak) = (services.op_url(), services.ak_url());
+        let vaults = get(format!("{op}{}", op_api::VAULTS_TARGET), OP_TOKEN).await;
+        let vault = vaults[0]["id"].as_str().unwrap().to_owned();
+        let items = get(
+            format!(
+                "{op}{}",
+                op_api::items_target(&vault, "flowercore-tenant-mapping")
+            ),
+            OP_TOKEN,
+        )
+        .await;
+        let item = items[0]["id"].as_str().unwrap().to_owned();
+        let item = get(
+            format!("{op}{}", op_api::item_target(&vault, &item)),
+            OP_TOKEN,
+        )
+        .await;
+        let document = item["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["label"] == "mapping")
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut existing = std::collections::BTreeSet::new();
+        let mut page = 1;
+        loop {
+            let body = get(
+                format!(
+                    "{ak}{}",
+                    tenant_sync_guest::sync_core::authentik::list_target(page)
+                ),
+                AUTHENTIK_TOKEN,
+            )
+            .await;
+            for group in body["results"].as_array().unwrap() {
+                existing.insert(group["name"].as_str().unwrap().to_owned());
+            }
+            match body["pagination"]["next"].as_u64() {
+                Some(next) if next > 0 => page = next,
+                _ => break,
+            }
+        }
+        let missing: Vec<String> = mapping::validate(&document)
+            .unwrap()
+            .groups
+            .into_iter()
+            .filter(|g| !existing.contains(&g.name))
+            .map(|g| g.name)
+            .collect();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(missing));
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (client, queue, ak) = (client.clone(), queue.clone(), ak.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let Some(name) = queue.lock().unwrap().pop() else {
+                            break;
+                        };
+                        let body = json!({"name": name, "attributes": {"fc:managed-by": MANAGER}})
+                            .to_string();
+                        let request = http::Request::post(format!("{ak}/api/v3/core/groups/"))
+                            .header("authorization", format!("Bearer {AUTHENTIK_TOKEN}"))
+                            .header("content-type", "application/json")
+                            .header("content-length", body.len())
+                            .body(Full::new(bytes::Bytes::from(body)))
+                            .unwrap();
+                        let response = client.request(request).await.unwrap();
+                        assert_eq!(response.status(), 201);
+                        response.into_body().collect().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        started.elapsed()
+    })
 }

@@ -130,6 +130,11 @@ impl FakeAuthentik {
         self.server.url()
     }
 
+    /// The loopback address it listens on (for a proxy in front of it).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
+    }
+
     /// The most requests Authentik was answering at the same time.
     pub fn peak_in_flight(&self) -> usize {
         self.server.peak_in_flight()

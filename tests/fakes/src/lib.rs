@@ -4,6 +4,7 @@
 
 pub mod authentik;
 pub mod demo;
+pub mod latency;
 pub mod onepassword;
 pub mod server;
 #[cfg(feature = "tls")]

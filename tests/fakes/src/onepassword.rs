@@ -67,6 +67,19 @@ pub struct FakeOnePassword {
 
 impl FakeOnePassword {
     pub fn start(token: &str) -> FakeOnePassword {
+        FakeOnePassword::start_on(token, Server::start)
+    }
+
+    /// The same over TLS with `config`, at `https://localhost:<port>`.
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        token: &str,
+        config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
+    ) -> FakeOnePassword {
+        FakeOnePassword::start_on(token, |handler| Server::start_tls(handler, config))
+    }
+
+    fn start_on(token: &str, serve: impl FnOnce(Handler) -> Server) -> FakeOnePassword {
         let state = Arc::new(Mutex::new(State {
             token: token.to_owned(),
             ..State::default()
@@ -75,12 +88,17 @@ impl FakeOnePassword {
         let handler: Handler = Arc::new(move |request| handle(&handler_state, request));
         FakeOnePassword {
             state,
-            server: Server::start(handler),
+            server: serve(handler),
         }
     }
 
     pub fn url(&self) -> String {
         self.server.url()
+    }
+
+    /// The loopback address it listens on (for a proxy in front of it).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
     }
 
     /// TCP connections clients opened to this fake so far.
