@@ -69,7 +69,7 @@ struct RunArgs {
     /// Also log every HTTP request (method, origin, path, status, duration) as Debug events.
     #[arg(long, short)]
     verbose: bool,
-    /// Most Authentik writes in flight at once (1 = one at a time).
+    /// Most Authentik requests in flight at once: writes, and list pages after the first (1 = one at a time).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     concurrency: u32,
     /// 1Password Connect URL, e.g. http://onepassword-connect:8080.

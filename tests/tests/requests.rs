@@ -194,3 +194,26 @@ async fn concurrent_writes_open_at_most_one_connection_per_write_in_flight() {
         "{connections} connections for 201 requests at concurrency 4"
     );
 }
+
+/// Page 1 says how many pages there are, so the others are fetched at once (up to the
+/// concurrency): a no-op over 1,000 groups waits for two rounds of list pages, not ten.
+#[tokio::test]
+async fn list_pages_after_the_first_are_fetched_concurrently() {
+    let groups = names(1000);
+    let world = World::with_mapping(&mapping_of(&groups));
+    for name in &groups {
+        world.ak.seed_group(name, block("t"), &[]);
+    }
+    world.ak.set_latency(Duration::from_millis(20));
+    let options = SyncOptions {
+        concurrency: 8,
+        ..world.options(false)
+    };
+    let run = world.run_with(&options, &world.grants()).await;
+    assert_eq!(run.report().summary.unchanged, 1000);
+    assert_eq!(world.ak.requests().len(), 10, "still one request per page");
+    assert!(
+        world.ak.peak_in_flight() >= 2,
+        "pages 2-10 were fetched one at a time"
+    );
+}

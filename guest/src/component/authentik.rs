@@ -1,6 +1,7 @@
-//! Authentik's groups API at the edge: list every group (following `pagination.next`), create a
-//! group without ever duplicating it, patch a group's attributes without losing a concurrent
-//! edit. Nothing else is ever sent: no PUT, no DELETE, no members, roles or parents.
+//! Authentik's groups API at the edge: list every group (page 1, then the other pages
+//! concurrently), create a group without ever duplicating it, patch a group's attributes without
+//! losing a concurrent edit. Nothing else is ever sent: no PUT, no DELETE, no members, roles or
+//! parents.
 
 use super::http::{Client, NoAnswer, Response};
 use super::sync::Upstream;
@@ -11,8 +12,9 @@ use crate::sync_core::plan::ExistingGroup;
 use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
 use crate::sync_core::verify;
+use futures_util::future::join_all;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::cell::RefCell;
 use wasi::clocks::monotonic_clock;
 use wasi::http::types::Method;
 
@@ -23,43 +25,56 @@ pub struct Authentik<'a> {
 }
 
 impl Authentik<'_> {
-    /// Every group. Any failure here means nothing has been written yet.
-    pub async fn list_groups(&self) -> Result<Vec<ExistingGroup>, Upstream> {
-        let mut groups = Vec::new();
-        let mut seen = BTreeSet::new();
-        let mut page = 1;
-        loop {
-            let doing = format!("listing groups (page {page})");
-            let response = self
-                .client
-                .get(&api::list_target(page))
-                .await
-                .map_err(|e| self.upstream(None, format!("{doing} failed: {e}")))?;
-            let body = self.expect_json(&response, &doing)?;
-            let decoded = api::decode_page(body)
-                .map_err(|e| self.upstream(Some(response.status), format!("{doing}: {e}")))?;
-            let fresh = decoded
-                .groups
-                .iter()
-                .filter(|g| seen.insert(g.pk.clone()))
-                .count();
-            let had_groups = !decoded.groups.is_empty();
-            groups.extend(decoded.groups);
-            // A page of nothing new (repeated, or endless paging) means the listing cannot be
-            // trusted to be complete, and endless paging would never stop.
-            if had_groups && fresh == 0 || !had_groups && decoded.next.is_some() {
-                return Err(self.inconsistent(format!("page {page} brought no new groups")));
-            }
-            match decoded.next {
-                None => return Ok(groups),
-                Some(next) if next <= page => {
-                    return Err(
-                        self.inconsistent(format!("page {page} points back to page {next}"))
-                    );
+    /// Every group. Page 1 says how many pages there are; the rest are fetched `concurrency` at
+    /// a time, and the pure core checks they fit together. Any failure here means nothing has
+    /// been written yet.
+    pub async fn list_groups(&self, concurrency: usize) -> Result<Vec<ExistingGroup>, Upstream> {
+        let first = self.page(1).await?;
+        let total = api::page_count(&first).map_err(|e| self.inconsistent(e))?;
+        let rest = RefCell::new((2..=total).map(|n| (n, None)).collect::<Vec<_>>());
+        let next = RefCell::new(0usize);
+        let failure = RefCell::new(None);
+        let worker = || async {
+            loop {
+                // Take the next page, releasing the borrows before awaiting anything.
+                let index = {
+                    let mut next = next.borrow_mut();
+                    if *next >= rest.borrow().len() || failure.borrow().is_some() {
+                        break;
+                    }
+                    *next += 1;
+                    *next - 1
+                };
+                let n = rest.borrow()[index].0;
+                match self.page(n).await {
+                    Ok(page) => rest.borrow_mut()[index].1 = Some(page),
+                    Err(e) => {
+                        failure.borrow_mut().get_or_insert(e);
+                    }
                 }
-                Some(next) => page = next,
             }
+        };
+        join_all((0..concurrency.max(1)).map(|_| worker())).await;
+        if let Some(failure) = failure.into_inner() {
+            return Err(failure);
         }
+        let pages = std::iter::once(first)
+            .chain(rest.into_inner().into_iter().filter_map(|(_, page)| page))
+            .collect();
+        api::assemble(pages).map_err(|e| self.inconsistent(e))
+    }
+
+    /// One page of the listing, decoded.
+    async fn page(&self, n: u64) -> Result<api::GroupPage, Upstream> {
+        let doing = format!("listing groups (page {n})");
+        let response = self
+            .client
+            .get(&api::list_target(n))
+            .await
+            .map_err(|e| self.upstream(None, format!("{doing} failed: {e}")))?;
+        let body = self.expect_json(&response, &doing)?;
+        api::decode_page(body)
+            .map_err(|e| self.upstream(Some(response.status), format!("{doing}: {e}")))
     }
 
     fn inconsistent(&self, what: String) -> Upstream {

@@ -207,7 +207,9 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         redactor: &run.redactor,
         manager: &run.manager,
     };
-    let existing = authentik.list_groups().await?;
+    let existing = authentik
+        .list_groups(write_concurrency(options.concurrency))
+        .await?;
     log::info(
         "Authentik has {Existing} groups",
         &[("Existing", json!(existing.len()))],

@@ -7,6 +7,7 @@ use super::plan::ExistingGroup;
 use super::untrusted::excerpt;
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// The server caps `page_size` at 100 (larger values are cut to it).
 pub const PAGE_SIZE: u32 = 100;
@@ -38,6 +39,8 @@ pub struct GroupPage {
     pub groups: Vec<ExistingGroup>,
     /// The next page number, or `None` on the last page.
     pub next: Option<u64>,
+    /// How many pages the listing has, as this page says (`None` if the server did not say).
+    pub total_pages: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +53,19 @@ struct RawPage {
 struct RawPagination {
     // The schema types pagination numbers as `number`; real servers send integers.
     next: f64,
+    #[serde(default)]
+    total_pages: Option<f64>,
+}
+
+/// A pagination number as a page count or index: a whole number from 0 to `MAX_PAGES`.
+fn page_number(value: f64, field: &str) -> Result<u64, String> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_PAGES as f64 {
+        Ok(value as u64)
+    } else {
+        Err(format!(
+            "the group list has an unusable pagination.{field} ({value})"
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -63,12 +79,12 @@ struct RawGroup {
 pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
     let raw: RawPage = serde_json::from_slice(body)
         .map_err(|e| format!("the group list is not the expected JSON ({e})"))?;
-    let next = raw.pagination.next;
-    if !(next.is_finite() && next >= 0.0 && next.fract() == 0.0 && next <= MAX_PAGES as f64) {
-        return Err(format!(
-            "the group list has an unusable pagination.next ({next})"
-        ));
-    }
+    let next = page_number(raw.pagination.next, "next")?;
+    let total_pages = raw
+        .pagination
+        .total_pages
+        .map(|total| page_number(total, "total_pages"))
+        .transpose()?;
     let groups = raw
         .results
         .into_iter()
@@ -77,8 +93,56 @@ pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
         .collect::<Result<_, _>>()?;
     Ok(GroupPage {
         groups,
-        next: (next != 0.0).then_some(next as u64),
+        next: (next != 0).then_some(next),
+        total_pages,
     })
+}
+
+/// How many pages to fetch, from the listing's first page.
+pub fn page_count(first: &GroupPage) -> Result<u64, String> {
+    match first.total_pages {
+        Some(0) | None => Err("page 1 does not say how many pages there are".to_owned()),
+        Some(total) => Ok(total),
+    }
+}
+
+/// The whole listing from its pages (`pages[0]` is page 1), which may have been fetched in any
+/// order. Every page must agree on the page count, point to the next page (the last to none),
+/// and bring groups not seen on an earlier page: otherwise the listing changed or broke while
+/// it was read, and a plan built on it could miss a group and create it twice.
+pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, String> {
+    let total = pages.first().map(page_count).transpose()?.unwrap_or(0);
+    if pages.len() as u64 != total {
+        return Err(format!("{} pages were read of {total}", pages.len()));
+    }
+    let mut seen = BTreeSet::new();
+    let mut groups = Vec::new();
+    for (page, n) in pages.into_iter().zip(1u64..) {
+        if page.total_pages != Some(total) {
+            return Err(format!(
+                "page {n} says there are {} pages, page 1 said {total}",
+                page.total_pages.map_or("no".to_owned(), |t| t.to_string())
+            ));
+        }
+        let expected = (n < total).then_some(n + 1);
+        if page.next != expected {
+            return Err(match page.next {
+                Some(next) => format!("page {n} of {total} points to page {next}"),
+                None => format!("page {n} of {total} says it is the last"),
+            });
+        }
+        let had_groups = !page.groups.is_empty();
+        let before = groups.len();
+        groups.extend(
+            page.groups
+                .into_iter()
+                .filter(|g| seen.insert(g.pk.clone())),
+        );
+        if had_groups && groups.len() == before || !had_groups && total > 1 {
+            return Err(format!("page {n} brought no new groups"));
+        }
+    }
+    Ok(groups)
 }
 
 /// A single group object (create, retrieve and patch answers).
@@ -153,7 +217,7 @@ mod tests {
             "autocomplete": {}
         });
         let page = decode_page(body.to_string().as_bytes()).unwrap();
-        assert_eq!(page.next, Some(2));
+        assert_eq!((page.next, page.total_pages), (Some(2), Some(2)));
         assert_eq!(page.groups[0].name, "a");
         assert_eq!(page.groups[0].attributes["k"], 1);
         let last = json!({"pagination": {"next": 0}, "results": []});
@@ -170,6 +234,10 @@ mod tests {
                 "unusable pagination.next",
             ),
             (
+                r#"{"pagination": {"next": 0, "total_pages": 1e9}, "results": []}"#,
+                "unusable pagination.total_pages",
+            ),
+            (
                 r#"{"pagination": {"next": 0}, "results": [{"name": "x"}]}"#,
                 "entry 0",
             ),
@@ -180,6 +248,70 @@ mod tests {
         ] {
             let err = decode_page(body.as_bytes()).unwrap_err();
             assert!(err.contains(expected), "{body}: {err}");
+        }
+    }
+
+    fn page(n: u64, total: u64, names: &[&str]) -> GroupPage {
+        GroupPage {
+            groups: names
+                .iter()
+                .map(|name| ExistingGroup {
+                    pk: format!("pk-{name}"),
+                    name: (*name).to_owned(),
+                    attributes: Attributes::new(),
+                })
+                .collect(),
+            next: (n < total).then_some(n + 1),
+            total_pages: Some(total),
+        }
+    }
+
+    #[test]
+    fn assembles_a_consistent_listing() {
+        let groups = assemble(vec![
+            page(1, 3, &["a", "b"]),
+            page(2, 3, &["c"]),
+            page(3, 3, &["d"]),
+        ])
+        .unwrap();
+        let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        assert_eq!(assemble(vec![page(1, 1, &[])]).unwrap(), []);
+        // A group that moved back a page while listing is listed once.
+        let shifted = assemble(vec![page(1, 2, &["a", "b"]), page(2, 2, &["b", "c"])]).unwrap();
+        assert_eq!(shifted.len(), 3);
+    }
+
+    #[test]
+    fn refuses_listings_that_changed_or_broke_while_read() {
+        let mut endless = page(2, 2, &["c"]);
+        endless.next = Some(3);
+        let mut recounted = page(2, 2, &["c"]);
+        recounted.total_pages = Some(3);
+        let mut uncounted = page(1, 1, &["a"]);
+        uncounted.total_pages = None;
+        for (pages, expected) in [
+            (
+                vec![page(1, 2, &["a"]), page(2, 2, &["a"])],
+                "page 2 brought no new groups",
+            ),
+            (
+                vec![page(1, 2, &["a"]), page(2, 2, &[])],
+                "page 2 brought no new groups",
+            ),
+            (
+                vec![page(1, 2, &["a"]), endless],
+                "page 2 of 2 points to page 3",
+            ),
+            (
+                vec![page(1, 2, &["a"]), recounted],
+                "page 2 says there are 3 pages, page 1 said 2",
+            ),
+            (vec![page(1, 2, &["a"])], "1 pages were read of 2"),
+            (vec![uncounted], "page 1 does not say how many pages"),
+        ] {
+            let err = assemble(pages).unwrap_err();
+            assert!(err.contains(expected), "{err}");
         }
     }
 

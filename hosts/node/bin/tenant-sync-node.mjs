@@ -28,7 +28,8 @@ Environment:
 
 Options:
   --dry-run           Plan only: read everything, write nothing
-  --concurrency N     Most writes in flight at once (default 4, 1 = one at a time)
+  --concurrency N     Most Authentik requests in flight at once: writes, and list
+                      pages after the first (default 4, 1 = one at a time)
   --manager-id ID     Value of fc:managed-by that marks groups this run owns
   --mapping FILE      Read the mapping from FILE instead of 1Password
   --vault NAME, --item TITLE, --field LABEL
