@@ -523,3 +523,31 @@ async fn a_redirect_is_not_followed_and_names_the_url_to_configure() {
     );
     assert!(world.ak.requests().is_empty());
 }
+
+/// A server message quoting the token where the 300-character excerpt cuts it: not even the
+/// start of the token may reach the report or the logs.
+#[tokio::test]
+async fn a_token_cut_short_in_a_quoted_server_message_is_still_scrubbed() {
+    let world = world();
+    let kept = 12;
+    let detail = format!(
+        "{}Bearer {AUTHENTIK_TOKEN} was rejected",
+        "y".repeat(300 - "Bearer ".len() - kept)
+    );
+    world.ak.inject(
+        route::LIST,
+        1,
+        Fault::Answer {
+            status: 500,
+            body: json!({ "detail": detail }).to_string(),
+        },
+    );
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    let everything = format!("{}\n{:?}", run.logs, run.result);
+    assert!(
+        !everything.contains(&AUTHENTIK_TOKEN[..8]),
+        "the start of the token leaked:\n{everything}"
+    );
+    assert!(everything.contains("Bearer [redacted]…"), "{everything}");
+}

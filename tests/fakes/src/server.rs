@@ -97,6 +97,9 @@ pub enum Fault {
     ContentType(&'static str),
     /// Handle normally but put a byte that is never valid UTF-8 inside the first JSON string.
     InvalidUtf8,
+    /// Answer this status with this JSON body (a server's own error message); the request has
+    /// no effect.
+    Answer { status: u16, body: String },
     /// Answer this redirect status pointing at `location` (an ingress sending http to https);
     /// the request has no effect.
     Redirect { status: u16, location: String },
@@ -144,6 +147,11 @@ pub fn with_fault(fault: Option<Fault>, handle: impl FnOnce() -> Response) -> Re
             response.retry_after = retry_after;
             Reply::Respond(response)
         }
+        Some(Fault::Answer { status, body }) => Reply::Respond(Response::bytes(
+            status,
+            "application/json",
+            body.into_bytes(),
+        )),
         Some(Fault::Redirect { status, location }) => {
             let mut response = Response::bytes(status, "text/html", Vec::new());
             response.location = Some(location);
