@@ -258,6 +258,10 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
             );
         }
     };
+    let env = match grants::granted_env(std::env::vars_os(), env_names) {
+        Ok(env) => env,
+        Err(message) => return usage(log, message),
+    };
     let limits = args.limits.limits();
     let transport = match transport(&origins, &args.ca_file, &limits) {
         Ok(transport) => transport,
@@ -269,7 +273,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
     };
     let grants = Grants {
         allowlist: Allowlist::new(origins),
-        env: grants::granted_env(std::env::vars(), env_names),
+        env,
         limits,
         log: log.clone(),
         verbose: args.verbose,

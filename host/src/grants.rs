@@ -3,6 +3,7 @@
 
 use anyhow::{Context, bail};
 use http::Uri;
+use std::ffi::OsString;
 use std::fmt;
 
 /// The secrets a run may need; only these (and the config variables) reach the component.
@@ -81,18 +82,28 @@ impl Allowlist {
 }
 
 /// The environment the component sees: the named variables that are set on the host, nothing
-/// else. `names` lists secrets and configuration the run needs.
+/// else. `names` lists secrets and configuration the run needs. Only those are even looked at,
+/// so another variable that is not text cannot stop the run; a granted one that is not UTF-8
+/// is refused without its value (it may be a token).
 pub fn granted_env<'a>(
-    host_env: impl IntoIterator<Item = (String, String)>,
+    host_env: impl IntoIterator<Item = (OsString, OsString)>,
     names: impl IntoIterator<Item = &'a str>,
-) -> Vec<(String, String)> {
+) -> Result<Vec<(String, String)>, String> {
     let names: Vec<&str> = names.into_iter().collect();
-    let mut env: Vec<(String, String)> = host_env
-        .into_iter()
-        .filter(|(k, _)| names.contains(&k.as_str()))
-        .collect();
+    let mut env = Vec::new();
+    for (name, value) in host_env {
+        let Some(name) = name.to_str().filter(|name| names.contains(name)) else {
+            continue;
+        };
+        let value = value.into_string().map_err(|_| {
+            format!(
+                "{name} is not valid UTF-8 text (its value is not shown); set it to the plain value"
+            )
+        })?;
+        env.push((name.to_owned(), value));
+    }
     env.sort();
-    env
+    Ok(env)
 }
 
 #[cfg(test)]
@@ -140,14 +151,36 @@ mod tests {
         );
     }
 
+    fn os(text: &str) -> OsString {
+        OsString::from(text)
+    }
+
     #[test]
     fn the_environment_is_reduced_to_the_named_variables() {
+        use std::os::unix::ffi::OsStringExt;
         let host = vec![
-            ("AUTHENTIK_TOKEN".to_owned(), "a".to_owned()),
-            ("HOME".to_owned(), "/root".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), "x".to_owned()),
+            (os("AUTHENTIK_TOKEN"), os("a")),
+            (os("HOME"), os("/root")),
+            (os("AWS_SECRET_ACCESS_KEY"), os("x")),
+            // Not text, and not granted: ignored, not a reason to stop.
+            (os("LEGACY"), OsString::from_vec(b"\xff\xfe".to_vec())),
         ];
-        let env = granted_env(host, SECRET_VARS);
+        let env = granted_env(host, SECRET_VARS).unwrap();
         assert_eq!(env, [("AUTHENTIK_TOKEN".to_owned(), "a".to_owned())]);
+    }
+
+    #[test]
+    fn a_granted_variable_that_is_not_text_is_refused_without_its_value() {
+        use std::os::unix::ffi::OsStringExt;
+        let host = vec![(
+            os("AUTHENTIK_TOKEN"),
+            OsString::from_vec(b"ak-secret-\xff".to_vec()),
+        )];
+        let error = granted_env(host, SECRET_VARS).unwrap_err();
+        assert!(
+            error.starts_with("AUTHENTIK_TOKEN is not valid UTF-8"),
+            "{error}"
+        );
+        assert!(!error.contains("ak-secret"), "{error}");
     }
 }

@@ -475,3 +475,45 @@ fn the_demo_shows_dry_run_apply_and_a_no_op_rerun() {
     );
     assert!(started.elapsed().as_secs() < 60);
 }
+
+/// Any variable that is not UTF-8 used to panic the host (exit 101) and print its value. Now
+/// only the granted variables are read: another one is ignored, a granted one is a usage error
+/// that does not show the value.
+#[test]
+fn an_environment_that_is_not_text_neither_panics_nor_echoes() {
+    use std::os::unix::ffi::OsStringExt;
+    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let mapping = temp_file("env.json", mapping(&[("a", "t", "u")]).as_bytes());
+    let run = |token: std::ffi::OsString, other: std::ffi::OsString| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tenant-sync"))
+            .args(["run", "--output", "json", "--mapping-file"])
+            .arg(&mapping)
+            .env_clear()
+            .env("TENANT_SYNC_CACHE_DIR", shared_cache())
+            .env("AUTHENTIK_URL", ak.url())
+            .env("AUTHENTIK_TOKEN", token)
+            .env("LEGACY_LATIN1", other)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let latin1 = || std::ffi::OsString::from_vec(b"caf\xe9-secret-value".to_vec());
+    let (code, stdout, stderr) = run(AUTHENTIK_TOKEN.into(), latin1());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains("secret-value"));
+
+    let (code, stdout, stderr) = run(latin1(), "plain".into());
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("AUTHENTIK_TOKEN is not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(
+        !format!("{stdout}{stderr}").contains("secret-value"),
+        "{stdout}{stderr}"
+    );
+}

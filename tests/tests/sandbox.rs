@@ -46,7 +46,7 @@ async fn the_component_sees_only_the_granted_environment() {
     unsafe { std::env::set_var("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN) };
     let world = World::with_mapping(&mapping(&[("a", "t", "user")]));
     let mut grants = world.grants();
-    grants.env = tenant_sync::grants::granted_env(std::env::vars(), ["OP_TOKEN"]);
+    grants.env = tenant_sync::grants::granted_env(std::env::vars_os(), ["OP_TOKEN"]).unwrap();
     grants.env.push(("OP_TOKEN".into(), OP_TOKEN.into()));
     let run = world.run_with(&world.options(false), &grants).await;
     let SyncError::InvalidConfig(message) = run.error() else {
