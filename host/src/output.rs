@@ -8,6 +8,7 @@ use tenant_sync_guest::sync_core::managed::{AttributeChange, MANAGED_KEYS};
 use tenant_sync_guest::sync_core::mapping::ValidationIssue;
 use tenant_sync_guest::sync_core::plan::Action;
 use tenant_sync_guest::sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
+use tenant_sync_guest::sync_core::untrusted::terminal_safe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -125,9 +126,11 @@ fn report_text(report: &Report) -> String {
         }
         for (i, detail) in details.into_iter().enumerate() {
             let first = i == 0;
+            // Names and messages may come from Authentik: nothing in them may move the cursor or
+            // start a line of its own in the table an operator reads.
             rows.push([
                 if first {
-                    g.group.clone()
+                    terminal_safe(&g.group).into_owned()
                 } else {
                     String::new()
                 },
@@ -141,7 +144,7 @@ fn report_text(report: &Report) -> String {
                 } else {
                     String::new()
                 },
-                detail,
+                terminal_safe(&detail).into_owned(),
             ]);
         }
     }
@@ -159,7 +162,10 @@ fn report_text(report: &Report) -> String {
         out.push('\n');
     }
     for warning in &report.warnings {
-        out.push_str(&format!("warning: {warning}\n"));
+        out.push_str(&format!(
+            "warning: {}\n",
+            terminal_safe(&warning.to_string())
+        ));
     }
     out.push_str(&format!(
         "\n{} (requests: 1Password {}, Authentik {})\n",
@@ -236,11 +242,63 @@ pub fn failure(
         })
         .to_string(),
         Format::Text => {
-            let mut out = format!("{message}\n");
+            let mut out = format!("{}\n", terminal_safe(message));
             for i in issues {
-                out.push_str(&format!("  {}\n", issue(i)));
+                out.push_str(&format!("  {}\n", terminal_safe(&issue(i).to_string())));
             }
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(group: &str, action: Action, reason: Option<&str>) -> GroupReport {
+        GroupReport {
+            group: group.to_owned(),
+            action,
+            status: Status::Planned,
+            changes: Vec::new(),
+            reason: reason.map(str::to_owned),
+            error: None,
+        }
+    }
+
+    /// A group name from Authentik with escape codes and a newline once printed a forged row
+    /// ("looks-fine  create  planned") into the dry-run table an operator reads.
+    #[test]
+    fn names_and_reasons_from_a_server_cannot_forge_table_rows() {
+        let report = Report {
+            summary: Summary::default(),
+            groups: vec![
+                row(
+                    "evil\u{1b}[2K\r\nlooks-fine",
+                    Action::Orphan,
+                    Some("carries fc:managed-by\u{2028}create  planned"),
+                ),
+                row(
+                    "\u{202e}nimda",
+                    Action::Conflict,
+                    Some("fc:managed-by is x\ny"),
+                ),
+            ],
+            requests: RequestCounts::default(),
+            warnings: Vec::new(),
+            dry_run: true,
+        };
+        let text = report_text(&report);
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(!text.contains(['\u{2028}', '\u{202e}']), "{text:?}");
+        // The header, the two groups, the blank line and the summary: nothing more.
+        assert_eq!(text.lines().count(), 5, "{text}");
+        assert!(
+            text.contains("evil\\u{001b}[2K\\u{000d}\\u{000a}looks-fine"),
+            "{text}"
+        );
     }
 }
