@@ -11,6 +11,7 @@ use crate::sync_core::managed::{self, Attributes, Ownership};
 use crate::sync_core::plan::ExistingGroup;
 use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
+use crate::sync_core::untrusted::excerpt;
 use crate::sync_core::verify;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -186,8 +187,9 @@ impl Authentik<'_> {
     ) -> Result<(), String> {
         if let Ownership::Foreign(owner) = managed::ownership(&current.attributes, self.manager) {
             return Err(format!(
-                "{} is now {owner} (it changed during this run); left untouched",
-                managed::MANAGED_BY
+                "{} is now {} (it changed during this run); left untouched",
+                managed::MANAGED_BY,
+                excerpt(&owner)
             ));
         }
         if managed::changes(&current.attributes, block).is_empty() {

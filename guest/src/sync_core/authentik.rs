@@ -77,8 +77,12 @@ struct RawGroup {
 }
 
 pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
-    let raw: RawPage = serde_json::from_slice(body)
-        .map_err(|e| format!("the group list is not the expected JSON ({e})"))?;
+    let raw: RawPage = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the group list is not the expected JSON ({})",
+            excerpt(&e.to_string())
+        )
+    })?;
     let next = page_number(raw.pagination.next, "next")?;
     let total_pages = raw
         .pagination
@@ -147,24 +151,25 @@ pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, String> {
 
 /// A single group object (create, retrieve and patch answers).
 pub fn decode_group(body: &[u8]) -> Result<ExistingGroup, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the group is not JSON ({e})"))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the group is not JSON ({})", excerpt(&e.to_string())))?;
     group_from_value(value)
 }
 
 fn group_from_value(value: Value) -> Result<ExistingGroup, String> {
-    let raw: RawGroup =
-        serde_json::from_value(value).map_err(|e| format!("not a group object ({e})"))?;
+    let raw: RawGroup = serde_json::from_value(value)
+        .map_err(|e| format!("not a group object ({})", excerpt(&e.to_string())))?;
     if raw.pk.is_empty() {
-        return Err(format!("group {:?} has an empty pk", raw.name));
+        return Err(format!("group {:?} has an empty pk", excerpt(&raw.name)));
     }
     let attributes = match raw.attributes {
         None | Some(Value::Null) => Attributes::new(),
         Some(Value::Object(map)) => map,
         Some(other) => {
             return Err(format!(
-                "group {:?} has attributes that are not an object: {other}",
-                raw.name
+                "group {:?} has attributes that are not an object: {}",
+                excerpt(&raw.name),
+                excerpt(&other.to_string())
             ));
         }
     };
@@ -312,6 +317,20 @@ mod tests {
         ] {
             let err = assemble(pages).unwrap_err();
             assert!(err.contains(expected), "{err}");
+        }
+    }
+
+    /// A 4 MB value where a decoder expected something else once became a 4 MB error message.
+    #[test]
+    fn decoder_errors_quote_only_an_excerpt() {
+        let huge = "x".repeat(4 << 20);
+        for body in [
+            json!({"pagination": {"next": 0, "total_pages": 1}, "results": huge}),
+            json!({"pagination": {"next": 0, "total_pages": 1},
+                   "results": [{"pk": "1", "name": huge, "attributes": huge}]}),
+        ] {
+            let err = decode_page(body.to_string().as_bytes()).unwrap_err();
+            assert!(err.len() < 1000, "{} bytes", err.len());
         }
     }
 

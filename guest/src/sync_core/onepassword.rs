@@ -40,8 +40,12 @@ struct Named {
 
 /// The id of the one vault named exactly `name`.
 pub fn find_vault(body: &[u8], name: &str) -> Result<String, String> {
-    let vaults: Vec<Named> = serde_json::from_slice(body)
-        .map_err(|e| format!("the vault list is not the expected JSON ({e})"))?;
+    let vaults: Vec<Named> = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the vault list is not the expected JSON ({})",
+            excerpt(&e.to_string())
+        )
+    })?;
     let total = vaults.len();
     exactly_one(
         vaults
@@ -59,8 +63,12 @@ pub fn find_vault(body: &[u8], name: &str) -> Result<String, String> {
 /// The id of the one item titled exactly `title`. The server already filtered by title; the
 /// exact comparison here guards against a filter that matched loosely or was ignored.
 pub fn find_item(body: &[u8], vault: &str, title: &str) -> Result<String, String> {
-    let items: Vec<Named> = serde_json::from_slice(body)
-        .map_err(|e| format!("the item list is not the expected JSON ({e})"))?;
+    let items: Vec<Named> = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the item list is not the expected JSON ({})",
+            excerpt(&e.to_string())
+        )
+    })?;
     exactly_one(
         items
             .into_iter()
@@ -123,8 +131,12 @@ struct File {
 /// The field labelled `label`; failing that, the item's single file, or among several files the
 /// one named `label` or `label.json`.
 pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentLocation, String> {
-    let full: FullItem = serde_json::from_slice(body)
-        .map_err(|e| format!("item {item:?} is not the expected JSON ({e})"))?;
+    let full: FullItem = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "item {item:?} is not the expected JSON ({})",
+            excerpt(&e.to_string())
+        )
+    })?;
     let labelled: Vec<&Field> = full
         .fields
         .iter()

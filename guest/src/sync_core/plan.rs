@@ -3,6 +3,7 @@
 
 use super::managed::{self, AttributeChange, Attributes, Ownership};
 use super::mapping::DesiredState;
+use super::untrusted::excerpt;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A group as Authentik lists it, reduced to what the plan needs.
@@ -91,8 +92,9 @@ pub fn plan(
             Ownership::Foreign(owner) => (
                 Action::Conflict,
                 Some(format!(
-                    "{} is {owner}, not {manager}; left untouched. Hand it over by removing that attribute in Authentik, or map a different group",
-                    managed::MANAGED_BY
+                    "{} is {}, not {manager}; left untouched. Hand it over by removing that attribute in Authentik, or map a different group",
+                    managed::MANAGED_BY,
+                    excerpt(&owner)
                 )),
             ),
             Ownership::Ours if changes.is_empty() => (Action::Unchanged, None),
@@ -143,7 +145,8 @@ pub fn plan(
             && managed::ownership(&group.attributes, manager) == Ownership::Ours
         {
             planned.push(PlannedGroup {
-                group: (*name).to_owned(),
+                // A name only Authentik knows: bounded like any text from a server.
+                group: excerpt(name),
                 action: Action::Orphan,
                 changes: Vec::new(),
                 reason: Some(format!(
@@ -254,6 +257,31 @@ mod tests {
             json!({"fc:managed-by": "me", "fc:tenant": "t3", "fc:role": "admin", "x": 1})
         );
         assert!(plan[6].reason.as_deref().unwrap().contains("other"));
+    }
+
+    /// A foreign owner or an orphan's name is whatever Authentik holds (40 conflicts with
+    /// megabyte-long owners once made a 60 MB report): both are cut to an excerpt.
+    #[test]
+    fn text_from_authentik_in_the_plan_is_bounded() {
+        let huge = "o".repeat(1 << 20);
+        let current = [
+            existing("theirs", "1", json!({"fc:managed-by": huge})),
+            existing(
+                &format!("orphan-{huge}"),
+                "2",
+                json!({"fc:managed-by": "me"}),
+            ),
+        ];
+        let plan = plan(&desired(), &current, "me").unwrap();
+        let reason = plan.iter().find(|p| p.action == Action::Conflict).unwrap();
+        assert!(reason.reason.as_ref().unwrap().len() < 1000);
+        let orphan = plan.iter().find(|p| p.action == Action::Orphan).unwrap();
+        assert!(
+            orphan.group.chars().count() <= 301,
+            "{}",
+            orphan.group.len()
+        );
+        assert!(orphan.group.starts_with("orphan-ooo") && orphan.group.ends_with('…'));
     }
 
     #[test]
