@@ -34,6 +34,7 @@ fn corpus() -> Vec<(&'static str, String, &'static str)> {
         ("control character", json!({"version": 1, "mappings": [entry("bell\u{7}group")]}).to_string(), "U+0007"),
         ("newline in a value", json!({"version": 1, "mappings": [{"authentikGroup": "g", "fcTenantId": "t\nx", "fcRole": "r"}]}).to_string(), "U+000A"),
         ("padded tenant", json!({"version": 1, "mappings": [{"authentikGroup": "g", "fcTenantId": " t", "fcRole": "r"}]}).to_string(), "whitespace"),
+        ("repeated key", r#"{"version": 1, "mappings": [{"authentikGroup": "g", "fcTenantId": "t", "fcRole": "user", "fcRole": "SuperAdmin"}]}"#.into(), "repeats the key \"fcRole\""),
         ("byte-order mark", format!("\u{feff}{}", json!({"version": 1, "mappings": [entry("g")]})), "byte-order mark"),
         ("huge name", json!({"version": 1, "mappings": [entry(&"n".repeat(100_000))]}).to_string(), "characters long"),
         ("huge document", json!({"version": 1, "mappings": [entry("g")], "padding": "p".repeat(17 * 1024 * 1024)}).to_string(), "more than the 16777216"),

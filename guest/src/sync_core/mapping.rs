@@ -1,6 +1,7 @@
 //! The tenant-mapping document (schema v1): parsing, validation and normalization into the
 //! desired state. Every problem is collected, so an operator fixes the document in one pass.
 
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -244,9 +245,93 @@ fn parse_document(document: &str) -> Result<Value, ValidationIssue> {
     if document.trim().is_empty() {
         return Err(ValidationIssue::document(None, "the document is empty"));
     }
-    serde_json::from_str(document).map_err(|e| {
-        ValidationIssue::document(None, format!("the document is not valid JSON: {e}"))
-    })
+    match serde_json::from_str::<Strict>(document) {
+        Ok(Strict(value)) => Ok(value),
+        Err(e) if e.to_string().starts_with(REPEATED_KEY) => Err(ValidationIssue::document(
+            None,
+            format!(
+                "the document {e}; JSON readers keep only one of the two, so what you see may not be what applies: remove one"
+            ),
+        )),
+        Err(e) => Err(ValidationIssue::document(
+            None,
+            format!("the document is not valid JSON: {e}"),
+        )),
+    }
+}
+
+const REPEATED_KEY: &str = "repeats the key";
+
+/// A JSON value read like `serde_json::Value`, except that an object with the same key twice is
+/// refused: serde_json keeps the last one, so a second `fcRole` further along a line (or spelled
+/// with escapes) would silently override the one a reviewer sees.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                let shown: String = key.chars().take(64).collect();
+                return Err(de::Error::custom(format!(
+                    "{REPEATED_KEY} {shown:?} in one object"
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// An entry's fields, before wildcard handling. Equality decides "identical duplicate".
@@ -614,6 +699,24 @@ mod tests {
         );
         let names: Vec<&str> = state.groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    /// serde_json keeps the last of two equal keys: a hidden second `fcRole` (here spelled with
+    /// an escape) would override the visible one.
+    #[test]
+    fn an_object_with_a_repeated_key_is_refused() {
+        let hidden = r#"{"version": 1, "mappings": [{"authentikGroup": "g", "fcTenantId": "t", "fcRole": "user", "fc\u0052ole": "SuperAdmin"}]}"#;
+        let found = issues(hidden);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("the document repeats the key \"fcRole\" in one object at line 1"),
+            "{found:?}"
+        );
+        let top = r#"{"version": 1, "version": 1, "mappings": []}"#;
+        assert!(issues(top)[0].contains("repeats the key \"version\""));
+        // Equal keys in different objects are fine.
+        let fine = r#"{"version": 1, "mappings": [{"authentikGroup": "a", "fcTenantId": "t", "fcRole": "r"}, {"authentikGroup": "b", "fcTenantId": "t", "fcRole": "r"}]}"#;
+        assert!(validate(fine).is_ok());
     }
 
     #[test]
