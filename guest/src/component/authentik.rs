@@ -32,23 +32,18 @@ impl Authentik<'_> {
     pub async fn list_groups(&self, concurrency: usize) -> Result<Vec<ExistingGroup>, Upstream> {
         let first = self.page(1).await?;
         let total = api::page_count(&first).map_err(|e| self.inconsistent(e))?;
-        let rest = RefCell::new((2..=total).map(|n| (n, None)).collect::<Vec<_>>());
-        let next = RefCell::new(0usize);
+        // The same queue as the writes' (`sync::apply`): each worker takes the next page number,
+        // releasing the queue before awaiting; the first failure stops further fetches.
+        let queue = RefCell::new(2..=total);
+        let rest = RefCell::new(vec![None; (total - 1) as usize]);
         let failure = RefCell::new(None);
         let worker = || async {
-            loop {
-                // Take the next page, releasing the borrows before awaiting anything.
-                let index = {
-                    let mut next = next.borrow_mut();
-                    if *next >= rest.borrow().len() || failure.borrow().is_some() {
-                        break;
-                    }
-                    *next += 1;
-                    *next - 1
+            while failure.borrow().is_none() {
+                let Some(n) = queue.borrow_mut().next() else {
+                    break;
                 };
-                let n = rest.borrow()[index].0;
                 match self.page(n).await {
-                    Ok(page) => rest.borrow_mut()[index].1 = Some(page),
+                    Ok(page) => rest.borrow_mut()[(n - 2) as usize] = Some(page),
                     Err(e) => {
                         failure.borrow_mut().get_or_insert(e);
                     }
@@ -60,7 +55,7 @@ impl Authentik<'_> {
             return Err(failure);
         }
         let pages = std::iter::once(first)
-            .chain(rest.into_inner().into_iter().filter_map(|(_, page)| page))
+            .chain(rest.into_inner().into_iter().flatten())
             .collect();
         api::assemble(pages).map_err(|e| self.inconsistent(e))
     }
