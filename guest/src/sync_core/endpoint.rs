@@ -3,7 +3,7 @@
 
 use super::untrusted::excerpt;
 use http::Uri;
-use http::uri::Scheme;
+use http::uri::{Authority, Scheme};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::fmt;
 
@@ -78,16 +78,13 @@ impl Endpoint {
     /// `host:port`, the port spelled out even when the URL leaves it implicit: what a
     /// connection error names.
     pub fn host_port(&self) -> String {
-        let has_port = match self.authority.rsplit_once(':') {
-            Some((host, port)) => {
-                !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.is_empty()
-            }
-            None => false,
-        };
-        if has_port {
-            self.authority.clone()
-        } else {
-            format!("{}:{}", self.authority, if self.https { 443 } else { 80 })
+        let explicit = self
+            .authority
+            .parse::<Authority>()
+            .is_ok_and(|authority| authority.port_u16().is_some());
+        match explicit {
+            true => self.authority.clone(),
+            false => format!("{}:{}", self.authority, if self.https { 443 } else { 80 }),
         }
     }
 
