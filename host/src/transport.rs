@@ -69,14 +69,14 @@ impl Transport {
         between_bytes: Duration,
         log: &LogSink,
     ) -> Result<http::Response<WasiBody>, HttpError> {
-        let authority = request
-            .uri()
-            .authority()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        // Named only if the request fails; cloning an Authority shares its bytes.
+        let authority = request.uri().authority().cloned();
         let response = match tokio::time::timeout(first_byte, self.client.request(request)).await {
             Err(_) => return Err(HttpError::ConnectionReadTimeout),
-            Ok(Err(error)) => return Err(classify(&error, &authority, log)),
+            Ok(Err(error)) => {
+                let at = authority.as_ref().map_or("", |a| a.as_str());
+                return Err(classify(&error, at, log));
+            }
             Ok(Ok(response)) => response,
         };
         Ok(response.map(|body| TimedBody::new(body, between_bytes).boxed_unsync()))
