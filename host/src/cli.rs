@@ -143,8 +143,13 @@ struct LimitArgs {
 #[derive(Args)]
 pub struct ComponentArgs {
     /// Run this component instead of the built-in one (e.g. a newer one mounted from a ConfigMap).
-    #[arg(long, value_name = "PATH")]
+    /// Needs --component-sha256.
+    #[arg(long, value_name = "PATH", requires = "component_sha256")]
     component: Option<PathBuf>,
+    /// The SHA-256 the --component file must have (64 hex digits, as `sha256sum` prints it);
+    /// any other file is refused before it is compiled.
+    #[arg(long, value_name = "HEX", requires = "component", value_parser = parse_sha256)]
+    component_sha256: Option<[u8; 32]>,
     /// Where compiled code is cached [default: $XDG_CACHE_HOME/tenant-sync or ~/.cache/tenant-sync].
     #[arg(long, env = "TENANT_SYNC_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -456,13 +461,15 @@ impl LimitArgs {
 /// Compiles or loads the component. A cache that cannot be used (read-only filesystem, say)
 /// costs start-up time, not the run.
 pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit> {
-    let wasm = match &args.component {
-        Some(path) => Wasm::new(
-            std::fs::read(path)
+    let wasm = match (&args.component, &args.component_sha256) {
+        (Some(path), Some(expected)) => {
+            let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read the component {}", path.display()))
-                .map_err(|e| usage(log, format!("{e:#}")))?,
-        ),
-        None => Wasm::embedded(),
+                .map_err(|e| usage(log, format!("{e:#}")))?;
+            verify_component(path, &bytes, expected).map_err(|e| usage(log, e))?;
+            Wasm::new(bytes)
+        }
+        _ => Wasm::embedded(),
     };
     let cache_dir = if args.no_cache {
         None
@@ -488,22 +495,59 @@ pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit
         );
         runtime
     };
-    if let Some(dir) = &cache_dir {
-        match Runtime::new(&wasm, Some(dir)) {
-            Ok(runtime) => return Ok(loaded(runtime, &format!("cache {}", dir.display()))),
-            Err(e) => log.event(
+    let runtime =
+        Runtime::new(&wasm, cache_dir.as_deref()).map_err(|e| usage(log, format!("{e:#}")))?;
+    match (&cache_dir, runtime.cache_problem()) {
+        (Some(dir), Some(problem)) => {
+            log.event(
                 Level::Warning,
-                "Cannot use the compilation cache in {Dir}, compiling in memory: {Message}",
+                "Cannot use the compilation cache in {Dir}, compiled in memory: {Message}",
                 &[
                     ("Dir", json!(dir.display().to_string())),
-                    ("Message", json!(format!("{e:#}"))),
+                    ("Message", json!(problem)),
                 ],
-            ),
+            );
+            Ok(loaded(runtime, "no cache"))
         }
+        (Some(dir), None) => Ok(loaded(runtime, &format!("cache {}", dir.display()))),
+        (None, _) => Ok(loaded(runtime, "no cache")),
     }
-    Runtime::new(&wasm, None)
-        .map(|runtime| loaded(runtime, "no cache"))
-        .map_err(|e| usage(log, format!("{e:#}")))
+}
+
+fn parse_sha256(hex: &str) -> Result<[u8; 32], String> {
+    let hex = hex.trim();
+    let digits: Option<Vec<u8>> = (hex.len() == 64 && hex.is_ascii())
+        .then(|| {
+            (0..32)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    digits
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| "expected 64 hexadecimal digits, as `sha256sum FILE` prints them".into())
+}
+
+/// Code from a file runs only when it is exactly the file the operator vouched for.
+fn verify_component(path: &Path, bytes: &[u8], expected: &[u8; 32]) -> Result<(), String> {
+    use sha2::Digest;
+    let actual: [u8; 32] = sha2::Sha256::digest(bytes).into();
+    if &actual == expected {
+        return Ok(());
+    }
+    let hex = |digest: &[u8; 32]| {
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    Err(format!(
+        "refusing to run {}: its SHA-256 is {}, not the {} given by --component-sha256; check that the file is the release you meant (sha256sum {})",
+        path.display(),
+        hex(&actual),
+        hex(expected),
+        path.display()
+    ))
 }
 
 fn default_cache_dir() -> Option<PathBuf> {

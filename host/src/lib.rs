@@ -4,6 +4,7 @@
 //! the component, `cli` is the command-line contract and `output` renders its results.
 
 pub mod bindings;
+pub mod cache;
 pub mod cli;
 #[cfg(feature = "demo")]
 pub mod demo;

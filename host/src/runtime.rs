@@ -2,6 +2,7 @@
 //! and the three ways to call it: `sync.run`, `mapping.validate` and `wasi:cli/run`.
 
 use crate::bindings::{TenantSync, TenantSyncPre, types};
+use crate::cache::CodeCache;
 use crate::fingerprint::fingerprint;
 use crate::logging::Level;
 use crate::sandbox::{Grants, HostState, LimitExceeded};
@@ -9,7 +10,7 @@ use anyhow::{Context, Result, anyhow};
 use serde_json::json;
 use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -63,6 +64,7 @@ pub struct Runtime {
     engine: Engine,
     pre: TenantSyncPre<HostState>,
     compiled_now: bool,
+    cache_problem: Option<String>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -85,20 +87,24 @@ impl std::fmt::Display for RunFailure {
 }
 
 impl Runtime {
-    /// Compiles (or loads from `cache_dir`) the component. Without a cache directory the
+    /// Compiles (or loads from `cache_dir`) the component. Without a cache directory, or when
+    /// the cache cannot be trusted or written ([`Runtime::cache_problem`] says why), the
     /// component is compiled in memory.
     pub fn new(wasm: &Wasm, cache_dir: Option<&Path>) -> Result<Runtime> {
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!(e))?;
-        let (component, compiled_now) = match cache_dir {
-            Some(dir) => load_cached(&engine, wasm, dir)?,
-            None => (
-                Component::new(&engine, wasm.bytes())
-                    .map_err(|e| anyhow!(e))
-                    .context("compiling the component")?,
-                true,
-            ),
+        let Loaded {
+            component,
+            compiled_now,
+            cache_problem,
+        } = match cache_dir {
+            Some(dir) => load_cached(&engine, wasm, &CodeCache::new(dir))?,
+            None => Loaded {
+                component: compile(&engine, wasm)?,
+                compiled_now: true,
+                cache_problem: None,
+            },
         };
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow!(e))?;
@@ -117,6 +123,7 @@ impl Runtime {
             engine,
             pre,
             compiled_now,
+            cache_problem,
             ticker_stop,
         })
     }
@@ -124,6 +131,11 @@ impl Runtime {
     /// Whether creating this runtime compiled the component (false: loaded from the cache).
     pub fn compiled_now(&self) -> bool {
         self.compiled_now
+    }
+
+    /// Why the compilation cache was not used (read or written), if it was not.
+    pub fn cache_problem(&self) -> Option<&str> {
+        self.cache_problem.as_deref()
     }
 
     pub fn engine(&self) -> &Engine {
@@ -253,42 +265,75 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
         .expect("spawning the epoch ticker thread");
 }
 
+struct Loaded {
+    component: Component,
+    compiled_now: bool,
+    cache_problem: Option<String>,
+}
+
+fn compile(engine: &Engine, wasm: &Wasm) -> Result<Component> {
+    Component::new(engine, wasm.bytes())
+        .map_err(|e| anyhow!(e))
+        .context("compiling the component")
+}
+
 /// The precompiled artifact for `wasm` under this engine's configuration, compiling and storing
 /// it on a miss. The file name is a hash of both, so a new component or wasmtime never loads a
-/// stale artifact.
-fn load_cached(engine: &Engine, wasm: &Wasm, dir: &Path) -> Result<(Component, bool)> {
-    let path = cache_path(engine, wasm, dir);
-    if path.is_file() {
-        // SAFETY: the artifact was written by `precompile_component` of this same engine
-        // configuration (the name says so) into a directory only this user writes.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok((component, false)),
-            Err(_) => {
-                let _ = std::fs::remove_file(&path);
+/// stale artifact. A cache that cannot be trusted is neither read nor written.
+fn load_cached(engine: &Engine, wasm: &Wasm, cache: &CodeCache) -> Result<Loaded> {
+    let name = cache_name(engine, wasm);
+    let mut problem = None;
+    match cache.read(&name) {
+        Ok(Some(artifact)) => {
+            // SAFETY: the artifact is what `precompile_component` of this engine configuration
+            // wrote (the name says so), read without following links from a file and directory
+            // that only this user or root can write (`cache::may_hold_code`).
+            match unsafe { Component::deserialize(engine, &artifact) } {
+                Ok(component) => {
+                    return Ok(Loaded {
+                        component,
+                        compiled_now: false,
+                        cache_problem: None,
+                    });
+                }
+                Err(e) => {
+                    problem = Some(format!(
+                        "{} is not usable ({e}); it is replaced",
+                        cache.path(&name).display()
+                    ))
+                }
             }
+        }
+        Ok(None) => {}
+        Err(untrusted) => {
+            return Ok(Loaded {
+                component: compile(engine, wasm)?,
+                compiled_now: true,
+                cache_problem: Some(untrusted),
+            });
         }
     }
     let artifact = engine
         .precompile_component(wasm.bytes())
         .map_err(|e| anyhow!(e))
         .context("compiling the component")?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating the cache directory {}", dir.display()))?;
-    // Write then rename, so a concurrent run never reads half a file.
-    let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::write(&partial, &artifact)
-        .with_context(|| format!("writing {}", partial.display()))?;
-    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    if let Err(unstored) = cache.write(&name, &artifact) {
+        problem = Some(unstored);
+    }
     // SAFETY: produced just above by this engine.
     let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(|e| anyhow!(e))?;
-    Ok((component, true))
+    Ok(Loaded {
+        component,
+        compiled_now: true,
+        cache_problem: problem,
+    })
 }
 
-fn cache_path(engine: &Engine, wasm: &Wasm, dir: &Path) -> PathBuf {
+fn cache_name(engine: &Engine, wasm: &Wasm) -> String {
     let mut hasher = DefaultHasher::new();
     wasm.fingerprint.hash(&mut hasher);
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    dir.join(format!("tenant-sync-{:016x}.cwasm", hasher.finish()))
+    format!("tenant-sync-{:016x}.cwasm", hasher.finish())
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
 //! The `tenant-sync` binary's contract, end to end: exit codes, stdout documents, CLEF-only
-//! stderr, canary tokens, sandbox limits and the compilation cache.
+//! stderr, canary tokens and sandbox limits (code loading: code_loading.rs).
 
 use serde_json::{Value, json};
-use std::io::Write;
 use std::net::TcpListener;
-use std::path::PathBuf;
-use support::{Ran, shared_cache};
+use support::{Ran, shared_cache, temp_file};
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
 
 mod support;
@@ -59,15 +57,6 @@ impl Services {
             ],
         )
     }
-}
-
-fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
-    let path = shared_cache().join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(contents)
-        .unwrap();
-    path
 }
 
 #[test]
@@ -384,52 +373,6 @@ fn exceeding_the_deadline_exits_6_instead_of_hanging() {
         started.elapsed().as_secs() < 20,
         "the deadline must stop the run"
     );
-}
-
-#[test]
-fn a_warm_start_loads_compiled_code_instead_of_compiling() {
-    let cache =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("warm-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&cache);
-    let file = temp_file("warm.json", mapping(&[("a", "t", "u")]).as_bytes());
-    let how = |verbose_run: &Ran| -> String {
-        verbose_run
-            .events()
-            .into_iter()
-            .find(|e| e["@mt"].as_str().unwrap().starts_with("Component ready"))
-            .map(|e| e["How"].as_str().unwrap().to_owned())
-            .expect("a Component ready event")
-    };
-    let args = [
-        "run",
-        "--verbose",
-        "--dry-run",
-        "--mapping-file",
-        file.to_str().unwrap(),
-        "--cache-dir",
-        cache.to_str().unwrap(),
-    ];
-    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
-    let env = [
-        ("AUTHENTIK_URL", ak.url()),
-        ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN.to_owned()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let cold = tenant_sync(&args, &env);
-    assert_eq!(cold.code, 0, "{}", cold.stderr);
-    assert!(how(&cold).starts_with("compiled"), "{}", how(&cold));
-    let warm = tenant_sync(&args, &env);
-    assert!(
-        how(&warm).starts_with("loaded from cache"),
-        "{}",
-        how(&warm)
-    );
-    assert_eq!(
-        std::fs::read_dir(&cache).unwrap().count(),
-        1,
-        "one artifact"
-    );
-    let _ = std::fs::remove_dir_all(&cache);
 }
 
 #[test]

@@ -20,6 +20,13 @@ pub fn shared_cache() -> &'static Path {
     })
 }
 
+/// A file in the shared scratch space, for tests that pass a path to the binary.
+pub fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+    let path = shared_cache().join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
 pub struct Ran {
     pub code: i32,
     pub stdout: String,
