@@ -2,7 +2,7 @@
 //! stderr (CLEF events only), and the exit codes scripts rely on.
 
 use crate::bindings::types::{self, MappingSource, OnepasswordLocation, SyncError, SyncOptions};
-use crate::grants::{self, Allowlist, Origin};
+use crate::grants::{self, Allowlist, Origin, ServiceGrant};
 use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
 use crate::runtime::{RunFailure, Runtime, Wasm};
@@ -232,8 +232,8 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
             "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into(),
         );
     };
-    let mut origins = vec![match Origin::parse(&authentik_url) {
-        Ok(origin) => origin,
+    let mut services = vec![match ServiceGrant::authentik(&authentik_url) {
+        Ok(service) => service,
         Err(e) => return usage(log, format!("the Authentik URL: {e:#}")),
     }];
     let mut env_names = vec!["AUTHENTIK_TOKEN"];
@@ -244,8 +244,8 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
             Err(ReadError::NotText(message)) => return not_text(log, &message, args.output),
         },
         (None, Some(url)) => {
-            match Origin::parse(url) {
-                Ok(origin) => origins.push(origin),
+            match ServiceGrant::onepassword(url) {
+                Ok(service) => services.push(service),
                 Err(e) => return usage(log, format!("the 1Password Connect URL: {e:#}")),
             }
             env_names.extend(["OP_TOKEN", "OP_CONNECT_TOKEN"]);
@@ -268,7 +268,8 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         Err(message) => return usage(log, message),
     };
     let limits = args.limits.limits();
-    let transport = match transport(&origins, &args.ca_file, &limits) {
+    let allowlist = Allowlist::new(services);
+    let transport = match transport(&allowlist.origins(), &args.ca_file, &limits) {
         Ok(transport) => transport,
         Err(error) => return usage(log, format!("{error:#}")),
     };
@@ -277,7 +278,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         Err(exit) => return exit,
     };
     let grants = Grants {
-        allowlist: Allowlist::new(origins),
+        allowlist,
         env,
         limits,
         log: log.clone(),

@@ -4,7 +4,7 @@
 
 use crate::bindings::types::{MappingSource, OnepasswordLocation, SyncOptions};
 use crate::cli::Exit;
-use crate::grants::{Allowlist, Origin};
+use crate::grants::{Allowlist, ServiceGrant};
 use crate::logging::LogSink;
 use crate::output::Format;
 use crate::runtime::Runtime;
@@ -22,8 +22,8 @@ pub async fn run(runtime: &Runtime) -> Exit {
 
     let grants = Grants {
         allowlist: Allowlist::new([
-            Origin::parse(&op.url()).unwrap(),
-            Origin::parse(&ak.url()).unwrap(),
+            ServiceGrant::onepassword(&op.url()).unwrap(),
+            ServiceGrant::authentik(&ak.url()).unwrap(),
         ]),
         env: vec![
             ("OP_TOKEN".into(), OP_TOKEN.into()),

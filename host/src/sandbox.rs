@@ -1,11 +1,12 @@
 //! The store state a run executes in, and the enforcement of its grants: outgoing HTTP only to
 //! the allowlist (with bounded timeouts), a memory cap, no filesystem, no sockets, no stdin.
 
-use crate::grants::Allowlist;
+use crate::grants::{Allowlist, Refusal};
 use crate::logging::{Level, LogSink};
 use crate::transport::Transport;
 use serde_json::json;
 use std::time::{Duration, Instant};
+use tenant_sync_guest::sync_core::untrusted::excerpt;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -137,34 +138,62 @@ type SendFuture = Box<
         > + Send,
 >;
 
+impl Hooks {
+    /// The Warning for a refused request: what was asked for and what is granted instead.
+    fn refuse(&self, refused: &Refusal) {
+        match refused {
+            Refusal::Origin(origin) => self.log.event(
+                Level::Warning,
+                "Refused a request to {Origin}: the sandbox grants only {Allowed}",
+                &[
+                    ("Origin", json!(origin)),
+                    (
+                        "Allowed",
+                        json!(
+                            self.allowlist
+                                .origins()
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                        ),
+                    ),
+                ],
+            ),
+            Refusal::Operation {
+                service,
+                origin,
+                method,
+                path,
+            } => self.log.event(
+                Level::Warning,
+                "Refused {Method} {Path} to {Service} at {Origin}: the sandbox grants only the group requests the sync needs",
+                &[
+                    ("Method", json!(excerpt(method))),
+                    ("Path", json!(excerpt(path))),
+                    ("Service", json!(service)),
+                    ("Origin", json!(origin)),
+                ],
+            ),
+        }
+    }
+}
+
 impl WasiHttpHooks for Hooks {
-    /// The network grant: checked on the final request URI, before any connection is made.
+    /// The network grant: method, origin and path checked on the final request, before any
+    /// connection is made.
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
-        let origin = match self.allowlist.check(request.uri()) {
-            Ok(origin) => origin,
+        let origin = match self
+            .allowlist
+            .check(request.method().as_str(), request.uri())
+        {
+            Ok(service) => service.origin.clone(),
             Err(refused) => {
-                self.log.event(
-                    Level::Warning,
-                    "Refused a request to {Origin}: the sandbox grants only {Allowed}",
-                    &[
-                        ("Origin", json!(refused)),
-                        (
-                            "Allowed",
-                            json!(
-                                self.allowlist
-                                    .origins()
-                                    .iter()
-                                    .map(ToString::to_string)
-                                    .collect::<Vec<_>>()
-                            ),
-                        ),
-                    ],
-                );
+                self.refuse(&refused);
                 return Box::new(async { Err(HttpError::HttpRequestDenied) });
             }
         };

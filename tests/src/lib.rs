@@ -2,12 +2,14 @@
 //! seeded with canary tokens, and a run helper that checks every run's output is CLEF and free
 //! of tokens before a test looks at anything else.
 
+pub mod probe;
+
 use serde_json::Value;
 use std::sync::OnceLock;
 use tenant_sync::bindings::types::{
     MappingSource, OnepasswordLocation, Report, SyncError, SyncOptions,
 };
-use tenant_sync::grants::{Allowlist, Origin};
+use tenant_sync::grants::{Allowlist, ServiceGrant};
 use tenant_sync::logging::LogSink;
 use tenant_sync::runtime::{RunFailure, Runtime, Wasm};
 use tenant_sync::sandbox::{Grants, Limits};
@@ -97,8 +99,8 @@ impl World {
     pub fn grants(&self) -> Grants {
         Grants {
             allowlist: Allowlist::new([
-                Origin::parse(&self.op.url()).unwrap(),
-                Origin::parse(&self.ak.url()).unwrap(),
+                ServiceGrant::onepassword(&self.op.url()).unwrap(),
+                ServiceGrant::authentik(&self.ak.url()).unwrap(),
             ]),
             env: vec![
                 ("AUTHENTIK_TOKEN".into(), AUTHENTIK_TOKEN.into()),

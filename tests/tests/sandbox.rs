@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use tenant_sync::bindings::types::SyncError;
-use tenant_sync::grants::{Allowlist, Origin};
+use tenant_sync::grants::{Allowlist, ServiceGrant};
 use tenant_sync::logging::LogSink;
 use tenant_sync::sandbox::Grants;
 use tenant_sync_tests::*;
@@ -61,8 +61,8 @@ async fn wasi_cli_run_reads_its_options_from_the_environment() {
     let log = LogSink::memory();
     let grants = Grants {
         allowlist: Allowlist::new([
-            Origin::parse(&world.op.url()).unwrap(),
-            Origin::parse(&world.ak.url()).unwrap(),
+            ServiceGrant::onepassword(&world.op.url()).unwrap(),
+            ServiceGrant::authentik(&world.ak.url()).unwrap(),
         ]),
         env: vec![
             ("OP_CONNECT_HOST".into(), world.op.url()),
@@ -89,4 +89,73 @@ async fn wasi_cli_run_reads_its_options_from_the_environment() {
         serde_json::json!({"from": null, "to": "t"})
     );
     assert!(world.ak.writes().is_empty());
+}
+
+#[tokio::test]
+async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() {
+    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let group = ak.seed_group("tenant-a", serde_json::json!({}), &[]);
+    let base = ak.url();
+    let forbidden = [
+        format!("GET {base}/api/v3/core/tokens/"),
+        format!("GET {base}/api/v3/core/users/"),
+        format!("DELETE {base}/api/v3/core/groups/{group}/"),
+        format!("PUT {base}/api/v3/core/groups/{group}/"),
+        format!("POST {base}/api/v3/core/groups/{group}/add_user/"),
+        format!("GET {base}/api/v3/core/groups/../tokens/"),
+    ];
+    let allowed = [
+        format!("GET {base}/api/v3/core/groups/?name=tenant-a"),
+        format!("GET {base}/api/v3/core/groups/{group}/"),
+    ];
+    let log = LogSink::memory();
+    let grants = Grants {
+        allowlist: Allowlist::new([ServiceGrant::authentik(&base).unwrap()]),
+        env: vec![
+            ("AUTHENTIK_TOKEN".into(), AUTHENTIK_TOKEN.into()),
+            (
+                "PROBE_REQUESTS".into(),
+                forbidden
+                    .iter()
+                    .chain(&allowed)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+        ],
+        log: log.clone(),
+        ..Grants::default()
+    };
+    let probed = tenant_sync_tests::probe::probe(&grants).await;
+    assert_eq!(probed.len(), forbidden.len() + allowed.len(), "{probed:?}");
+    for (sent, request) in probed.iter().zip(forbidden.iter()) {
+        assert_eq!(&sent.request, request);
+        assert_eq!(sent.outcome, "refused ErrorCode::HttpRequestDenied", "{request}");
+    }
+    for sent in &probed[forbidden.len()..] {
+        assert_eq!(sent.outcome, "status 200", "{}", sent.request);
+    }
+    let arrived: Vec<(String, String)> = ak
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        arrived.len(),
+        allowed.len(),
+        "only granted requests arrive: {arrived:?}"
+    );
+    assert!(arrived.iter().all(|(method, _)| method == "GET"));
+    let warnings: Vec<Value> = log
+        .contents()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|e| e["@l"] == "Warning")
+        .collect();
+    assert_eq!(warnings.len(), forbidden.len());
+    assert_eq!(warnings[0]["Method"], "GET");
+    assert_eq!(warnings[0]["Path"], "/api/v3/core/tokens/");
+    assert_eq!(warnings[2]["Method"], "DELETE");
+    assert_eq!(warnings[2]["Service"], "Authentik");
+    assert!(!log.contents().contains(AUTHENTIK_TOKEN));
 }
