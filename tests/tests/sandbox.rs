@@ -130,7 +130,10 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
     assert_eq!(probed.len(), forbidden.len() + allowed.len(), "{probed:?}");
     for (sent, request) in probed.iter().zip(forbidden.iter()) {
         assert_eq!(&sent.request, request);
-        assert_eq!(sent.outcome, "refused ErrorCode::HttpRequestDenied", "{request}");
+        assert_eq!(
+            sent.outcome, "refused ErrorCode::HttpRequestDenied",
+            "{request}"
+        );
     }
     for sent in &probed[forbidden.len()..] {
         assert_eq!(sent.outcome, "status 200", "{}", sent.request);

@@ -1,9 +1,11 @@
 //! The tenant-mapping document (schema v1): parsing, validation and normalization into the
 //! desired state. Every problem is collected, so an operator fixes the document in one pass.
 
+use crate::sync_core::untrusted::is_invisible;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
+use unicode_normalization::IsNormalized;
 
 /// The wildcard tenant: such entries grant cross-tenant roles and never get a group of their own.
 pub const WILDCARD_TENANT: &str = "*";
@@ -388,7 +390,7 @@ fn read_entry(
         issues,
         ok: true,
     };
-    let name = reader.required_text("authentikGroup");
+    let name = reader.group_name();
     let tenant = reader.required_text("fcTenantId");
     let role = reader.required_text("fcRole");
     let label = reader.optional_text("label");
@@ -444,6 +446,32 @@ impl EntryReader<'_> {
         }
     }
 
+    /// The group name: valid text, and spelled one way only (Unicode NFC), since Authentik
+    /// compares names byte for byte and a decomposed `ü` would be a second group that looks like
+    /// the first.
+    fn group_name(&mut self) -> Option<String> {
+        let name = self.required_text("authentikGroup")?;
+        if unicode_normalization::is_nfc_quick(name.chars()) == IsNormalized::Yes {
+            return Some(name);
+        }
+        let (at, mark) = name
+            .chars()
+            .enumerate()
+            .find(|(_, c)| {
+                unicode_normalization::is_nfc_quick(std::iter::once(*c)) != IsNormalized::Yes
+            })
+            .unwrap_or((0, '?'));
+        self.problem(
+            "authentikGroup",
+            format!(
+                "is not in Unicode NFC form: U+{:04X} at character {} combines with the character before it; retype the name with precomposed characters (e.g. ü, not u followed by U+0308) so it cannot look like another group's name",
+                mark as u32,
+                at + 1
+            ),
+        );
+        None
+    }
+
     fn optional_text(&mut self, field: &str) -> Option<String> {
         let value = self.fields.get(field)?;
         self.text(field, value)
@@ -497,6 +525,13 @@ fn text_problem(text: &str) -> Option<String> {
         return Some(format!(
             "contains the control character U+{:04X}; names and values must be printable",
             c as u32
+        ));
+    }
+    if let Some((at, c)) = text.chars().enumerate().find(|(_, c)| is_invisible(*c)) {
+        return Some(format!(
+            "contains the invisible character U+{:04X} at character {}; remove it (zero-width, direction and other invisible characters, and spaces other than U+0020, make two different names look the same)",
+            c as u32,
+            at + 1
         ));
     }
     let chars = text.chars().count();
@@ -717,6 +752,45 @@ mod tests {
         // Equal keys in different objects are fine.
         let fine = r#"{"version": 1, "mappings": [{"authentikGroup": "a", "fcTenantId": "t", "fcRole": "r"}, {"authentikGroup": "b", "fcTenantId": "t", "fcRole": "r"}]}"#;
         assert!(validate(fine).is_ok());
+    }
+
+    fn one_entry(group: &str, tenant: &str) -> String {
+        serde_json::json!({"version": 1, "mappings": [
+            {"authentikGroup": group, "fcTenantId": tenant, "fcRole": "user"}]})
+        .to_string()
+    }
+
+    #[test]
+    fn invisible_characters_in_names_and_ids_are_refused() {
+        for (group, tenant, field, code) in [
+            ("acme\u{200b}-admins", "acme", "authentikGroup", "U+200B at character 5"),
+            ("admins\u{202e}", "acme", "authentikGroup", "U+202E"),
+            ("R&D\u{a0}admins", "rnd", "authentikGroup", "U+00A0"),
+            ("a\u{2028}b", "t", "authentikGroup", "U+2028"),
+            ("g", "ac\u{feff}me", "fcTenantId", "U+FEFF"),
+            ("g", "acme\u{e0041}", "fcTenantId", "U+E0041"),
+        ] {
+            let found = issues(&one_entry(group, tenant));
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(
+                found[0].contains(&format!("{field}: contains the invisible character {code}")),
+                "{found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_spelled_in_decomposed_unicode_is_refused() {
+        // "ümlaut" as u + U+0308: looks like the precomposed name, is another group to Authentik.
+        let found = issues(&one_entry("u\u{308}mlaut", "t"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("is not in Unicode NFC form: U+0308 at character 2"),
+            "{found:?}"
+        );
+        for fine in ["ümlaut", "한국어", "Ελληνικά", "R&D admins", "50% off?"] {
+            assert!(validate(&one_entry(fine, "t")).is_ok(), "{fine}");
+        }
     }
 
     #[test]

@@ -19,16 +19,16 @@ pub fn excerpt(text: &str) -> String {
     out
 }
 
-/// `text` safe to show on a terminal: control characters, bidirectional controls, line and
-/// paragraph separators and other invisible format characters become `\u{…}` escapes, so a
-/// name cannot move the cursor, reorder what is shown or forge a line of a table.
+/// `text` safe to show on a terminal: every [`is_invisible`] character becomes a `\u{…}` escape,
+/// so a name cannot move the cursor, reorder what is shown, forge a line of a table or pass for
+/// another name.
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(invisible) {
+    if !text.chars().any(is_invisible) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(
         text.chars()
-            .map(|c| match invisible(c) {
+            .map(|c| match is_invisible(c) {
                 true => format!("\\u{{{:04x}}}", c as u32),
                 false => c.to_string(),
             })
@@ -36,18 +36,51 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
     )
 }
 
-fn invisible(c: char) -> bool {
+/// Whether `c` shows as nothing, or as something it is not: control characters, Unicode format
+/// characters (general category Cf: zero-width, bidirectional and other controls), the line and
+/// paragraph separators, every Default_Ignorable_Code_Point (variation selectors, fillers, tags),
+/// and spaces other than U+0020. Ranges from Unicode 16.0 (DerivedGeneralCategory.txt,
+/// DerivedCoreProperties.txt, PropList.txt White_Space); a general-category crate would cost the
+/// component tens of KiB for these few lines.
+pub fn is_invisible(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{00ad}'
+            // Spaces that look like U+0020 but are not it.
+            '\u{00a0}'
+                | '\u{1680}'
+                | '\u{2000}'..='\u{200a}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{2800}'
+                // Format characters (Cf) and other default-ignorable code points.
+                | '\u{00ad}'
+                | '\u{034f}'
+                | '\u{0600}'..='\u{0605}'
                 | '\u{061c}'
-                | '\u{180e}'
+                | '\u{06dd}'
+                | '\u{070f}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08e2}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
                 | '\u{200b}'..='\u{200f}'
+                // Line and paragraph separators (Zl, Zp), then the embedding and override controls.
                 | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
                 | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
         )
 }
 
@@ -66,6 +99,45 @@ mod tests {
             terminal_safe("a\u{202e}b\u{200b}c\u{2028}"),
             "a\\u{202e}b\\u{200b}c\\u{2028}"
         );
+        assert_eq!(terminal_safe("R&D\u{a0}admins"), "R&D\\u{00a0}admins");
+    }
+
+    #[test]
+    fn invisible_characters_are_the_ones_that_hide_or_pass_for_others() {
+        for c in [
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{ad}',
+            '\u{a0}',
+            '\u{61c}',
+            '\u{180e}',
+            '\u{200b}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{2060}',
+            '\u{3000}',
+            '\u{3164}',
+            '\u{fe0f}',
+            '\u{feff}',
+            '\u{fff9}',
+            '\u{e0001}',
+            '\u{e0041}',
+            '\u{e0100}',
+        ] {
+            assert!(is_invisible(c), "U+{:04X}", c as u32);
+        }
+        for c in [
+            'a', ' ', 'ü', '&', '%', '-', '_', '한', 'Ж', 'ا', '\u{301}', '😀', '\u{fffd}',
+        ] {
+            assert!(!is_invisible(c), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]
