@@ -1,15 +1,18 @@
 //! Property tests of the planner: applying a plan and planning again yields no writes; keys
 //! outside the managed block survive; nothing outside the plan's writes changes; groups another
-//! manager owns are never written.
+//! manager owns, and superuser groups unless allowed, are never written.
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use tenant_sync_guest::sync_core::managed::{self, MANAGED_KEYS};
 use tenant_sync_guest::sync_core::mapping::{self, DesiredState};
-use tenant_sync_guest::sync_core::plan::{self, Action, ExistingGroup, Write};
+use tenant_sync_guest::sync_core::plan::{self, Action, ExistingGroup, Rules, Write};
 
-const ME: &str = "me";
+const ME: Rules = Rules {
+    manager: "me",
+    allow_superuser_groups: false,
+};
 
 fn entry() -> impl Strategy<Value = Value> {
     (
@@ -71,7 +74,7 @@ fn attributes() -> impl Strategy<Value = Map<String, Value>> {
         "fc:other",
         "color",
     ]);
-    let marker = prop::sample::select(vec![None, Some(ME), Some("someone-else")]);
+    let marker = prop::sample::select(vec![None, Some(ME.manager), Some("someone-else")]);
     (
         prop::collection::btree_map(key, attribute_value(), 0..6),
         marker,
@@ -88,16 +91,19 @@ fn attributes() -> impl Strategy<Value = Map<String, Value>> {
 }
 
 fn existing() -> impl Strategy<Value = Vec<ExistingGroup>> {
-    prop::collection::btree_map(0..12u8, attributes(), 0..10).prop_map(|groups| {
-        groups
-            .into_iter()
-            .map(|(n, attributes)| ExistingGroup {
-                pk: format!("pk-{n}"),
-                name: format!("g{n}"),
-                attributes,
-            })
-            .collect()
-    })
+    prop::collection::btree_map(0..12u8, (attributes(), prop::bool::weighted(0.2)), 0..10).prop_map(
+        |groups| {
+            groups
+                .into_iter()
+                .map(|(n, (attributes, is_superuser))| ExistingGroup {
+                    pk: format!("pk-{n}"),
+                    name: format!("g{n}"),
+                    attributes,
+                    is_superuser,
+                })
+                .collect()
+        },
+    )
 }
 
 /// What Authentik would hold after every write of the plan succeeded.
@@ -114,6 +120,7 @@ fn apply(existing: &[ExistingGroup], planned: &[plan::PlannedGroup]) -> Vec<Exis
                         pk,
                         name: name.clone(),
                         attributes: block.clone(),
+                        is_superuser: false,
                     },
                 );
             }
@@ -141,16 +148,16 @@ proptest! {
 
     #[test]
     fn applying_a_plan_then_planning_again_writes_nothing(desired in desired(), existing in existing()) {
-        let first = plan::plan(&desired, &existing, ME).unwrap();
+        let first = plan::plan(&desired, &existing, &ME).unwrap();
         let after = apply(&existing, &first);
-        let second = plan::plan(&desired, &after, ME).unwrap();
+        let second = plan::plan(&desired, &after, &ME).unwrap();
         let writes: Vec<_> = second.iter().filter(|p| p.write.is_some()).map(|p| (&p.group, p.action)).collect();
         prop_assert!(writes.is_empty(), "second plan still writes: {:?}", writes);
     }
 
     #[test]
     fn foreign_keys_survive_and_nothing_outside_the_plan_moves(desired in desired(), existing in existing()) {
-        let planned = plan::plan(&desired, &existing, ME).unwrap();
+        let planned = plan::plan(&desired, &existing, &ME).unwrap();
         let after = apply(&existing, &planned);
         let written: Vec<&str> = planned.iter().filter(|p| p.write.is_some()).map(|p| p.group.as_str()).collect();
         for before in &existing {
@@ -164,9 +171,9 @@ proptest! {
 
     #[test]
     fn groups_of_another_manager_are_never_written(desired in desired(), existing in existing()) {
-        let planned = plan::plan(&desired, &existing, ME).unwrap();
+        let planned = plan::plan(&desired, &existing, &ME).unwrap();
         for group in &existing {
-            let foreign_owned = matches!(group.attributes.get(managed::MANAGED_BY), Some(v) if v != &json!(ME));
+            let foreign_owned = matches!(group.attributes.get(managed::MANAGED_BY), Some(v) if v != &json!(ME.manager));
             if let Some(p) = planned.iter().find(|p| p.group == group.name)
                 && foreign_owned {
                     // A conflict, or a wildcard entry that asks for no group at all.
@@ -174,5 +181,20 @@ proptest! {
                     prop_assert!(p.write.is_none());
                 }
         }
+    }
+
+    #[test]
+    fn superuser_groups_are_written_only_when_allowed(desired in desired(), existing in existing()) {
+        let refused = plan::plan(&desired, &existing, &ME).unwrap();
+        let allowed = plan::plan(&desired, &existing, &Rules { allow_superuser_groups: true, ..ME }).unwrap();
+        for group in existing.iter().filter(|g| g.is_superuser) {
+            if let Some(p) = refused.iter().find(|p| p.group == group.name) {
+                prop_assert!(p.write.is_none(), "{:?}", p);
+            }
+        }
+        // Allowing them changes nothing for ordinary groups, and writes only what a plain
+        // (non-superuser) twin of each group would get.
+        let ordinary: Vec<ExistingGroup> = existing.iter().map(|g| ExistingGroup { is_superuser: false, ..g.clone() }).collect();
+        prop_assert_eq!(allowed, plan::plan(&desired, &ordinary, &ME).unwrap());
     }
 }

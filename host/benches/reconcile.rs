@@ -197,6 +197,7 @@ fn validate_and_plan() {
                 pk: format!("pk-{i}"),
                 name: g.name.clone(),
                 attributes,
+                is_superuser: false,
             }
         })
         .collect();
@@ -204,7 +205,7 @@ fn validate_and_plan() {
         .map(|_| {
             let started = Instant::now();
             let desired = mapping::validate(&doc).unwrap();
-            let planned = plan::plan(&desired, &existing, MANAGER).unwrap();
+            let planned = plan::plan(&desired, &existing, &plan::Rules::new(MANAGER)).unwrap();
             assert_eq!(planned.iter().filter(|p| p.write.is_some()).count(), N / 10);
             started.elapsed()
         })

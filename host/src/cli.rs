@@ -105,6 +105,10 @@ struct RunArgs {
         default_value = "authentik-tenant-mapping-sync"
     )]
     manager_id: String,
+    /// Also manage mapped groups that are superuser groups (is_superuser in Authentik); without
+    /// this they are conflicts, left untouched.
+    #[arg(long)]
+    allow_superuser_groups: bool,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -292,6 +296,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         concurrency: args.concurrency,
         manager_id: Some(args.manager_id.clone()),
         max_response_bytes: args.limits.max_response_mib * 1024 * 1024,
+        allow_superuser_groups: args.allow_superuser_groups,
     };
     let result = runtime.sync(&grants, &options).await;
     report_outcome(result, args.output, log)

@@ -259,6 +259,46 @@ fn a_conflict_is_left_untouched() {
 }
 
 #[test]
+fn a_superuser_group_is_a_conflict_unless_allowed() {
+    let job = Job::new("superuser", &[("root", "acme", "admin")]);
+    let created = job
+        .peer()
+        .create_group(&job.name("root"), json!({"team": "ops"}), &[]);
+    let pk = created["pk"].as_str().unwrap();
+    let made = job.peer().write(
+        "PATCH",
+        &format!("/api/v3/core/groups/{pk}/"),
+        &json!({"is_superuser": true}),
+    );
+    assert_eq!(made.status, 200, "{}", String::from_utf8_lossy(&made.body));
+    assert_eq!(job.stored_group("root")["is_superuser"], true);
+
+    let ran = job.run(&[]);
+    assert_exit(&ran, 5);
+    assert_eq!(
+        decisions(&ran),
+        [(job.name("root"), "conflict".into(), "skipped".into())]
+    );
+    assert_eq!(writes(&ran, &job.peer().url), Vec::<String>::new());
+    assert_eq!(
+        job.stored_group("root")["attributes"],
+        json!({"team": "ops"})
+    );
+
+    let ran = job.run(&["--allow-superuser-groups"]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [(job.name("root"), "adopt".into(), "applied".into())]
+    );
+    let stored = job.stored_group("root");
+    assert_eq!(stored["is_superuser"], true, "only attributes are written");
+    let mut expected = job.block("acme", "admin");
+    expected["team"] = json!("ops");
+    assert_eq!(stored["attributes"], expected);
+}
+
+#[test]
 fn an_orphan_is_reported_and_kept() {
     let job = Job::new("orphan", &[("kept", "acme", "user")]);
     let orphan = job.block("gone", "user");

@@ -93,6 +93,7 @@ impl World {
             concurrency: 0,
             manager_id: None,
             max_response_bytes: 0,
+            allow_superuser_groups: false,
         }
     }
 

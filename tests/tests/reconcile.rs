@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use tenant_sync::bindings::types::{Action, MappingSource, Service, Status, SyncError};
+use tenant_sync::cli::{Exit, exit_code};
 use tenant_sync_tests::*;
 
 fn block(tenant: &str, role: &str) -> Value {
@@ -165,6 +166,37 @@ async fn an_unclaimed_group_is_adopted_and_a_foreign_one_is_a_conflict() {
             .any(|e| e["@l"] == "Warning" && e["Action"] == "conflict"),
         "conflicts are logged as warnings"
     );
+}
+
+#[tokio::test]
+async fn a_superuser_group_is_a_conflict_unless_superuser_groups_are_allowed() {
+    let world = World::with_mapping(&mapping(&[("admins", "t1", "admin")]));
+    world.ak.seed_group("admins", json!({"color": "red"}), &[7]);
+    world.ak.set_superuser("admins", true);
+    let run = world.run(false).await;
+    let report = run.report();
+    assert_eq!(
+        actions(report),
+        [("admins".into(), Action::Conflict, Status::Skipped)]
+    );
+    let reason = report.groups[0].reason.as_deref().unwrap();
+    assert!(reason.contains("superuser group"), "{reason}");
+    assert!(
+        world.ak.writes().is_empty(),
+        "a superuser group is never touched"
+    );
+    assert_eq!(exit_code(&run.result), Exit::NotInSync);
+
+    let mut options = world.options(false);
+    options.allow_superuser_groups = true;
+    let run = world.run_with(&options, &world.grants()).await;
+    assert_eq!(
+        actions(run.report()),
+        [("admins".into(), Action::Adopt, Status::Applied)]
+    );
+    let group = world.ak.group("admins").unwrap();
+    assert!(group.is_superuser, "adopting changes attributes only");
+    assert_eq!(group.attributes["color"], "red");
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@ use super::http::{Client, NoAnswer, Response};
 use super::sync::Upstream;
 use super::wit::Service;
 use crate::sync_core::authentik as api;
-use crate::sync_core::managed::{self, Attributes, Ownership};
-use crate::sync_core::plan::ExistingGroup;
+use crate::sync_core::managed::{self, Attributes};
+use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
 use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
 use crate::sync_core::untrusted::excerpt;
@@ -22,7 +22,8 @@ use wasi::http::types::Method;
 pub struct Authentik<'a> {
     pub client: &'a Client,
     pub redactor: &'a Redactor,
-    pub manager: &'a str,
+    /// Which existing groups may be written (checked again right before each write).
+    pub rules: Rules<'a>,
 }
 
 impl Authentik<'_> {
@@ -180,11 +181,9 @@ impl Authentik<'_> {
         current: &ExistingGroup,
         block: &Attributes,
     ) -> Result<(), String> {
-        if let Ownership::Foreign(owner) = managed::ownership(&current.attributes, self.manager) {
+        if let Standing::Untouchable(why) = plan::standing(current, &self.rules) {
             return Err(format!(
-                "{} is now {} (it changed during this run); left untouched",
-                managed::MANAGED_BY,
-                excerpt(&owner)
+                "{why} (it changed during this run); left untouched"
             ));
         }
         if managed::changes(&current.attributes, block).is_empty() {

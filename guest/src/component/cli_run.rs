@@ -55,19 +55,15 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         }
     };
     let authentik_url = get("AUTHENTIK_URL").ok_or("AUTHENTIK_URL is not set; set it to the Authentik origin, e.g. https://authentik.example.com")?;
-    let dry_run = match get("TENANT_SYNC_DRY_RUN")
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("0" | "false" | "no") => false,
-        Some("1" | "true" | "yes") => true,
-        Some(other) => {
-            return Err(format!(
-                "TENANT_SYNC_DRY_RUN={other:?} is not a boolean; use true or false"
-            ));
-        }
+    let flag = |name: &str| match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => Err(format!(
+            "{name}={other:?} is not a boolean; use true or false"
+        )),
     };
+    let dry_run = flag("TENANT_SYNC_DRY_RUN")?;
+    let allow_superuser_groups = flag("TENANT_SYNC_ALLOW_SUPERUSER_GROUPS")?;
     let concurrency = match get("TENANT_SYNC_CONCURRENCY") {
         None => 0,
         Some(n) => n
@@ -80,6 +76,7 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         dry_run,
         concurrency,
         manager_id: get("TENANT_SYNC_MANAGER_ID"),
+        allow_superuser_groups,
         max_response_bytes: match get("TENANT_SYNC_MAX_RESPONSE_BYTES") {
             None => 0,
             Some(n) => n.parse().map_err(|_| {

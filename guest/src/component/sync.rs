@@ -8,7 +8,7 @@ use super::wit::{self, MappingSource, Service, SyncError, SyncOptions};
 use super::{convert, log};
 use crate::sync_core::endpoint::Endpoint;
 use crate::sync_core::mapping::{self, ValidationIssue};
-use crate::sync_core::plan::{self, PlannedGroup, Write};
+use crate::sync_core::plan::{self, PlannedGroup, Rules, Write};
 use crate::sync_core::report::{self, Outcomes, Report, RequestCounts, Status};
 use crate::sync_core::secrets::Redactor;
 use futures_util::future::join_all;
@@ -205,7 +205,10 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let authentik = Authentik {
         client: &run.authentik,
         redactor: &run.redactor,
-        manager: &run.manager,
+        rules: Rules {
+            manager: &run.manager,
+            allow_superuser_groups: options.allow_superuser_groups,
+        },
     };
     let existing = authentik
         .list_groups(write_concurrency(options.concurrency))
@@ -214,7 +217,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         "Authentik has {Existing} groups",
         &[("Existing", json!(existing.len()))],
     );
-    let planned = plan::plan(&desired, &existing, &run.manager).map_err(|e| Upstream {
+    let planned = plan::plan(&desired, &existing, &authentik.rules).map_err(|e| Upstream {
         service: Service::Authentik,
         status: None,
         message: e.0,

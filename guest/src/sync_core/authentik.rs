@@ -74,6 +74,8 @@ struct RawGroup {
     name: String,
     #[serde(default)]
     attributes: Option<Value>,
+    // Required: a group whose superuser status is unknown cannot be judged safe to write.
+    is_superuser: bool,
 }
 
 pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
@@ -177,6 +179,7 @@ fn group_from_value(value: Value) -> Result<ExistingGroup, String> {
         pk: raw.pk,
         name: raw.name,
         attributes,
+        is_superuser: raw.is_superuser,
     })
 }
 
@@ -218,13 +221,14 @@ mod tests {
             "pagination": {"next": 2, "previous": 0, "count": 150, "current": 1,
                            "total_pages": 2, "start_index": 1, "end_index": 100},
             "results": [{"pk": "u1", "num_pk": 5, "name": "a", "attributes": {"k": 1},
-                         "users": [], "users_obj": null}],
+                         "is_superuser": true, "users": [], "users_obj": null}],
             "autocomplete": {}
         });
         let page = decode_page(body.to_string().as_bytes()).unwrap();
         assert_eq!((page.next, page.total_pages), (Some(2), Some(2)));
         assert_eq!(page.groups[0].name, "a");
         assert_eq!(page.groups[0].attributes["k"], 1);
+        assert!(page.groups[0].is_superuser);
         let last = json!({"pagination": {"next": 0}, "results": []});
         assert_eq!(decode_page(last.to_string().as_bytes()).unwrap().next, None);
     }
@@ -247,8 +251,16 @@ mod tests {
                 "entry 0",
             ),
             (
-                r#"{"pagination": {"next": 0}, "results": [{"pk": "1", "name": "x", "attributes": []}]}"#,
+                r#"{"pagination": {"next": 0}, "results": [{"pk": "1", "name": "x", "attributes": [], "is_superuser": false}]}"#,
                 "not an object",
+            ),
+            (
+                r#"{"pagination": {"next": 0}, "results": [{"pk": "1", "name": "x", "attributes": {}}]}"#,
+                "missing field `is_superuser`",
+            ),
+            (
+                r#"{"pagination": {"next": 0}, "results": [{"pk": "1", "name": "x", "attributes": {}, "is_superuser": null}]}"#,
+                "expected a boolean",
             ),
         ] {
             let err = decode_page(body.as_bytes()).unwrap_err();
@@ -264,6 +276,7 @@ mod tests {
                     pk: format!("pk-{name}"),
                     name: (*name).to_owned(),
                     attributes: Attributes::new(),
+                    is_superuser: false,
                 })
                 .collect(),
             next: (n < total).then_some(n + 1),

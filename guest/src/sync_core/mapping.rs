@@ -763,7 +763,12 @@ mod tests {
     #[test]
     fn invisible_characters_in_names_and_ids_are_refused() {
         for (group, tenant, field, code) in [
-            ("acme\u{200b}-admins", "acme", "authentikGroup", "U+200B at character 5"),
+            (
+                "acme\u{200b}-admins",
+                "acme",
+                "authentikGroup",
+                "U+200B at character 5",
+            ),
             ("admins\u{202e}", "acme", "authentikGroup", "U+202E"),
             ("R&D\u{a0}admins", "rnd", "authentikGroup", "U+00A0"),
             ("a\u{2028}b", "t", "authentikGroup", "U+2028"),

@@ -12,6 +12,70 @@ pub struct ExistingGroup {
     pub pk: String,
     pub name: String,
     pub attributes: Attributes,
+    /// Members of a superuser group get every permission in Authentik.
+    pub is_superuser: bool,
+}
+
+/// What a run may manage: groups marked with `manager` (or unmarked ones, which it adopts), and
+/// superuser groups only when the operator said so.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub manager: &'a str,
+    pub allow_superuser_groups: bool,
+}
+
+impl Rules<'_> {
+    pub fn new(manager: &str) -> Rules<'_> {
+        Rules {
+            manager,
+            allow_superuser_groups: false,
+        }
+    }
+}
+
+/// Why an existing group that the mapping names must not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Untouchable {
+    /// Another tool's `fc:managed-by` (the value as Authentik holds it, bounded).
+    Foreign(String),
+    /// `is_superuser: true`, and superuser groups are not allowed.
+    Superuser,
+}
+
+impl std::fmt::Display for Untouchable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Untouchable::Foreign(owner) => write!(f, "{} is {owner}", managed::MANAGED_BY),
+            Untouchable::Superuser => write!(
+                f,
+                "it is a superuser group (is_superuser: true), whose members get every permission"
+            ),
+        }
+    }
+}
+
+/// Where an existing group the mapping names stands with this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Marked with this run's manager id.
+    Ours,
+    /// Not marked: adopted.
+    Unclaimed,
+    /// Never written.
+    Untouchable(Untouchable),
+}
+
+/// Whether `current` may be written under `rules`, and on what footing. The one decision both
+/// the plan and the edge (which re-reads a group right before writing it) apply.
+pub fn standing(current: &ExistingGroup, rules: &Rules) -> Standing {
+    match managed::ownership(&current.attributes, rules.manager) {
+        Ownership::Foreign(owner) => Standing::Untouchable(Untouchable::Foreign(excerpt(&owner))),
+        _ if current.is_superuser && !rules.allow_superuser_groups => {
+            Standing::Untouchable(Untouchable::Superuser)
+        }
+        Ownership::Ours => Standing::Ours,
+        Ownership::Unclaimed => Standing::Unclaimed,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,8 +131,9 @@ pub struct InconsistentListing(pub String);
 pub fn plan(
     desired: &DesiredState,
     existing: &[ExistingGroup],
-    manager: &str,
+    rules: &Rules,
 ) -> Result<Vec<PlannedGroup>, InconsistentListing> {
+    let manager = rules.manager;
     let existing = index_by_name(existing)?;
     let mut planned = Vec::with_capacity(desired.groups.len() + desired.skipped.len());
 
@@ -88,18 +153,22 @@ pub fn plan(
             continue;
         };
         let changes = managed::changes(&current.attributes, &block);
-        let (action, reason) = match managed::ownership(&current.attributes, manager) {
-            Ownership::Foreign(owner) => (
+        let (action, reason) = match standing(current, rules) {
+            Standing::Untouchable(why @ Untouchable::Foreign(_)) => (
                 Action::Conflict,
                 Some(format!(
-                    "{} is {}, not {manager}; left untouched. Hand it over by removing that attribute in Authentik, or map a different group",
-                    managed::MANAGED_BY,
-                    excerpt(&owner)
+                    "{why}, not {manager}; left untouched. Hand it over by removing that attribute in Authentik, or map a different group"
                 )),
             ),
-            Ownership::Ours if changes.is_empty() => (Action::Unchanged, None),
-            Ownership::Ours => (Action::Update, None),
-            Ownership::Unclaimed => (
+            Standing::Untouchable(why @ Untouchable::Superuser) => (
+                Action::Conflict,
+                Some(format!(
+                    "{why}; left untouched. Map a group without superuser rights, or allow superuser groups (--allow-superuser-groups) if this one is meant to be managed"
+                )),
+            ),
+            Standing::Ours if changes.is_empty() => (Action::Unchanged, None),
+            Standing::Ours => (Action::Update, None),
+            Standing::Unclaimed => (
                 Action::Adopt,
                 Some(format!(
                     "exists without {}; the managed block is added and other attributes kept",
@@ -192,6 +261,7 @@ mod tests {
             pk: pk.into(),
             name: name.into(),
             attributes: attributes.as_object().unwrap().clone(),
+            is_superuser: false,
         }
     }
 
@@ -207,6 +277,49 @@ mod tests {
             ]}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_superuser_group_is_a_conflict_unless_allowed() {
+        let superuser = |attributes: Value| ExistingGroup {
+            is_superuser: true,
+            ..existing("plain", "3", attributes)
+        };
+        for attributes in [
+            json!({}),
+            json!({"fc:managed-by": "me", "fc:tenant": "t9", "fc:role": "user"}),
+        ] {
+            let current = [superuser(attributes)];
+            let planned = plan(&desired(), &current, &Rules::new("me")).unwrap();
+            let p = planned.iter().find(|p| p.group == "plain").unwrap();
+            assert_eq!((p.action, &p.write), (Action::Conflict, &None));
+            let reason = p.reason.as_deref().unwrap();
+            assert!(
+                reason.starts_with("it is a superuser group (is_superuser: true)"),
+                "{reason}"
+            );
+            assert!(reason.contains("--allow-superuser-groups"), "{reason}");
+            assert!(p.changes.is_empty());
+
+            let allowed = Rules {
+                allow_superuser_groups: true,
+                ..Rules::new("me")
+            };
+            let planned = plan(&desired(), &current, &allowed).unwrap();
+            let p = planned.iter().find(|p| p.group == "plain").unwrap();
+            assert!(
+                matches!(p.action, Action::Adopt | Action::Update),
+                "{:?}",
+                p.action
+            );
+            assert!(p.write.is_some());
+        }
+        // Another manager's claim is named first: it is the reason a person would act on.
+        let theirs = superuser(json!({"fc:managed-by": "other"}));
+        assert_eq!(
+            standing(&theirs, &Rules::new("me")),
+            Standing::Untouchable(Untouchable::Foreign("other".into()))
+        );
     }
 
     #[test]
@@ -228,7 +341,7 @@ mod tests {
             existing("unrelated", "6", json!({})),
             existing("all", "7", json!({"fc:managed-by": "me"})),
         ];
-        let plan = plan(&desired(), &current, "me").unwrap();
+        let plan = plan(&desired(), &current, &Rules::new("me")).unwrap();
         let decided: Vec<_> = plan
             .iter()
             .map(|p| (p.group.as_str(), p.action, p.write.is_some()))
@@ -272,7 +385,7 @@ mod tests {
                 json!({"fc:managed-by": "me"}),
             ),
         ];
-        let plan = plan(&desired(), &current, "me").unwrap();
+        let plan = plan(&desired(), &current, &Rules::new("me")).unwrap();
         let reason = plan.iter().find(|p| p.action == Action::Conflict).unwrap();
         assert!(reason.reason.as_ref().unwrap().len() < 1000);
         let orphan = plan.iter().find(|p| p.action == Action::Orphan).unwrap();
@@ -287,9 +400,9 @@ mod tests {
     #[test]
     fn a_repeated_listing_counts_once_but_two_groups_with_one_name_are_refused() {
         let g = existing("same", "1", json!({}));
-        assert!(plan(&desired(), &[g.clone(), g.clone()], "me").is_ok());
+        assert!(plan(&desired(), &[g.clone(), g.clone()], &Rules::new("me")).is_ok());
         let twin = existing("same", "2", json!({}));
-        let err = plan(&desired(), &[g, twin], "me").unwrap_err();
+        let err = plan(&desired(), &[g, twin], &Rules::new("me")).unwrap_err();
         assert!(err.0.contains("two groups named \"same\""), "{}", err.0);
     }
 }

@@ -77,6 +77,7 @@ mod tests {
             pk: "pk".into(),
             name: name.into(),
             attributes: attrs(attributes),
+            is_superuser: false,
         }
     }
 

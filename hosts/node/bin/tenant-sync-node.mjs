@@ -31,6 +31,9 @@ Options:
   --concurrency N     Most Authentik requests in flight at once: writes, and list
                       pages after the first (default 4, 1 = one at a time)
   --manager-id ID     Value of fc:managed-by that marks groups this run owns
+  --allow-superuser-groups
+                      Also manage mapped groups that are superuser groups
+                      (is_superuser in Authentik); without it they are conflicts
   --mapping FILE      Read the mapping from FILE instead of 1Password
   --vault NAME, --item TITLE, --field LABEL
                       Where the mapping is in 1Password (defaults: IAmWorkin,
@@ -52,6 +55,7 @@ function options() {
       'dry-run': { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '0' },
       'manager-id': { type: 'string' },
+      'allow-superuser-groups': { type: 'boolean', default: false },
       mapping: { type: 'string' },
       vault: { type: 'string' },
       item: { type: 'string' },
@@ -104,6 +108,7 @@ function options() {
       concurrency,
       managerId: values['manager-id'],
       maxResponseBytes: 0n,
+      allowSuperuserGroups: values['allow-superuser-groups'],
     },
   };
 }

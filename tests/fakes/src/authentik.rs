@@ -168,6 +168,13 @@ impl FakeAuthentik {
         pk
     }
 
+    /// Makes a group a superuser group (or not), as an admin would in the UI.
+    pub fn set_superuser(&self, name: &str, is_superuser: bool) {
+        let mut state = self.state();
+        let pk = state.by_name.get(name).cloned().expect("a seeded group");
+        state.groups.get_mut(&pk).unwrap().is_superuser = is_superuser;
+    }
+
     pub fn groups(&self) -> Vec<Group> {
         let mut groups: Vec<Group> = self.state().groups.values().cloned().collect();
         groups.sort_by(|a, b| a.name.cmp(&b.name));
