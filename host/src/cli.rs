@@ -7,6 +7,7 @@ use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
 use crate::runtime::{RunFailure, Runtime, Wasm};
 use crate::sandbox::{Grants, Limits};
+use crate::stop::{Signal, Stop};
 use crate::transport::Transport;
 use crate::trust;
 use anyhow::Context;
@@ -26,6 +27,10 @@ pub enum Exit {
     Upstream = 4,
     NotInSync = 5,
     Limit = 6,
+    /// Stopped by SIGINT (128 + 2).
+    Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15).
+    Terminated = 143,
 }
 
 #[derive(Parser)]
@@ -281,6 +286,11 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
+    let stop = Stop::default();
+    let signals = match stop.on_signals(log) {
+        Ok(task) => task,
+        Err(e) => return usage(log, format!("cannot listen for stop signals: {e}")),
+    };
     let grants = Grants {
         allowlist,
         env,
@@ -288,6 +298,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         log: log.clone(),
         verbose: args.verbose,
         transport,
+        stop: stop.clone(),
     };
     let options = SyncOptions {
         source,
@@ -299,7 +310,31 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         allow_superuser_groups: args.allow_superuser_groups,
     };
     let result = runtime.sync(&grants, &options).await;
-    report_outcome(result, args.output, log)
+    signals.abort();
+    let not_attempted = match &result {
+        Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
+            Some(report.summary.not_attempted)
+        }
+        _ => None,
+    };
+    let exit = report_outcome(result, args.output, log);
+    match stop.requested() {
+        None => exit,
+        Some(signal) => {
+            log.event(
+                Level::Warning,
+                "The run was stopped by {Signal}: no write was started after it; {NotAttempted} groups not attempted. The next run picks up where this one stopped",
+                &[
+                    ("Signal", json!(signal.name())),
+                    ("NotAttempted", json!(not_attempted)),
+                ],
+            );
+            match signal {
+                Signal::Term => Exit::Terminated,
+                Signal::Int => Exit::Interrupted,
+            }
+        }
+    }
 }
 
 /// The run's HTTP client. The trust store is read only when an https origin is granted or a
@@ -330,6 +365,8 @@ pub fn exit_code(result: &Result<Result<types::Report, SyncError>, RunFailure>) 
         Ok(Err(SyncError::Upstream(_))) => Exit::Upstream,
         Err(RunFailure::Limit(_)) => Exit::Limit,
         Err(RunFailure::Trap(_)) => Exit::Internal,
+        // `run` reports the signal's own code; this is only what the failure alone says.
+        Err(RunFailure::Stopped(_)) => Exit::Terminated,
     }
 }
 
@@ -362,6 +399,14 @@ pub fn report_outcome(
                 &[("Message", json!(message))],
             );
             ("limit", message, Vec::new())
+        }
+        Err(RunFailure::Stopped(message)) => {
+            log.event(
+                Level::Error,
+                "The run was stopped: {Message}",
+                &[("Message", json!(message))],
+            );
+            ("stopped", message, Vec::new())
         }
         Err(RunFailure::Trap(error)) => {
             let message = format!("{error:#}");

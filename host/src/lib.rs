@@ -14,5 +14,6 @@ pub mod logging;
 pub mod output;
 pub mod runtime;
 pub mod sandbox;
+pub mod stop;
 pub mod transport;
 pub mod trust;

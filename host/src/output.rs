@@ -32,6 +32,7 @@ pub fn to_core(report: types::Report) -> Report {
             orphan: s.orphan,
             skipped: s.skipped,
             failed: s.failed,
+            not_attempted: s.not_attempted,
         },
         groups: report.groups.into_iter().map(group).collect(),
         requests: RequestCounts {
@@ -60,6 +61,7 @@ fn group(g: types::GroupReport) -> GroupReport {
             types::Status::Applied => Status::Applied,
             types::Status::Failed => Status::Failed,
             types::Status::Skipped => Status::Skipped,
+            types::Status::NotAttempted => Status::NotAttempted,
         },
         changes: g
             .changes

@@ -75,6 +75,8 @@ pub enum RunFailure {
     Limit(String),
     /// The component trapped or the host failed.
     Trap(anyhow::Error),
+    /// A stop signal's grace period ended before the component returned.
+    Stopped(String),
 }
 
 impl std::fmt::Display for RunFailure {
@@ -82,6 +84,7 @@ impl std::fmt::Display for RunFailure {
         match self {
             RunFailure::Limit(message) => write!(f, "sandbox limit hit: {message}"),
             RunFailure::Trap(error) => write!(f, "the component failed: {error:#}"),
+            RunFailure::Stopped(message) => write!(f, "{message}"),
         }
     }
 }
@@ -224,7 +227,16 @@ impl Runtime {
             let bindings = self.pre.instantiate_async(&mut store).await?;
             f(&bindings, &mut store).await
         };
-        let outcome = tokio::time::timeout_at(deadline.into(), run).await;
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout_at(deadline.into(), run) => outcome,
+            () = grants.stop.forced() => {
+                let signal = grants.stop.requested().map_or("a stop signal", |s| s.name());
+                return Err(RunFailure::Stopped(format!(
+                    "stopped by {signal}: requests in flight did not finish within {} s, so their outcome is unknown; re-run to converge",
+                    crate::stop::GRACE.as_secs()
+                )));
+            }
+        };
         let exceeded_memory = store.data().memory.exceeded;
         if grants.verbose {
             grants.log.event(

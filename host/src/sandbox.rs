@@ -3,6 +3,7 @@
 
 use crate::grants::{Allowlist, Refusal};
 use crate::logging::{Level, LogSink};
+use crate::stop::Stop;
 use crate::transport::Transport;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -50,6 +51,8 @@ pub struct Grants {
     pub verbose: bool,
     /// How allowed requests reach the network: a pooled client with the run's TLS trust.
     pub transport: Transport,
+    /// Set when the run is being stopped: every new request is refused from then on.
+    pub stop: Stop,
 }
 
 pub struct HostState {
@@ -88,6 +91,7 @@ impl HostState {
                 limits: grants.limits,
                 log: grants.log.clone(),
                 verbose: grants.verbose,
+                stop: grants.stop.clone(),
             },
             memory: MemoryCap {
                 limit: grants.limits.memory_bytes,
@@ -119,6 +123,7 @@ impl WasiHttpView for HostState {
 }
 
 struct Hooks {
+    stop: Stop,
     allowlist: Allowlist,
     transport: Transport,
     limits: Limits,
@@ -187,6 +192,10 @@ impl WasiHttpHooks for Hooks {
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
+        // Stopping: what is in flight may finish, nothing new starts (the signal was logged).
+        if self.stop.requested().is_some() {
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
         let origin = match self
             .allowlist
             .check(request.method().as_str(), request.uri())
@@ -308,6 +317,7 @@ impl Default for Grants {
             log: LogSink::default(),
             verbose: false,
             transport: Transport::plain(limits.connect_timeout),
+            stop: Stop::default(),
         }
     }
 }

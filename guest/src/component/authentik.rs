@@ -11,13 +11,37 @@ use crate::sync_core::managed::{self, Attributes};
 use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
 use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
-use crate::sync_core::untrusted::excerpt;
 use crate::sync_core::verify;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use wasi::clocks::monotonic_clock;
 use wasi::http::types::Method;
+
+/// Why a group's write did not happen.
+#[derive(Debug)]
+pub enum WriteFailure {
+    /// The host refused the write's first request: nothing of it reached Authentik (the run is
+    /// being stopped, or writes are not granted).
+    NotSent(String),
+    /// It failed, or its outcome is unknown; the message says which.
+    Failed(String),
+}
+
+impl From<String> for WriteFailure {
+    fn from(message: String) -> WriteFailure {
+        WriteFailure::Failed(message)
+    }
+}
+
+impl From<NoAnswer> for WriteFailure {
+    fn from(no_answer: NoAnswer) -> WriteFailure {
+        match no_answer.sent_nothing() {
+            true => WriteFailure::NotSent(no_answer.message),
+            false => WriteFailure::Failed(no_answer.message),
+        }
+    }
+}
 
 pub struct Authentik<'a> {
     pub client: &'a Client,
@@ -68,7 +92,7 @@ impl Authentik<'_> {
             .client
             .get(&api::list_target(n))
             .await
-            .map_err(|e| self.upstream(None, format!("{doing} failed: {e}")))?;
+            .map_err(|e| self.upstream(None, format!("{doing} failed: {}", e.message)))?;
         let body = self.expect_json(&response, &doing)?;
         api::decode_page(body)
             .map_err(|e| self.upstream(Some(response.status), format!("{doing}: {e}")))
@@ -84,7 +108,7 @@ impl Authentik<'_> {
     /// Creates `name` carrying `block`, exactly once. When the outcome of a POST is unknown
     /// (no answer, or a 5xx after the body was sent) or Authentik says the name is taken, the
     /// group is looked up by exact name and the run continues from what is there.
-    pub async fn create(&self, name: &str, block: &Attributes) -> Result<(), String> {
+    pub async fn create(&self, name: &str, block: &Attributes) -> Result<(), WriteFailure> {
         let body = json!({"name": name, "attributes": Value::Object(block.clone())});
         let started = monotonic_clock::now();
         let mut attempt = 0;
@@ -96,7 +120,7 @@ impl Authentik<'_> {
                 .await
             {
                 Ok(response) if response.status == 201 => {
-                    return self.verify(&response, "creating the group", name, block);
+                    return Ok(self.verify(&response, "creating the group", name, block)?);
                 }
                 Ok(response)
                     if response.status == 400 && api::is_duplicate_name(&response.body) =>
@@ -104,7 +128,7 @@ impl Authentik<'_> {
                     // Someone else created it during this run: continue from what is there.
                     return match self.find_by_name(name).await? {
                         Some(found) => self.assert_block(&found, block).await,
-                        None => Err("Authentik says a group with this name exists, yet a lookup by the same name finds none".to_owned()),
+                        None => Err(WriteFailure::Failed("Authentik says a group with this name exists, yet a lookup by the same name finds none".to_owned())),
                     };
                 }
                 // Throttled: the server did not process the request, so simply try again.
@@ -118,11 +142,15 @@ impl Authentik<'_> {
                     }
                     (response.trouble(), self.describe_failure(&response))
                 }
-                Ok(response) => return Err(self.failed("creating the group", &response)),
+                Ok(response) => return Err(self.failed("creating the group", &response).into()),
+                // Refused before the first attempt went out: nothing was sent.
+                Err(no_answer) if no_answer.sent_nothing() && attempt == 1 => {
+                    return Err(no_answer.into());
+                }
                 Err(NoAnswer {
-                    trouble: Trouble::Denied,
+                    trouble: Trouble::Denied | Trouble::Refused,
                     message,
-                }) => return Err(message),
+                }) => return Err(WriteFailure::Failed(message)),
                 Err(no_answer) => {
                     // The POST may have been applied: continue from what is there.
                     if let Some(found) = self.find_by_name(name).await? {
@@ -147,9 +175,10 @@ impl Authentik<'_> {
                     1 => String::new(),
                     n => format!(" (after {n} attempts)"),
                 };
-                return Err(self
-                    .redactor
-                    .scrub(&format!("creating the group failed{attempts}: {reason}")));
+                return Err(WriteFailure::Failed(
+                    self.redactor
+                        .scrub(&format!("creating the group failed{attempts}: {reason}")),
+                ));
             }
         }
     }
@@ -166,7 +195,7 @@ impl Authentik<'_> {
 
     /// Patches the block into the group's attributes as they are now: the group is read again
     /// right before the write, so a foreign key added since the listing is kept.
-    pub async fn patch_block(&self, pk: &str, block: &Attributes) -> Result<(), String> {
+    pub async fn patch_block(&self, pk: &str, block: &Attributes) -> Result<(), WriteFailure> {
         let response = self
             .client
             .get(&format!("{}?include_users=false", api::group_target(pk)))
@@ -180,11 +209,11 @@ impl Authentik<'_> {
         &self,
         current: &ExistingGroup,
         block: &Attributes,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteFailure> {
         if let Standing::Untouchable(why) = plan::standing(current, &self.rules) {
-            return Err(format!(
+            return Err(WriteFailure::Failed(format!(
                 "{why} (it changed during this run); left untouched"
-            ));
+            )));
         }
         if managed::changes(&current.attributes, block).is_empty() {
             return Ok(());
@@ -199,7 +228,7 @@ impl Authentik<'_> {
             )
             .await?;
         self.check(&response, doing)?;
-        self.verify(&response, doing, &current.name, &attributes)
+        Ok(self.verify(&response, doing, &current.name, &attributes)?)
     }
 
     /// A request about one group succeeded; a 404 means someone deleted the group meanwhile.

@@ -58,6 +58,7 @@ pub fn report(report: Report) -> wit::Report {
             orphan: s.orphan,
             skipped: s.skipped,
             failed: s.failed,
+            not_attempted: s.not_attempted,
         },
         groups: report
             .groups
@@ -105,6 +106,7 @@ fn status(s: Status) -> wit::Status {
         Status::Applied => wit::Status::Applied,
         Status::Failed => wit::Status::Failed,
         Status::Skipped => wit::Status::Skipped,
+        Status::NotAttempted => wit::Status::NotAttempted,
     }
 }
 

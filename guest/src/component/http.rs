@@ -73,6 +73,19 @@ pub struct NoAnswer {
     pub message: String,
 }
 
+impl NoAnswer {
+    /// Whether nothing of the call left the component: the host refused its first request.
+    pub fn sent_nothing(&self) -> bool {
+        self.trouble == Trouble::Refused
+    }
+}
+
+impl From<NoAnswer> for String {
+    fn from(no_answer: NoAnswer) -> String {
+        no_answer.message
+    }
+}
+
 pub struct Client {
     endpoint: Endpoint,
     authorization: String,
@@ -102,7 +115,7 @@ impl Client {
 
     /// A GET, retried on transient failures. Once retries are exhausted the last answer is
     /// returned whatever its status; `Err` means no answer at all.
-    pub async fn get(&self, target: &str) -> Result<Response, String> {
+    pub async fn get(&self, target: &str) -> Result<Response, NoAnswer> {
         self.idempotent(Method::Get, target, None).await
     }
 
@@ -111,7 +124,7 @@ impl Client {
         &self,
         target: &str,
         body: &serde_json::Value,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, NoAnswer> {
         self.idempotent(Method::Patch, target, Some(body.to_string().into_bytes()))
             .await
     }
@@ -131,7 +144,7 @@ impl Client {
         method: Method,
         target: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<Response, String> {
+    ) -> Result<Response, NoAnswer> {
         let started = monotonic_clock::now();
         let mut attempt = 0;
         loop {
@@ -146,16 +159,23 @@ impl Client {
                 Err(no_answer) => (
                     no_answer.trouble.clone(),
                     no_answer.message.clone(),
-                    Err(no_answer.message),
+                    Err(no_answer),
                 ),
             };
             if !self
                 .back_off(&method, target, &trouble, attempt, started, &reason)
                 .await
             {
-                return last.map_err(|message| match attempt {
-                    1 => message,
-                    _ => format!("{message} (after {attempt} attempts)"),
+                return last.map_err(|no_answer| match attempt {
+                    1 => no_answer,
+                    // Earlier attempts went out, so this call did send something.
+                    _ => NoAnswer {
+                        trouble: match no_answer.trouble {
+                            Trouble::Refused => Trouble::Denied,
+                            other => other,
+                        },
+                        message: format!("{} (after {attempt} attempts)", no_answer.message),
+                    },
                 });
             }
         }
@@ -248,20 +268,20 @@ impl Client {
             .map_err(|()| local("request body unavailable".to_owned()))?;
         let transport = |code: &ErrorCode| transport(code, &self.endpoint.host_port());
         let future = outgoing_handler::handle(request, None).map_err(|code| transport(&code))?;
-        {
+        let sent = {
             let stream = outgoing_body
                 .write()
                 .map_err(|()| local("request body unavailable".to_owned()))?;
-            if let Some(bytes) = body {
-                write_all(&stream, bytes).map_err(|e| NoAnswer {
-                    trouble: Trouble::Transport,
-                    message: format!("sending the request body failed: {e}"),
-                })?;
+            match body {
+                Some(bytes) => write_all(&stream, bytes),
+                None => Ok(()),
             }
-        }
-        OutgoingBody::finish(outgoing_body, None).map_err(|code| transport(&code))?;
+        };
+        let finished = OutgoingBody::finish(outgoing_body, None);
 
-        // Await readiness through the reactor, so other requests progress meanwhile.
+        // Await readiness through the reactor, so other requests progress meanwhile. A host that
+        // refuses the request closes its body first: the answer says why, so it is awaited even
+        // when writing the body failed.
         AsyncPollable::new(future.subscribe()).wait_for().await;
         let response = match future.get() {
             Some(Ok(Ok(response))) => response,
@@ -270,6 +290,11 @@ impl Client {
                 return Err(local("the HTTP response was lost by the host".to_owned()));
             }
         };
+        sent.map_err(|e| NoAnswer {
+            trouble: Trouble::Transport,
+            message: format!("sending the request body failed: {e}"),
+        })?;
+        finished.map_err(|code| transport(&code))?;
         let status = response.status();
         let headers = response.headers();
         let header = |name: &str| {
@@ -371,9 +396,9 @@ fn method_name(method: &Method) -> &str {
 fn transport(code: &ErrorCode, at: &str) -> NoAnswer {
     let (trouble, message) = match code {
         ErrorCode::HttpRequestDenied => (
-            Trouble::Denied,
+            Trouble::Refused,
             format!(
-                "the sandbox refused the request to {at} (HttpRequestDenied): this origin was not granted"
+                "the host refused to send the request to {at} (HttpRequestDenied): it is not granted, or the run is being stopped"
             ),
         ),
         ErrorCode::ConnectionRefused => (

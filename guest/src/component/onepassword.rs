@@ -67,7 +67,7 @@ async fn fetch(
     let response = client.get(target).await.map_err(|e| {
         fail(
             None,
-            format!("{doing} at {} failed: {e}", client.endpoint()),
+            format!("{doing} at {} failed: {}", client.endpoint(), e.message),
         )
     })?;
     if response.is_success() {

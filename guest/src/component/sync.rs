@@ -1,7 +1,7 @@
 //! One reconcile run: resolve the configuration, read the mapping, list Authentik, plan, apply,
 //! report. The decisions are the pure core's; this file only sequences the I/O around them.
 
-use super::authentik::Authentik;
+use super::authentik::{Authentik, WriteFailure};
 use super::http::{Client, DEFAULT_MAX_RESPONSE_BYTES};
 use super::onepassword::{self, Location};
 use super::wit::{self, MappingSource, Service, SyncError, SyncOptions};
@@ -224,7 +224,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     })?;
 
     let outcomes = if options.dry_run {
-        Outcomes::new()
+        Outcomes::default()
     } else {
         apply(&authentik, &planned, write_concurrency(options.concurrency)).await
     };
@@ -240,7 +240,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         desired.warnings,
     );
     log_report(&report);
-    if report.summary.failed > 0 {
+    if report.summary.failed > 0 || report.summary.not_attempted > 0 {
         Err(Failure::Partial(report))
     } else {
         Ok(report)
@@ -248,16 +248,18 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
 }
 
 /// Every write is attempted; one failure does not stop the others. Up to `concurrency` groups
-/// are written at once; each group's own requests stay in order.
+/// are written at once; each group's own requests stay in order. Once the host refuses to send a
+/// write at all (it is stopping the run), no further write is started: those groups are
+/// reported as not attempted.
 async fn apply(
     authentik: &Authentik<'_>,
     planned: &[PlannedGroup],
     concurrency: usize,
 ) -> Outcomes {
     let queue = RefCell::new(planned.iter().filter(|p| p.write.is_some()));
-    let outcomes = RefCell::new(Outcomes::new());
+    let outcomes = RefCell::new(Outcomes::default());
     let worker = || async {
-        loop {
+        while outcomes.borrow().stopped.is_none() {
             // Take the next group, releasing the queue before awaiting anything.
             let Some(planned) = queue.borrow_mut().next() else {
                 break;
@@ -268,7 +270,18 @@ async fn apply(
                 Some(Write::Patch { pk, block }) => authentik.patch_block(pk, block).await,
                 None => continue,
             };
-            outcomes.borrow_mut().insert(planned.group.clone(), outcome);
+            let mut outcomes = outcomes.borrow_mut();
+            match outcome {
+                Ok(()) => {
+                    outcomes.done.insert(planned.group.clone(), Ok(()));
+                }
+                Err(WriteFailure::Failed(cause)) => {
+                    outcomes.done.insert(planned.group.clone(), Err(cause));
+                }
+                Err(WriteFailure::NotSent(cause)) => {
+                    outcomes.stopped.get_or_insert(cause);
+                }
+            }
         }
     };
     join_all((0..concurrency).map(|_| worker())).await;
@@ -308,6 +321,13 @@ fn log_report(report: &Report) {
                     "{Action} {Group} failed: {Error}",
                 )
             }
+            (Status::NotAttempted, _) => {
+                properties.push(("Error", json!(group.error)));
+                (
+                    crate::sync_core::clef::Level::Warning,
+                    "{Action} {Group} not attempted: {Error}",
+                )
+            }
             (_, plan::Action::Conflict | plan::Action::Orphan) => (
                 crate::sync_core::clef::Level::Warning,
                 "{Action} {Group}: {Reason}",
@@ -334,6 +354,7 @@ fn log_report(report: &Report) {
             ("Orphan", json!(s.orphan)),
             ("Skipped", json!(s.skipped)),
             ("Failed", json!(s.failed)),
+            ("NotAttempted", json!(s.not_attempted)),
             ("OnePasswordRequests", json!(report.requests.onepassword)),
             ("AuthentikRequests", json!(report.requests.authentik)),
         ],

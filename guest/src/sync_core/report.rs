@@ -15,6 +15,8 @@ pub enum Status {
     Applied,
     Failed,
     Skipped,
+    /// The run stopped starting writes (a stop signal) before this one: nothing was sent.
+    NotAttempted,
 }
 
 impl Status {
@@ -24,6 +26,7 @@ impl Status {
             Status::Applied => "applied",
             Status::Failed => "failed",
             Status::Skipped => "skipped",
+            Status::NotAttempted => "not-attempted",
         }
     }
 }
@@ -48,6 +51,8 @@ pub struct Summary {
     pub orphan: u32,
     pub skipped: u32,
     pub failed: u32,
+    #[serde(rename = "notAttempted")]
+    pub not_attempted: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -65,10 +70,15 @@ pub struct Report {
     pub warnings: Vec<ValidationIssue>,
 }
 
-/// How each attempted write ended, by group name; `Err` holds the cause.
-pub type Outcomes = BTreeMap<String, Result<(), String>>;
+/// How the writes went: each attempted one by group name (`Err` holds the cause), and why the
+/// run stopped starting writes, if it did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcomes {
+    pub done: BTreeMap<String, Result<(), String>>,
+    pub stopped: Option<String>,
+}
 
-/// Builds the report. A write with no outcome was never attempted, which counts as failed.
+/// Builds the report. A write with no outcome was never attempted.
 pub fn build(
     plan: Vec<PlannedGroup>,
     outcomes: &Outcomes,
@@ -86,17 +96,25 @@ pub fn build(
             let (status, error) = match (&planned.write, dry_run) {
                 (None, _) => (Status::Skipped, None),
                 (Some(_), true) => (Status::Planned, None),
-                (Some(_), false) => match outcomes.get(&planned.group) {
+                (Some(_), false) => match outcomes.done.get(&planned.group) {
                     Some(Ok(())) => (Status::Applied, None),
                     Some(Err(cause)) => (Status::Failed, Some(cause.clone())),
                     None => (
-                        Status::Failed,
-                        Some("not attempted: the run stopped before this write".to_owned()),
+                        Status::NotAttempted,
+                        Some(format!(
+                            "not attempted, nothing was sent: {}",
+                            outcomes
+                                .stopped
+                                .as_deref()
+                                .unwrap_or("the run stopped before this write")
+                        )),
                     ),
                 },
             };
-            if status == Status::Failed {
-                summary.failed += 1;
+            match status {
+                Status::Failed => summary.failed += 1,
+                Status::NotAttempted => summary.not_attempted += 1,
+                _ => {}
             }
             GroupReport {
                 group: planned.group,
@@ -142,12 +160,17 @@ impl Summary {
             (self.skipped, "skipped", "skipped"),
             (self.failed, "failed", "failed"),
         ];
+        let not_attempted = if self.not_attempted > 0 {
+            format!(", {} not attempted", self.not_attempted)
+        } else {
+            String::new()
+        };
         let parts: Vec<String> = counts
             .iter()
             .map(|(n, planned, done)| format!("{n} {}", if dry_run { planned } else { done }))
             .collect();
         format!(
-            "{}{}",
+            "{}{}{not_attempted}",
             if dry_run { "dry run: " } else { "" },
             parts.join(", ")
         )
@@ -155,9 +178,9 @@ impl Summary {
 }
 
 impl Report {
-    /// Everything in the mapping now matches Authentik: no failed write and no conflict.
+    /// Everything in the mapping now matches Authentik: every write done, no conflict.
     pub fn in_sync(&self) -> bool {
-        self.summary.failed == 0 && self.summary.conflict == 0
+        self.summary.failed == 0 && self.summary.not_attempted == 0 && self.summary.conflict == 0
     }
 
     /// The `--output json` document, serialized straight from the report: a tree of JSON
@@ -253,9 +276,10 @@ mod tests {
             planned("c", Action::Unchanged, false),
             planned("d", Action::Adopt, true),
         ];
-        let mut outcomes = Outcomes::new();
-        outcomes.insert("a".into(), Ok(()));
-        outcomes.insert("b".into(), Err("HTTP 500".into()));
+        let mut outcomes = Outcomes::default();
+        outcomes.done.insert("a".into(), Ok(()));
+        outcomes.done.insert("b".into(), Err("HTTP 500".into()));
+        outcomes.stopped = Some("received SIGTERM".into());
         let report = build(
             plan.to_vec(),
             &outcomes,
@@ -270,16 +294,29 @@ mod tests {
                 Status::Applied,
                 Status::Failed,
                 Status::Skipped,
-                Status::Failed
+                Status::NotAttempted
             ]
         );
-        assert_eq!(report.summary.failed, 2);
+        assert_eq!(
+            report.groups[3].error.as_deref(),
+            Some("not attempted, nothing was sent: received SIGTERM")
+        );
+        assert_eq!(
+            (report.summary.failed, report.summary.not_attempted),
+            (1, 1)
+        );
         assert_eq!(report.summary.create, 1);
         assert!(!report.in_sync());
+        assert!(
+            report
+                .summary
+                .line(false)
+                .ends_with("1 failed, 1 not attempted")
+        );
 
         let dry = build(
             plan.to_vec(),
-            &Outcomes::new(),
+            &Outcomes::default(),
             true,
             RequestCounts::default(),
             vec![],
@@ -299,6 +336,9 @@ mod tests {
         );
         let json: Value = serde_json::from_str(&dry.to_json()).unwrap();
         assert_eq!(json["changes"][0]["status"], "planned");
+        let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["summary"]["notAttempted"], 1);
+        assert_eq!(json["changes"][3]["status"], "not-attempted");
     }
 
     #[test]
@@ -357,7 +397,8 @@ mod tests {
             serde_json::json!({
                 "dryRun": false,
                 "summary": {"create": 0, "update": 1, "adopt": 0, "unchanged": 0,
-                            "conflict": 1, "orphan": 0, "skipped": 0, "failed": 1},
+                            "conflict": 1, "orphan": 0, "skipped": 0, "failed": 1,
+                            "notAttempted": 0},
                 "changes": [
                     {"group": "tenant-a-users", "action": "update", "status": "failed",
                      "changes": {"fc:role": {"from": "admin", "to": "user"},

@@ -33,8 +33,12 @@ impl Default for Policy {
 pub enum Trouble {
     /// No answer: refused or dropped connection, timeout. Worth retrying.
     Transport,
-    /// The sandbox refused the request; retrying cannot help.
+    /// A problem retrying cannot heal (a local error, an untrusted certificate, too big an
+    /// answer).
     Denied,
+    /// The host refused to send the request (`HttpRequestDenied`): it is not granted, or the
+    /// run is being stopped. Nothing of it left the component; retrying cannot help.
+    Refused,
     /// The server answered with this status (and maybe `Retry-After`).
     Status {
         status: u16,
@@ -46,7 +50,7 @@ impl Trouble {
     pub fn is_retryable(&self) -> bool {
         match self {
             Trouble::Transport => true,
-            Trouble::Denied => false,
+            Trouble::Denied | Trouble::Refused => false,
             Trouble::Status { status, .. } => retryable_status(*status),
         }
     }
@@ -124,6 +128,7 @@ mod tests {
         }
         for final_answer in [
             Trouble::Denied,
+            Trouble::Refused,
             status(400),
             status(401),
             status(403),

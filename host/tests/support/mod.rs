@@ -50,6 +50,11 @@ impl Ran {
 /// Runs the binary with exactly `env`; fails the test if any of `secrets` shows in its output
 /// or stderr carries anything but CLEF events.
 pub fn tenant_sync(args: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> Ran {
+    checked(command(args, env).output().unwrap(), secrets)
+}
+
+/// The binary with `args` and exactly `env` (and the shared cache), stdin closed.
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenant-sync"));
     command
         .args(args)
@@ -59,11 +64,17 @@ pub fn tenant_sync(args: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> Ran
     for (k, v) in env {
         command.env(k, v);
     }
+    command
+}
+
+/// What a finished run printed, after the checks every run must pass: stderr is CLEF only and
+/// none of `secrets` shows anywhere.
+pub fn checked(output: Output, secrets: &[&str]) -> Ran {
     let Output {
         status,
         stdout,
         stderr,
-    } = command.output().unwrap();
+    } = output;
     let ran = Ran {
         code: status.code().expect("exited, not killed"),
         stdout: String::from_utf8(stdout).unwrap(),
