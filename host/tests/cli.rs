@@ -78,6 +78,7 @@ fn a_successful_run_prints_the_json_report_and_exits_0() {
         "orphan",
         "skipped",
         "failed",
+        "notAttempted",
     ];
     expected.sort();
     let mut keys_sorted = keys.clone();

@@ -241,6 +241,77 @@ fn a_stuck_service_hits_the_node_hosts_deadline() {
     );
 }
 
+#[test]
+fn sigterm_mid_run_under_node_starts_no_more_writes_and_exits_143() {
+    let names: Vec<String> = (0..16).map(|i| format!("g{i:02}")).collect();
+    let entries: Vec<(&str, &str, &str)> =
+        names.iter().map(|n| (n.as_str(), "t", "user")).collect();
+    let world = World::with_mapping(&mapping(&entries));
+    world.ak.set_latency(std::time::Duration::from_millis(300));
+    let child = Command::new("node")
+        .arg(package().join("bin/tenant-sync-node.mjs"))
+        .arg("--bindings")
+        .arg(bindings())
+        .args(["--concurrency", "4"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs([
+            ("OP_CONNECT_HOST", world.op.url()),
+            ("AUTHENTIK_URL", world.ak.url()),
+            ("OP_TOKEN", OP_TOKEN.to_owned()),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN.to_owned()),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = std::time::Instant::now();
+    while world.ak.writes().is_empty() {
+        assert!(waiting.elapsed().as_secs() < 120, "no write arrived");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    succeeded(
+        Command::new("kill").args(["-TERM", &child.id().to_string()]),
+        "kill -TERM",
+    );
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_clean(&stderr, &stdout);
+    assert_eq!(output.status.code(), Some(143), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let statuses: Vec<&str> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["status"].as_str().unwrap())
+        .collect();
+    let applied = statuses.iter().filter(|s| **s == "applied").count();
+    let not_attempted = statuses.iter().filter(|s| **s == "not-attempted").count();
+    assert_eq!(applied + not_attempted, 16, "{statuses:?}");
+    assert!(applied >= 1 && not_attempted >= 1, "{statuses:?}");
+    assert_eq!(
+        world.ak.writes().len(),
+        applied,
+        "no write starts after the signal"
+    );
+    assert_eq!(report["summary"]["notAttempted"], not_attempted);
+    let stopped = stderr
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|e| {
+            e["@mt"]
+                .as_str()
+                .unwrap()
+                .starts_with("The run was stopped by")
+        })
+        .expect("a closing Warning names the signal");
+    assert_eq!(stopped["Signal"], "SIGTERM");
+    assert_eq!(stopped["NotAttempted"], not_attempted);
+}
+
 /// hosts/node/test: the allowlist refuses and never sends, the environment is reduced to the
 /// granted variables, sockets and name lookups are denied.
 #[test]

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { allowlist, grantedEnv, UsageError } from '../src/grants.mjs';
 import { logEvent } from '../src/log.mjs';
 import { issueText, reportJson } from '../src/report.mjs';
-import { runWithDeadline } from '../src/run.mjs';
+import { STOP_GRACE_MS, startRun } from '../src/run.mjs';
 
 const HELP = `Usage: tenant-sync-node [options]
 
@@ -45,9 +45,13 @@ Options:
 
 Exit codes: 0 in sync, 2 usage or configuration, 3 invalid mapping, 4 a service failed
 before any write, 5 not in sync (a conflict or a failed write), 6 the deadline ended the
-run, 1 the component failed.`;
+run, 1 the component failed, 143 / 130 stopped by SIGTERM / SIGINT (no write starts after
+the signal; the report marks the rest not-attempted).`;
 
 const EXIT = { success: 0, internal: 1, usage: 2, invalidMapping: 3, upstream: 4, notInSync: 5, limit: 6 };
+
+/** What a stop signal ends the run with: the shell's 128 + signal number. */
+const STOP_SIGNALS = { SIGTERM: 143, SIGINT: 130 };
 
 function options() {
   const { values } = parseArgs({
@@ -119,6 +123,11 @@ function outcome(run, deadlineSecs) {
     print(reportJson(run.ok));
     return run.ok.summary.conflict > 0 ? EXIT.notInSync : EXIT.success;
   }
+  if (run.stopped) {
+    const message = `stopped by a signal: requests in flight did not finish within ${STOP_GRACE_MS / 1000} s, so their outcome is unknown; re-run to converge`;
+    logEvent('Error', 'The run was stopped: {Message}', { Message: message });
+    return failure('stopped', message, [], EXIT.internal);
+  }
   if (run.deadline) {
     const message = `the run did not finish within its ${deadlineSecs} s deadline; raise --deadline-secs or check for a stuck service`;
     logEvent('Error', 'Sandbox limit hit: {Message}', { Message: message });
@@ -178,8 +187,33 @@ async function main() {
     process.stdout.write(`${HELP}\n`);
     return EXIT.success;
   }
+  let received = null;
   try {
-    return outcome(await runWithDeadline(parsed, parsed.deadlineSecs * 1000), parsed.deadlineSecs);
+    const run = startRun(parsed, parsed.deadlineSecs * 1000);
+    for (const signal of Object.keys(STOP_SIGNALS)) {
+      process.once(signal, () => {
+        if (received !== null) {
+          return;
+        }
+        received = signal;
+        logEvent('Warning', 'Received {Signal}: stopping. No new request is sent; requests in flight get {GraceSecs} s to finish, then the report is printed', {
+          Signal: signal,
+          GraceSecs: STOP_GRACE_MS / 1000,
+        });
+        run.stop();
+      });
+    }
+    const ended = await run.done;
+    const code = outcome(ended, parsed.deadlineSecs);
+    if (received === null) {
+      return code;
+    }
+    const report = ended.ok ?? (ended.err?.tag === 'partial-apply' ? ended.err.val : undefined);
+    logEvent('Warning', 'The run was stopped by {Signal}: no write was started after it; {NotAttempted} groups not attempted. The next run picks up where this one stopped', {
+      Signal: received,
+      NotAttempted: report?.summary.notAttempted ?? null,
+    });
+    return STOP_SIGNALS[received];
   } catch (error) {
     // The worker could not start the component: most likely it was never transpiled.
     const message = `cannot run the transpiled component from ${parsed.bindings} (${error.message}); run \`npm run transpile -- COMPONENT.wasm\` first`;

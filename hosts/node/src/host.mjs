@@ -21,7 +21,8 @@ export const TIMEOUTS_NS = {
 };
 
 /**
- * The import object for `grants`: `{ origins: Set<string>, env: Record<string, string> }`.
+ * The import object for `grants`: `{ origins: Set<string>, env: Record<string, string>,
+ * stop?: Int32Array }` (non-zero `stop[0]`: the run is being stopped, nothing new goes out).
  * `log(level, template, properties)` receives the refusals.
  */
 export function importsFor(grants, log = logEvent) {
@@ -31,6 +32,10 @@ export function importsFor(grants, log = logEvent) {
   const imports = shim.getImportObject();
   imports['wasi:http/outgoing-handler'] = {
     handle(request, options) {
+      // Stopping: what is in flight finishes, nothing new starts (the signal was logged).
+      if (grants.stop !== undefined && Atomics.load(grants.stop, 0) !== 0) {
+        throw { tag: 'HTTP-request-denied' };
+      }
       const origin = requestOrigin(request.scheme(), request.authority());
       if (origin === null || !grants.origins.has(origin)) {
         log('Warning', 'Refused a request to {Origin}: the sandbox grants only {Allowed}', {

@@ -1,27 +1,48 @@
-// One sync run on a worker thread, so the host can enforce a deadline: the component runs
-// synchronously (jco's sync instantiation, the shim's blocking HTTP), and only terminating its
-// thread stops it. Resolves to { ok: report } | { err: sync-error } | { trap: message } |
-// { deadline: true }.
+// One sync run on a worker thread, so the host can enforce a deadline and a stop signal: the
+// component runs synchronously (jco's sync instantiation, the shim's blocking HTTP), and only
+// terminating its thread stops it outright. `done` resolves to { ok: report } | { err: sync-error }
+// | { trap: message } | { deadline: true } | { stopped: true } (the grace period after a stop
+// signal ran out).
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { loadComponent } from './host.mjs';
 
-/** Runs `sync` (the sync-options record) under `grants` with the component in `bindings`. */
-export function runWithDeadline({ bindings, grants, sync }, deadlineMs) {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: { bindings, grants, sync } });
-    const timer = setTimeout(() => {
-      worker.terminate().then(() => resolve({ deadline: true }), reject);
-    }, deadlineMs);
-    worker.once('message', (outcome) => {
-      clearTimeout(timer);
-      resolve(outcome);
-    });
+/** How long requests in flight may take to finish after a stop signal, as in the wasmtime host. */
+export const STOP_GRACE_MS = 5_000;
+
+/**
+ * Starts `sync` (the sync-options record) under `grants` with the component in `bindings`.
+ * Returns `{ done, stop }`: `stop()` makes the sandbox refuse every new request (so no further
+ * write starts) and terminates the run if it has not returned within `STOP_GRACE_MS`.
+ */
+export function startRun({ bindings, grants, sync }, deadlineMs) {
+  // Read by the worker's outgoing-handler on every request; the worker is blocked inside the
+  // component, so a message could not reach it.
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { bindings, grants: { ...grants, stop: stopFlag }, sync },
+  });
+  let finish;
+  const done = new Promise((resolve, reject) => {
+    const timers = [];
+    finish = (outcome) => {
+      timers.forEach(clearTimeout);
+      worker.terminate().then(() => resolve(outcome), reject);
+    };
+    timers.push(setTimeout(() => finish({ deadline: true }), deadlineMs));
+    worker.once('message', (outcome) => finish(outcome));
     worker.once('error', (error) => {
-      clearTimeout(timer);
+      timers.forEach(clearTimeout);
       reject(error);
     });
+    finish.later = (outcome, ms) => timers.push(setTimeout(() => finish(outcome), ms));
   });
+  const stop = () => {
+    if (Atomics.compareExchange(stopFlag, 0, 0, 1) === 0) {
+      finish.later({ stopped: true }, STOP_GRACE_MS);
+    }
+  };
+  return { done, stop };
 }
 
 if (!isMainThread) {
