@@ -82,7 +82,7 @@ impl Job {
                 ("OP_TOKEN", OP_TOKEN),
                 ("AUTHENTIK_TOKEN", token),
             ],
-            &[OP_TOKEN, &self.peer().token],
+            &[OP_TOKEN, &self.peer().token, token],
         )
     }
 
@@ -296,6 +296,84 @@ fn a_superuser_group_is_a_conflict_unless_allowed() {
     let mut expected = job.block("acme", "admin");
     expected["team"] = json!("ops");
     assert_eq!(stored["attributes"], expected);
+}
+
+#[test]
+fn the_least_privilege_service_account_syncs_and_can_do_nothing_else() {
+    let blueprint = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/authentik/tenant-sync-blueprint.yaml"
+    ))
+    .unwrap();
+    let job = Job::new(
+        "least-privilege",
+        &[("users", "acme", "user"), ("admins", "acme", "admin")],
+    );
+    let peer = job.peer();
+    peer.import_blueprint(&blueprint);
+    let token = peer.token_key("tenant-sync");
+    assert_ne!(token, peer.token);
+
+    // The whole job works with it: creates, an adoption that keeps a foreign key, a no-op rerun.
+    peer.create_group(&job.name("admins"), json!({"team": "ops"}), &[]);
+    let ran = job.run_against(&peer.url, &token, &[]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [
+            (job.name("admins"), "adopt".into(), "applied".into()),
+            (job.name("users"), "create".into(), "applied".into()),
+        ]
+    );
+    let mut adopted = job.block("acme", "admin");
+    adopted["team"] = json!("ops");
+    assert_eq!(job.stored_group("admins")["attributes"], adopted);
+    let rerun = job.run_against(&peer.url, &token, &[]);
+    assert_exit(&rerun, 0);
+    assert_eq!(writes(&rerun, &peer.url), Vec::<String>::new());
+
+    // Everything else is refused to this token by Authentik itself.
+    let as_job = |method: &str, target: &str| {
+        tenant_sync_peer::wire::send(&peer.url, method, target, Some(&token), None)
+    };
+    let pk = job.stored_group("users")["pk"].as_str().unwrap().to_owned();
+    let delete = as_job("DELETE", &format!("/api/v3/core/groups/{pk}/"));
+    assert_eq!(
+        delete.status,
+        403,
+        "{}",
+        String::from_utf8_lossy(&delete.body)
+    );
+    assert!(peer.group(&job.name("users")).is_some(), "still there");
+    let bootstrap = as_job(
+        "GET",
+        "/api/v3/core/tokens/authentik-bootstrap-token/view_key/",
+    );
+    assert!(
+        [403, 404].contains(&bootstrap.status),
+        "reading the admin token's key: HTTP {}",
+        bootstrap.status
+    );
+    let tokens = as_job("GET", "/api/v3/core/tokens/");
+    assert!(
+        tokens.status == 403
+            || tokens.json()["results"]
+                .as_array()
+                .is_some_and(|all| all.iter().all(|t| t["identifier"] == "tenant-sync")),
+        "listing tokens shows no one else's: HTTP {} {}",
+        tokens.status,
+        tokens.json()
+    );
+    let users = as_job("GET", "/api/v3/core/users/");
+    assert!(
+        users.status == 403
+            || users.json()["results"]
+                .as_array()
+                .is_some_and(|all| all.iter().all(|u| u["username"] == "tenant-sync")),
+        "listing users: HTTP {} {}",
+        users.status,
+        users.json()
+    );
 }
 
 #[test]

@@ -107,6 +107,49 @@ impl Peer {
             .expect("the peer has the akadmin user")
     }
 
+    /// Applies a blueprint the way an admin's "Flows → Import" does (synchronously: this server
+    /// has no worker to apply blueprint instances). Panics with the server's logs unless it
+    /// applied.
+    pub fn import_blueprint(&self, yaml: &str) {
+        let boundary = "tenant-sync-blueprint-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blueprint.yaml\"\r\nContent-Type: application/yaml\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(yaml.as_bytes());
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let answer = wire::send_typed(
+            &self.url,
+            "POST",
+            "/api/v3/flows/instances/import/",
+            Some(&self.token),
+            Some((&body, Framing::ContentLength)),
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        let result = answer.json();
+        assert!(
+            answer.status == 200 && result["success"] == true,
+            "importing the blueprint: HTTP {} {result}",
+            answer.status
+        );
+    }
+
+    /// The key of the API token `identifier` (an admin may read any token's key).
+    pub fn token_key(&self, identifier: &str) -> String {
+        let answer = self.get(&format!(
+            "/api/v3/core/tokens/{}/view_key/",
+            encode(identifier)
+        ));
+        assert_eq!(
+            answer.status, 200,
+            "reading the key of token {identifier:?}"
+        );
+        answer.json()["key"]
+            .as_str()
+            .expect("a token key")
+            .to_owned()
+    }
+
     /// The server's version, e.g. `2026.2.2`.
     pub fn version(&self) -> String {
         self.get("/api/v3/admin/version/").json()["version_current"]
