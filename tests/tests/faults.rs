@@ -551,3 +551,77 @@ async fn a_token_cut_short_in_a_quoted_server_message_is_still_scrubbed() {
     );
     assert!(everything.contains("Bearer [redacted]…"), "{everything}");
 }
+
+#[tokio::test]
+async fn a_server_message_of_megabytes_reaches_the_report_and_logs_as_an_excerpt() {
+    // Authentik's field errors, 4 MB of them, in a failed create; then a 4 MB detail that
+    // stops the listing. Each reaches the report, the error and the logs cut short.
+    let world = World::with_mapping(&mapping(&[("a", "t", "user"), ("b", "t", "user")]));
+    let huge = "n".repeat(4 * 1024 * 1024);
+    world.ak.inject(
+        route::CREATE,
+        2,
+        Fault::Answer {
+            status: 400,
+            body: json!({ "name": [huge.clone()], "attributes": [huge.clone()] }).to_string(),
+        },
+    );
+    let run = world.run(false).await;
+    let Ok(Err(SyncError::PartialApply(report))) = &run.result else {
+        panic!("{:?}", run.result)
+    };
+    for group in &report.groups {
+        let error = group.error.as_deref().unwrap();
+        assert!(error.len() < 2_000, "{} bytes of error", error.len());
+    }
+    assert!(
+        run.logs.len() < 64 * 1024,
+        "{} bytes of logs",
+        run.logs.len()
+    );
+
+    world.ak.inject(
+        route::LIST,
+        1,
+        Fault::Answer {
+            status: 500,
+            body: json!({ "detail": huge }).to_string(),
+        },
+    );
+    let run = world.run(false).await;
+    assert_eq!(exit_code(&run.result), Exit::Upstream);
+    let failure = format!("{:?}", run.result);
+    assert!(failure.len() < 2_000, "{} bytes of failure", failure.len());
+    assert!(
+        run.logs.len() < 64 * 1024,
+        "{} bytes of logs",
+        run.logs.len()
+    );
+}
+
+#[tokio::test]
+async fn a_group_made_superuser_during_the_run_is_not_written() {
+    // Listed as an ordinary group, read again right before the PATCH as a superuser group.
+    let world = World::with_mapping(&mapping(&[("plain", "t", "user")]));
+    let pk = world.ak.seed_group("plain", json!({"team": "a"}), &[]);
+    world.ak.inject(
+        route::READ,
+        1,
+        Fault::Answer {
+            status: 200,
+            body: json!({"pk": pk, "num_pk": 1, "name": "plain", "is_superuser": true,
+                         "attributes": {"team": "a"}, "parents": [], "users": []})
+            .to_string(),
+        },
+    );
+    let run = world.run(false).await;
+    let Ok(Err(SyncError::PartialApply(report))) = &run.result else {
+        panic!("{:?}", run.result)
+    };
+    let error = report.groups[0].error.as_deref().unwrap();
+    assert!(
+        error.starts_with("it is a superuser group") && error.contains("changed during this run"),
+        "{error}"
+    );
+    assert!(world.ak.writes().is_empty(), "{:?}", world.ak.writes());
+}

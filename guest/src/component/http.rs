@@ -6,6 +6,7 @@
 use super::log;
 use crate::sync_core::endpoint::Endpoint;
 use crate::sync_core::retry::{self, Policy, Trouble};
+use crate::sync_core::untrusted::excerpt;
 use serde_json::json;
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
@@ -60,7 +61,7 @@ impl Response {
             Some(t) if t.to_ascii_lowercase().contains("json") => Ok(&self.body),
             other => Err(format!(
                 "expected a JSON answer, got {} (HTTP {}); is the URL pointing at the API?",
-                other.as_deref().unwrap_or("no content type"),
+                other.as_deref().map_or("no content type".into(), excerpt),
                 self.status
             )),
         }

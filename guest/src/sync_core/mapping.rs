@@ -1,7 +1,7 @@
 //! The tenant-mapping document (schema v1): parsing, validation and normalization into the
 //! desired state. Every problem is collected, so an operator fixes the document in one pass.
 
-use crate::sync_core::untrusted::is_invisible;
+use crate::sync_core::untrusted::{excerpt, is_invisible};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -39,7 +39,7 @@ impl ValidationIssue {
         ValidationIssue {
             entry: None,
             group: None,
-            field: field.map(str::to_owned),
+            field: field.map(excerpt),
             message: message.into(),
         }
     }
@@ -120,7 +120,10 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
         Some(other) => issues.push(ValidationIssue::document(
             Some("version"),
-            format!("must be the number 1 (the only schema this tool reads), got {other}"),
+            format!(
+                "must be the number 1 (the only schema this tool reads), got {}",
+                excerpt(&other.to_string())
+            ),
         )),
     }
     let entries = match root.get("mappings") {
@@ -382,7 +385,7 @@ fn read_entry(
     let group = fields
         .get("authentikGroup")
         .and_then(Value::as_str)
-        .map(str::to_owned);
+        .map(excerpt);
     let mut reader = EntryReader {
         index,
         group: group.clone(),
@@ -402,7 +405,7 @@ fn read_entry(
             warnings.push(ValidationIssue {
                 entry: Some(index),
                 group: group.clone(),
-                field: Some(key.clone()),
+                field: Some(excerpt(key)),
                 message: "unknown field, ignored".to_owned(),
             });
         }
@@ -518,7 +521,8 @@ fn text_problem(text: &str) -> Option<String> {
     }
     if text.trim() != text {
         return Some(format!(
-            "{text:?} has leading or trailing whitespace; remove it"
+            "{:?} has leading or trailing whitespace; remove it",
+            excerpt(text)
         ));
     }
     if let Some(c) = text.chars().find(|c| c.is_control()) {
@@ -795,6 +799,36 @@ mod tests {
         );
         for fine in ["ümlaut", "한국어", "Ελληνικά", "R&D admins", "50% off?"] {
             assert!(validate(&one_entry(fine, "t")).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn text_quoted_from_a_huge_document_is_bounded() {
+        // A megabyte each, so the document stays under the 16 MiB it may have.
+        let huge = "x".repeat(1024 * 1024);
+        let document = serde_json::json!({
+            "version": [huge.clone()],
+            huge.clone(): 1,
+            "mappings": [
+                {"authentikGroup": format!("{huge} "), "fcTenantId": "t", "fcRole": "r"},
+                {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r", huge.clone(): true},
+            ],
+        })
+        .to_string();
+        let found = validate(&document).unwrap_err();
+        assert!(found.len() >= 2, "{}", found.len());
+        let valid = serde_json::json!({"version": 1, huge.clone(): 1, "mappings": [
+            {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r", huge.clone(): true}]})
+        .to_string();
+        let warned = validate(&valid).unwrap().warnings;
+        assert_eq!(warned.len(), 2);
+        for issue in found.iter().chain(&warned) {
+            let text = issue.to_string();
+            assert!(
+                text.chars().count() < 1200,
+                "{} characters",
+                text.chars().count()
+            );
         }
     }
 
