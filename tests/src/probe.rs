@@ -3,7 +3,7 @@
 //! tenant-sync component's good manners, decide what reaches a server.
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use tenant_sync::sandbox::{Grants, HostState};
@@ -18,9 +18,10 @@ pub struct Probed {
     pub outcome: String,
 }
 
-fn compiled() -> &'static (Engine, Component) {
-    static PROBE: OnceLock<(Engine, Component)> = OnceLock::new();
-    PROBE.get_or_init(|| {
+/// The probe component, built once per test process (for other hosts to load, too).
+pub fn wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
         let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let target_dir = workspace.join("target").join("probe");
         // A target directory of its own: the outer cargo may still hold the main one's lock.
@@ -44,10 +45,16 @@ fn compiled() -> &'static (Engine, Component) {
             status.success(),
             "building tests/probe for wasm32-wasip2 failed"
         );
-        let wasm = target_dir.join("wasm32-wasip2/release/tenant-sync-probe.wasm");
+        target_dir.join("wasm32-wasip2/release/tenant-sync-probe.wasm")
+    })
+}
+
+fn compiled() -> &'static (Engine, Component) {
+    static PROBE: OnceLock<(Engine, Component)> = OnceLock::new();
+    PROBE.get_or_init(|| {
         let engine = Engine::default();
-        let component = Component::from_file(&engine, &wasm)
-            .unwrap_or_else(|e| panic!("compiling {}: {e}", wasm.display()));
+        let component = Component::from_file(&engine, wasm())
+            .unwrap_or_else(|e| panic!("compiling {}: {e}", wasm().display()));
         (engine, component)
     })
 }

@@ -323,12 +323,22 @@ fn node_host_grant_tests_pass() {
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
         .collect();
     files.sort();
-    assert!(files.len() >= 2, "{files:?}");
+    assert!(files.len() >= 3, "{files:?}");
+    // The hostile probe (tests/probe), transpiled like the product component.
+    let probe = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-host/probe-gen");
+    succeeded(
+        Command::new("node")
+            .arg(package.join("bin/transpile.mjs"))
+            .arg(tenant_sync_tests::probe::wasm())
+            .arg(&probe),
+        "transpiling the probe component with jco",
+    );
     let output = succeeded(
         Command::new("node")
             .arg("--test")
             .args(&files)
             .env("TENANT_SYNC_NODE_BINDINGS", bindings())
+            .env("TENANT_SYNC_NODE_PROBE", &probe)
             .current_dir(&package),
         "node --test hosts/node/test",
     );

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { allowlist, grantedEnv, UsageError } from '../src/grants.mjs';
+import { grantedEnv, serviceGrant, UsageError } from '../src/grants.mjs';
 import { logEvent } from '../src/log.mjs';
 import { issueText, reportJson } from '../src/report.mjs';
 import { STOP_GRACE_MS, startRun } from '../src/run.mjs';
@@ -15,8 +15,8 @@ const HELP = `Usage: tenant-sync-node [options]
 
 Reconciles the tenant mapping kept in 1Password into Authentik groups by running the
 tenant-sync component under Node.js (jco), with the same sandbox grants as the tenant-sync
-binary: HTTP only to OP_CONNECT_HOST and AUTHENTIK_URL, only the token variables visible,
-no filesystem, no sockets.
+binary: HTTP only to OP_CONNECT_HOST and AUTHENTIK_URL and there only the group requests
+the sync needs, only the token variables visible, no filesystem, no sockets.
 
 Environment:
   AUTHENTIK_URL       Authentik origin, e.g. https://authentik.example.com (required)
@@ -86,7 +86,7 @@ function options() {
     throw new UsageError('AUTHENTIK_URL is not set; set it to the Authentik origin, e.g. https://authentik.example.com');
   }
   let source;
-  const urls = [authentikUrl];
+  const services = [serviceGrant('authentik', authentikUrl)];
   if (values.mapping !== undefined) {
     source = { tag: 'inline', val: readFileSync(values.mapping, 'utf8') };
   } else {
@@ -98,13 +98,13 @@ function options() {
       tag: 'onepassword',
       val: { connectUrl, vault: values.vault, item: values.item, field: values.field },
     };
-    urls.push(connectUrl);
+    services.push(serviceGrant('onepassword', connectUrl));
   }
   const here = dirname(fileURLToPath(import.meta.url));
   return {
     bindings: values.bindings ?? join(here, '..', 'gen'),
     deadlineSecs,
-    grants: { origins: allowlist(urls), env: grantedEnv(env) },
+    grants: { services, env: grantedEnv(env) },
     sync: {
       source,
       authentikUrl,

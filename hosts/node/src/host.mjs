@@ -1,5 +1,5 @@
 // Instantiates the jco-transpiled tenant-sync component with exactly the grants the wasmtime
-// host gives it: outgoing HTTP only to allowed origins (anything else is refused with
+// host gives it: outgoing HTTP only to the granted services' group requests (anything else is refused with
 // HTTP-request-denied), an environment reduced to the granted variables, no arguments, no
 // filesystem, and every socket, UDP datagram and name lookup denied. jco's default shims
 // would hand the guest all of process.env and raw sockets; this module is what replaces them.
@@ -9,7 +9,7 @@ import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { requestOrigin } from './grants.mjs';
+import { checkRequest, methodName, requestOrigin } from './grants.mjs';
 import { logEvent } from './log.mjs';
 import { ADVICE as TLS_ADVICE, certificateProblem } from './tls.mjs';
 
@@ -21,9 +21,9 @@ export const TIMEOUTS_NS = {
 };
 
 /**
- * The import object for `grants`: `{ origins: Set<string>, env: Record<string, string>,
- * stop?: Int32Array }` (non-zero `stop[0]`: the run is being stopped, nothing new goes out).
- * `log(level, template, properties)` receives the refusals.
+ * The import object for `grants`: `{ services: ServiceGrant[], env: Record<string, string>,
+ * stop?: Int32Array }` (services from `serviceGrant`; non-zero `stop[0]`: the run is being
+ * stopped, nothing new goes out). `log(level, template, properties)` receives the refusals.
  */
 export function importsFor(grants, log = logEvent) {
   const shim = new WASIShim({
@@ -37,12 +37,25 @@ export function importsFor(grants, log = logEvent) {
         throw { tag: 'HTTP-request-denied' };
       }
       const origin = requestOrigin(request.scheme(), request.authority());
-      if (origin === null || !grants.origins.has(origin)) {
+      const method = methodName(request.method());
+      const pathWithQuery = request.pathWithQuery();
+      const checked = checkRequest(grants.services, origin, method, pathWithQuery);
+      if (checked.refused === 'origin') {
         log('Warning', 'Refused a request to {Origin}: the sandbox grants only {Allowed}', {
           Origin: origin ?? String(request.authority() ?? '(no authority)'),
-          Allowed: [...grants.origins],
+          Allowed: [...new Set(grants.services.map((s) => s.origin))],
         });
         // jco turns a thrown payload without `payload` into the `err` case of the result.
+        throw { tag: 'HTTP-request-denied' };
+      }
+      if (checked.refused === 'operation') {
+        const path = (pathWithQuery ?? '/').split('?')[0];
+        log('Warning', 'Refused {Method} {Path} to {Service} at {Origin}: the sandbox grants only the group requests the sync needs', {
+          Method: method.slice(0, 300),
+          Path: path.slice(0, 300),
+          Service: checked.service,
+          Origin: origin,
+        });
         throw { tag: 'HTTP-request-denied' };
       }
       const future = http.outgoingHandler.handle(request, bounded(options));

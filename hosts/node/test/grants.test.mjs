@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allowlist, grantedEnv, originOf, requestOrigin, SECRET_VARS, UsageError } from '../src/grants.mjs';
+import { checkRequest, grantedEnv, methodName, originOf, requestOrigin, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
 
 test('origins are scheme, lower-cased host and explicit port', () => {
   assert.equal(originOf('https://Auth.Example.com/'), 'https://auth.example.com:443');
@@ -10,9 +10,72 @@ test('origins are scheme, lower-cased host and explicit port', () => {
   assert.equal(originOf('not a url'), null);
 });
 
-test('the allowlist names a bad URL', () => {
-  assert.deepEqual(allowlist(['http://a:1', 'http://a:1/x']), new Set(['http://a:1']));
-  assert.throws(() => allowlist(['http://a:1', 'file:///etc/passwd']), (e) => e instanceof UsageError && e.message.includes('file:///etc/passwd'));
+test('a service grant names a bad URL', () => {
+  assert.equal(serviceGrant('authentik', 'http://a:1/x/').basePath, '/x');
+  assert.throws(() => serviceGrant('authentik', 'file:///etc/passwd'), (e) => e instanceof UsageError && e.message.includes('file:///etc/passwd'));
+});
+
+const GROUP = '3f2a9c1e-7b4d-4e8f-9a0b-1c2d3e4f5a6b';
+
+test('Authentik is granted only what the sync does with groups (as host/src/grants.rs)', () => {
+  const services = [serviceGrant('authentik', 'http://127.0.0.1:8080')];
+  const check = (method, target) => checkRequest(services, 'http://127.0.0.1:8080', method, target);
+  for (const [method, target] of [
+    ['GET', '/api/v3/core/groups/?include_users=false&ordering=name&page=2&page_size=100'],
+    ['GET', '/api/v3/core/groups/?include_users=false&name=a%20b'],
+    ['GET', `/api/v3/core/groups/${GROUP}/`],
+    ['POST', '/api/v3/core/groups/'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/`],
+  ]) {
+    assert.deepEqual(check(method, target), { service: 'Authentik' }, `${method} ${target}`);
+  }
+  for (const [method, target] of [
+    ['GET', '/api/v3/core/tokens/'],
+    ['GET', '/api/v3/core/users/'],
+    ['DELETE', `/api/v3/core/groups/${GROUP}/`],
+    ['PUT', `/api/v3/core/groups/${GROUP}/`],
+    ['POST', `/api/v3/core/groups/${GROUP}/add_user/`],
+    ['PATCH', '/api/v3/core/groups/'],
+    ['POST', '/api/v3/core/groups/?next=x'],
+    ['GET', '/api/v3/core/groups/?search=x'],
+    ['GET', '/api/v3/core/groups/not-a-uuid/'],
+    ['GET', '/api/v3/core/groups'],
+    ['GET', '/api/v3/core/groups/../tokens/'],
+    ['GET', '/api/v3/core/groups/%2e%2E/tokens/'],
+    ['GET', '/v1/vaults'],
+  ]) {
+    assert.deepEqual(check(method, target), { refused: 'operation', service: 'Authentik' }, `${method} ${target}`);
+  }
+  assert.deepEqual(checkRequest(services, 'http://127.0.0.1:8081', 'GET', '/api/v3/core/groups/'), { refused: 'origin' });
+  assert.deepEqual(checkRequest(services, null, 'GET', '/'), { refused: 'origin' });
+});
+
+test('1Password Connect is granted reads under /v1/vaults, under the base path', () => {
+  const services = [serviceGrant('authentik', 'https://edge.example/authentik/'), serviceGrant('onepassword', 'https://edge.example/op')];
+  const check = (method, target) => {
+    const checked = checkRequest(services, 'https://edge.example:443', method, target);
+    return checked.refused === undefined ? checked.service : null;
+  };
+  assert.equal(check('GET', '/op/v1/vaults?filter=name%20eq%20%22x%22'), '1Password Connect');
+  assert.equal(check('GET', '/op/v1/vaults/abc/items/def/files/ghi/content'), '1Password Connect');
+  assert.equal(check('POST', '/authentik/api/v3/core/groups/'), 'Authentik');
+  for (const [method, target] of [
+    ['PUT', '/op/v1/vaults/abc/items/def'],
+    ['GET', '/op/v1/activity'],
+    ['GET', '/op/v1/vaults/abc/%2E%2e/%2e%2e/activity'],
+    ['GET', '/op/v1/vaults/'],
+    ['GET', '/op/v1/vaults/abc?inline_files=true'],
+    ['POST', '/api/v3/core/groups/'],
+    ['GET', '/authentik/v1/vaults'],
+  ]) {
+    assert.equal(check(method, target), null, `${method} ${target}`);
+  }
+});
+
+test('a wasi:http method reads as its name', () => {
+  assert.equal(methodName({ tag: 'get' }), 'GET');
+  assert.equal(methodName({ tag: 'patch' }), 'PATCH');
+  assert.equal(methodName({ tag: 'other', val: 'PROPFIND' }), 'PROPFIND');
 });
 
 test('a request origin comes from its scheme variant and authority', () => {

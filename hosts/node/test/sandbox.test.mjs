@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { allowlist, grantedEnv } from '../src/grants.mjs';
+import { grantedEnv, serviceGrant } from '../src/grants.mjs';
 import { http } from '@bytecodealliance/preview2-shim';
 import { bounded, deniedSockets, importsFor, loadComponent, TIMEOUTS_NS } from '../src/host.mjs';
 import { listener } from './listener.mjs';
@@ -34,7 +34,7 @@ after(() => {
 test('a request to an origin not granted is refused with HTTP-request-denied and never sent', async () => {
   const events = [];
   const component = instantiate(
-    { origins: allowlist([allowed.url]), env: { AUTHENTIK_TOKEN: 'ak-node-canary' } },
+    { services: [serviceGrant('authentik', allowed.url)], env: { AUTHENTIK_TOKEN: 'ak-node-canary' } },
     (level, template, properties) => events.push({ level, template, ...properties }),
   );
   const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, allowSuperuserGroups: false };
@@ -49,7 +49,7 @@ test('a request to an origin not granted is refused with HTTP-request-denied and
   assert.deepEqual(events[0].Allowed, [allowed.url]);
 
   // The same run with the origin granted does reach it: the refusal above was the allowlist.
-  const granted = instantiate({ origins: allowlist([forbidden.url]), env: { AUTHENTIK_TOKEN: 'ak-node-canary' } });
+  const granted = instantiate({ services: [serviceGrant('authentik', forbidden.url)], env: { AUTHENTIK_TOKEN: 'ak-node-canary' } });
   const report = granted.sync.run(options);
   assert.equal(report.summary.create, 1);
   const seen = await forbidden.seen();
@@ -68,22 +68,22 @@ test('the component sees only the granted environment variables', async () => {
   };
   const before = (await allowed.seen()).length;
   const ambient = { ...process.env, ...environment };
-  const reduced = instantiate({ origins: allowlist([allowed.url]), env: grantedEnv(ambient) }, () => {});
+  const reduced = instantiate({ services: [serviceGrant('authentik', allowed.url)], env: grantedEnv(ambient) }, () => {});
   assert.throws(() => reduced.run.run());
   assert.equal((await allowed.seen()).length, before, 'a run without its configuration sent a request');
 
   // ...and granting the same variables makes the same run work.
-  const full = instantiate({ origins: allowlist([allowed.url]), env: environment }, () => {});
+  const full = instantiate({ services: [serviceGrant('authentik', allowed.url)], env: environment }, () => {});
   full.run.run();
   assert.equal((await allowed.seen()).length, before + 1);
 
-  const imports = importsFor({ origins: new Set(), env: { OP_TOKEN: 'op' } });
+  const imports = importsFor({ services: [], env: { OP_TOKEN: 'op' } });
   assert.deepEqual(imports['wasi:cli/environment'].getEnvironment(), [['OP_TOKEN', 'op']]);
   assert.deepEqual(imports['wasi:cli/environment'].getArguments(), ['tenant-sync']);
 });
 
 test('sockets and name lookups are denied, and there is no filesystem', () => {
-  const imports = importsFor({ origins: new Set(), env: {} });
+  const imports = importsFor({ services: [], env: {} });
   const denied = (call) => assert.throws(call, (e) => e === 'access-denied');
   denied(() => imports['wasi:sockets/tcp-create-socket'].createTcpSocket('ipv4'));
   denied(() => imports['wasi:sockets/udp-create-socket'].createUdpSocket('ipv6'));
