@@ -5,6 +5,8 @@
 
 #[path = "src/fingerprint.rs"]
 mod fingerprint;
+#[path = "src/toolchain.rs"]
+mod toolchain;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -31,9 +33,49 @@ fn main() {
     );
 }
 
+/// Makes sure the toolchain can build for wasm32-wasip2: a fresh machine (rustup without
+/// auto-install) gets the target added instead of failing minutes later in the guest build.
+fn ensure_target(workspace: &Path) {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let installed = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", toolchain::TARGET])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .is_some_and(|libdir| libdir.is_dir());
+    let rustup = Command::new("rustup")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    match toolchain::next_step(installed, rustup, toolchain.as_deref()) {
+        toolchain::Step::Ready => {}
+        toolchain::Step::Install(args) => {
+            println!(
+                "cargo:warning=the {} target was missing; installing it: rustup {}",
+                toolchain::TARGET,
+                args.join(" ")
+            );
+            let status = Command::new("rustup")
+                .args(&args)
+                .current_dir(workspace)
+                .status()
+                .expect("running rustup");
+            assert!(
+                status.success(),
+                "rustup {} failed; run it yourself and build again",
+                args.join(" ")
+            );
+        }
+        toolchain::Step::Stop(message) => panic!("{message}"),
+    }
+}
+
 fn build_guest() -> PathBuf {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
+    ensure_target(&workspace);
     // The root manifest holds the `component` profile the guest is built with.
     for watched in [
         "guest/src",

@@ -6,6 +6,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod cli;
+pub mod credentials;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod fingerprint;
@@ -14,6 +15,9 @@ pub mod logging;
 pub mod output;
 pub mod runtime;
 pub mod sandbox;
+// Used by build.rs; compiled here so its decisions are unit-tested.
 pub mod stop;
+#[cfg(test)]
+mod toolchain;
 pub mod transport;
 pub mod trust;
