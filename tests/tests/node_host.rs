@@ -235,8 +235,10 @@ fn a_stuck_service_hits_the_node_hosts_deadline() {
             .unwrap()
             .contains("2 s deadline")
     );
+    // Generous (#13): a loaded 2-core machine once took over 10 s; what matters is that the
+    // 2 s deadline ends the run instead of the 30 s response timeout or a hang.
     assert!(
-        started.elapsed().as_secs() < 10,
+        started.elapsed().as_secs() < 60,
         "the deadline must stop the run"
     );
 }
