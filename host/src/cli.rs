@@ -2,6 +2,7 @@
 //! stderr (CLEF events only), and the exit codes scripts rely on.
 
 use crate::bindings::types::{self, MappingSource, OnepasswordLocation, SyncError, SyncOptions};
+use crate::credentials::{self, Fallback, SecretRef};
 use crate::grants::{self, Allowlist, Origin, ServiceGrant};
 use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
@@ -41,7 +42,8 @@ pub enum Exit {
     long_about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.\n\n\
         Creates missing groups, asserts the managed attributes (fc:managed-by, fc:tenant, fc:role, fc:label, \
         fc:regulated, fc:strict-mode) where they drifted, and never deletes or touches anything it does not manage. \
-        Tokens come only from the environment: OP_TOKEN (or OP_CONNECT_TOKEN) and AUTHENTIK_TOKEN.\n\n\
+        Tokens come from the environment: OP_TOKEN (or OP_CONNECT_TOKEN) and AUTHENTIK_TOKEN. On a workstation, an unset one \
+        is read from its Kubernetes Secret with kubectl (or, for 1Password, from --op-token-command).\n\n\
         Results go to stdout; stderr carries only CLEF log events (one JSON object per line).\n\n\
         Exit codes: 0 success (dry run included), 2 usage or configuration error, 3 invalid mapping (nothing written), \
         4 a service failed before any write (nothing written), 5 finished but not in sync (a write failed or a group \
@@ -115,9 +117,34 @@ struct RunArgs {
     #[arg(long)]
     allow_superuser_groups: bool,
     #[command(flatten)]
+    credentials: CredentialArgs,
+    #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
     component: ComponentArgs,
+}
+
+/// Where the tokens come from when their variables are unset (a workstation; the CronJob sets
+/// them from Secrets).
+#[derive(Args)]
+struct CredentialArgs {
+    /// Without AUTHENTIK_TOKEN, read the token from this Secret with the kubectl on PATH (current context).
+    #[arg(
+        long,
+        value_name = "NAMESPACE/NAME:KEY",
+        default_value = "authentik/authentik-credentials:BOOTSTRAP_ADMIN_TOKEN"
+    )]
+    authentik_token_secret: SecretRef,
+    /// Without OP_TOKEN or OP_CONNECT_TOKEN, run this shell command (your credential helper); its trimmed output is the 1Password token.
+    #[arg(long, env = "OP_TOKEN_COMMAND", value_name = "COMMAND")]
+    op_token_command: Option<String>,
+    /// Without OP_TOKEN, OP_CONNECT_TOKEN or a token command, read the 1Password token from this Secret with kubectl.
+    #[arg(
+        long,
+        value_name = "NAMESPACE/NAME:KEY",
+        default_value = "authentik/tenant-mapping-sync-op-token:token"
+    )]
+    op_token_secret: SecretRef,
 }
 
 #[derive(Args)]
@@ -272,10 +299,14 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
             );
         }
     };
-    let env = match grants::granted_env(std::env::vars_os(), env_names) {
+    let reads_onepassword = env_names.contains(&"OP_TOKEN");
+    let mut env = match grants::granted_env(std::env::vars_os(), env_names) {
         Ok(env) => env,
         Err(message) => return usage(log, message),
     };
+    if let Err(message) = args.credentials.complete(&mut env, reads_onepassword, log) {
+        return usage(log, message);
+    }
     let limits = args.limits.limits();
     let allowlist = Allowlist::new(services);
     let transport = match transport(&allowlist.origins(), &args.ca_file, &limits) {
@@ -495,6 +526,31 @@ fn read_mapping(path: &Path) -> Result<String, ReadError> {
             e.utf8_error().valid_up_to()
         ))
     })
+}
+
+impl CredentialArgs {
+    /// Fills in the tokens the environment lacks, from their fallbacks.
+    fn complete(
+        &self,
+        env: &mut Vec<(String, String)>,
+        reads_onepassword: bool,
+        log: &LogSink,
+    ) -> Result<(), String> {
+        credentials::complete(
+            env,
+            &["AUTHENTIK_TOKEN"],
+            &Fallback::Secret(self.authentik_token_secret.clone()),
+            log,
+        )?;
+        if reads_onepassword {
+            let fallback = match &self.op_token_command {
+                Some(command) => Fallback::Command(command.clone()),
+                None => Fallback::Secret(self.op_token_secret.clone()),
+            };
+            credentials::complete(env, &["OP_TOKEN", "OP_CONNECT_TOKEN"], &fallback, log)?;
+        }
+        Ok(())
+    }
 }
 
 impl LimitArgs {
