@@ -47,7 +47,8 @@ pub enum Exit {
         Results go to stdout; stderr carries only CLEF log events (one JSON object per line).\n\n\
         Exit codes: 0 success (dry run included), 2 usage or configuration error, 3 invalid mapping (nothing written), \
         4 a service failed before any write (nothing written), 5 finished but not in sync (a write failed or a group \
-        is a conflict), 6 a sandbox limit was hit."
+        is a conflict), 6 a sandbox limit was hit, 143 / 130 stopped by SIGTERM / SIGINT (the report marks the groups not reached \
+        as not-attempted)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -60,6 +61,8 @@ enum Command {
     Run(Box<RunArgs>),
     /// Check a mapping file offline; print the normalized desired state or every problem.
     Validate(ValidateArgs),
+    /// Print the JSON Schema (2020-12) of the mapping document, for editors and pre-merge checks.
+    Schema,
     /// Show a dry run, an apply and a no-op re-run against built-in fake services.
     #[cfg(feature = "demo")]
     Demo(ComponentArgs),
@@ -212,9 +215,17 @@ pub fn main(log: &LogSink) -> Exit {
             return Exit::Usage;
         }
     };
+    if let Command::Schema = cli.command {
+        let schema = tenant_sync_guest::sync_core::mapping_schema::json_schema();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&schema).expect("a schema serializes")
+        );
+        return Exit::Success;
+    }
     // `validate` is pure: no I/O to overlap with the component, so no worker threads to start.
     let tokio = match cli.command {
-        Command::Validate(_) => tokio::runtime::Builder::new_current_thread(),
+        Command::Validate(_) | Command::Schema => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     }
     .enable_all()
@@ -224,6 +235,7 @@ pub fn main(log: &LogSink) -> Exit {
     let exit = match cli.command {
         Command::Run(args) => tokio.block_on(run(*args, log)),
         Command::Validate(args) => tokio.block_on(validate(args, log)),
+        Command::Schema => Exit::Success,
         #[cfg(feature = "demo")]
         Command::Demo(args) => match load_runtime(&args, log) {
             Ok(runtime) => tokio.block_on(crate::demo::run(&runtime)),

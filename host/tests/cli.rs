@@ -464,3 +464,17 @@ fn an_environment_that_is_not_text_neither_panics_nor_echoes() {
         "{stdout}{stderr}"
     );
 }
+
+#[test]
+fn schema_prints_the_mappings_json_schema() {
+    let ran = tenant_sync(&["schema"], &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        ran.json(),
+        tenant_sync_guest::sync_core::mapping_schema::json_schema()
+    );
+    assert_eq!(
+        ran.json()["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+}

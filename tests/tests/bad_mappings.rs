@@ -97,3 +97,41 @@ async fn the_pure_validate_export_agrees() {
         );
     }
 }
+
+/// What JSON Schema cannot express, so `tenant-sync schema` accepts it while `validate` refuses
+/// (the schema's description names each one).
+const BEYOND_A_SCHEMA: [&str; 4] = [
+    "huge document",         // the document's size in bytes
+    "repeated key",          // a JSON parser keeps one of the two values
+    "decomposed name",       // Unicode NFC
+    "conflicting duplicate", // two entries for one group that disagree
+];
+
+#[test]
+fn the_json_schema_and_the_validator_agree_on_every_corpus_document() {
+    let schema = tenant_sync_guest::sync_core::mapping_schema::json_schema();
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let valid = [
+        json!({"version": 1, "mappings": [entry("g")]}),
+        json!({"version": 1, "note": "x", "mappings": [
+            {"authentikGroup": "R&D admins", "fcTenantId": "*", "fcRole": "SuperAdmin"},
+            {"authentikGroup": "ümlaut", "fcTenantId": "t", "fcRole": "r", "label": "Ü", "regulated": true,
+             "strictMode": false, "colour": "red"}]}),
+    ];
+    for document in &valid {
+        assert!(tenant_sync_guest::sync_core::mapping::validate(&document.to_string()).is_ok());
+        assert!(validator.is_valid(document), "{document}");
+    }
+    for (name, document, _) in corpus() {
+        // A document JSON cannot parse is refused by both; serde_json is what editors' parsers
+        // are to the schema.
+        let schema_accepts = serde_json::from_str::<serde_json::Value>(&document)
+            .is_ok_and(|value| validator.is_valid(&value));
+        assert_eq!(
+            schema_accepts,
+            BEYOND_A_SCHEMA.contains(&name),
+            "{name}: the schema {} it",
+            if schema_accepts { "accepts" } else { "refuses" }
+        );
+    }
+}

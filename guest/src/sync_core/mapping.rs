@@ -16,13 +16,25 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// Longer names and values are typos or junk, not tenants.
 pub const MAX_VALUE_CHARS: usize = 256;
 
-const ENTRY_FIELDS: [&str; 6] = [
-    "authentikGroup",
-    "fcTenantId",
-    "fcRole",
-    "label",
-    "regulated",
-    "strictMode",
+/// What an entry field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Visible text: 1 to `MAX_VALUE_CHARS` characters, no invisible characters, no space at
+    /// either end (a group name must also be in Unicode NFC form).
+    Text,
+    /// `true` or `false`.
+    Flag,
+}
+
+/// The fields of a mapping entry; any other field is ignored with a warning. `read_entry` reads
+/// exactly these, and the JSON Schema (`mapping_schema`) is generated from this table.
+pub const ENTRY_FIELDS: [(&str, FieldKind, bool); 6] = [
+    ("authentikGroup", FieldKind::Text, true),
+    ("fcTenantId", FieldKind::Text, true),
+    ("fcRole", FieldKind::Text, true),
+    ("label", FieldKind::Text, false),
+    ("regulated", FieldKind::Flag, false),
+    ("strictMode", FieldKind::Flag, false),
 ];
 
 /// One problem (or, in `DesiredState::warnings`, one oddity) in a mapping document.
@@ -401,7 +413,7 @@ fn read_entry(
     let strict_mode = reader.optional_bool("strictMode");
     let ok = reader.ok;
     for key in fields.keys() {
-        if !ENTRY_FIELDS.contains(&key.as_str()) {
+        if !ENTRY_FIELDS.iter().any(|(name, _, _)| name == key) {
             warnings.push(ValidationIssue {
                 entry: Some(index),
                 group: group.clone(),

@@ -6,6 +6,7 @@ pub mod clef;
 pub mod endpoint;
 pub mod managed;
 pub mod mapping;
+pub mod mapping_schema;
 pub mod onepassword;
 pub mod plan;
 pub mod report;

@@ -36,53 +36,53 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
     )
 }
 
-/// Whether `c` shows as nothing, or as something it is not: control characters, Unicode format
-/// characters (general category Cf: zero-width, bidirectional and other controls), the line and
-/// paragraph separators, every Default_Ignorable_Code_Point (variation selectors, fillers, tags),
-/// and spaces other than U+0020. Ranges from Unicode 16.0 (DerivedGeneralCategory.txt,
-/// DerivedCoreProperties.txt, PropList.txt White_Space); a general-category crate would cost the
-/// component tens of KiB for these few lines.
+/// Whether `c` shows as nothing, or as something it is not: see [`INVISIBLE`].
 pub fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            // Spaces that look like U+0020 but are not it.
-            '\u{00a0}'
-                | '\u{1680}'
-                | '\u{2000}'..='\u{200a}'
-                | '\u{202f}'
-                | '\u{205f}'
-                | '\u{3000}'
-                | '\u{2800}'
-                // Format characters (Cf) and other default-ignorable code points.
-                | '\u{00ad}'
-                | '\u{034f}'
-                | '\u{0600}'..='\u{0605}'
-                | '\u{061c}'
-                | '\u{06dd}'
-                | '\u{070f}'
-                | '\u{0890}'..='\u{0891}'
-                | '\u{08e2}'
-                | '\u{115f}'..='\u{1160}'
-                | '\u{17b4}'..='\u{17b5}'
-                | '\u{180b}'..='\u{180f}'
-                | '\u{200b}'..='\u{200f}'
-                // Line and paragraph separators (Zl, Zp), then the embedding and override controls.
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{206f}'
-                | '\u{3164}'
-                | '\u{fe00}'..='\u{fe0f}'
-                | '\u{feff}'
-                | '\u{ffa0}'
-                | '\u{fff0}'..='\u{fffb}'
-                | '\u{110bd}'
-                | '\u{110cd}'
-                | '\u{13430}'..='\u{1343f}'
-                | '\u{1bca0}'..='\u{1bca3}'
-                | '\u{1d173}'..='\u{1d17a}'
-                | '\u{e0000}'..='\u{e0fff}'
-        )
+    INVISIBLE
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&c))
 }
+
+/// The characters that show as nothing, or as something they are not, as inclusive ranges:
+/// control characters (Cc), Unicode format characters (Cf: zero-width, bidirectional and other
+/// controls), the line and paragraph separators, every Default_Ignorable_Code_Point (variation
+/// selectors, fillers, tags), and spaces other than U+0020. Unicode 16.0
+/// (DerivedGeneralCategory.txt, DerivedCoreProperties.txt, PropList.txt White_Space); data, so
+/// the mapping's JSON Schema is generated from the same table. A general-category crate would
+/// cost the component tens of KiB for these few lines.
+pub const INVISIBLE: &[(char, char)] = &[
+    ('\u{0000}', '\u{001f}'),
+    ('\u{007f}', '\u{00a0}'),
+    ('\u{00ad}', '\u{00ad}'),
+    ('\u{034f}', '\u{034f}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061c}', '\u{061c}'),
+    ('\u{06dd}', '\u{06dd}'),
+    ('\u{070f}', '\u{070f}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08e2}', '\u{08e2}'),
+    ('\u{115f}', '\u{1160}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{17b4}', '\u{17b5}'),
+    ('\u{180b}', '\u{180f}'),
+    ('\u{2000}', '\u{200f}'),
+    // Line and paragraph separators (Zl, Zp), the embedding and override controls, U+202F.
+    ('\u{2028}', '\u{202f}'),
+    ('\u{205f}', '\u{206f}'),
+    ('\u{2800}', '\u{2800}'),
+    ('\u{3000}', '\u{3000}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{fe00}', '\u{fe0f}'),
+    ('\u{feff}', '\u{feff}'),
+    ('\u{ffa0}', '\u{ffa0}'),
+    ('\u{fff0}', '\u{fffb}'),
+    ('\u{110bd}', '\u{110bd}'),
+    ('\u{110cd}', '\u{110cd}'),
+    ('\u{13430}', '\u{1343f}'),
+    ('\u{1bca0}', '\u{1bca3}'),
+    ('\u{1d173}', '\u{1d17a}'),
+    ('\u{e0000}', '\u{e0fff}'),
+];
 
 #[cfg(test)]
 mod tests {
