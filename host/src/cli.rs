@@ -119,6 +119,13 @@ struct RunArgs {
     /// this they are conflicts, left untouched.
     #[arg(long)]
     allow_superuser_groups: bool,
+    /// Reconcile only this group of the mapping (repeatable): each selected group is looked up by
+    /// name instead of listing all groups; orphans are not reported.
+    #[arg(long = "group", value_name = "NAME")]
+    groups: Vec<String>,
+    /// Reconcile only the groups of this tenant (repeatable; with --group, both sets).
+    #[arg(long = "tenant", value_name = "ID")]
+    tenants: Vec<String>,
     #[command(flatten)]
     credentials: CredentialArgs,
     #[command(flatten)]
@@ -351,6 +358,8 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         manager_id: Some(args.manager_id.clone()),
         max_response_bytes: args.limits.max_response_mib * 1024 * 1024,
         allow_superuser_groups: args.allow_superuser_groups,
+        only_groups: args.groups.clone(),
+        only_tenants: args.tenants.clone(),
     };
     let result = runtime.sync(&grants, &options).await;
     signals.abort();

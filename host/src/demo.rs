@@ -45,6 +45,8 @@ pub async fn run(runtime: &Runtime) -> Exit {
         manager_id: None,
         max_response_bytes: 0,
         allow_superuser_groups: false,
+        only_groups: Vec::new(),
+        only_tenants: Vec::new(),
     };
 
     let mut writes_per_run = Vec::new();

@@ -377,6 +377,51 @@ fn the_least_privilege_service_account_syncs_and_can_do_nothing_else() {
 }
 
 #[test]
+fn one_tenant_is_reconciled_by_name_lookups_alone() {
+    let job = Job::new(
+        "one-tenant",
+        &[
+            ("acme-admins", "acme", "admin"),
+            ("acme-users", "acme", "user"),
+            ("globex-users", "globex", "user"),
+        ],
+    );
+    let peer = job.peer();
+    peer.create_group(&job.name("acme-users"), job.block("acme", "admin"), &[]);
+    let ran = job.run(&["--tenant", "acme"]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [
+            (job.name("acme-admins"), "create".into(), "applied".into()),
+            (job.name("acme-users"), "update".into(), "applied".into()),
+        ]
+    );
+    let requests = authentik_requests(&ran, &peer.url);
+    assert_eq!(
+        requests.len(),
+        2 * 2,
+        "a lookup and a write per group, no listing: {requests:?}"
+    );
+    assert_eq!(
+        job.stored_group("acme-users")["attributes"],
+        job.block("acme", "user")
+    );
+    assert_eq!(
+        job.stored_group("acme-admins")["attributes"],
+        job.block("acme", "admin")
+    );
+    assert!(
+        peer.group(&job.name("globex-users")).is_none(),
+        "not selected"
+    );
+
+    let again = job.run(&["--group", &job.name("acme-users")]);
+    assert_exit(&again, 0);
+    assert_eq!(authentik_requests(&again, &peer.url).len(), 1, "one lookup");
+}
+
+#[test]
 fn an_orphan_is_reported_and_kept() {
     let job = Job::new("orphan", &[("kept", "acme", "user")]);
     let orphan = job.block("gone", "user");

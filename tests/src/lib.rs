@@ -94,6 +94,8 @@ impl World {
             manager_id: None,
             max_response_bytes: 0,
             allow_superuser_groups: false,
+            only_groups: Vec::new(),
+            only_tenants: Vec::new(),
         }
     }
 

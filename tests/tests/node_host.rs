@@ -244,6 +244,36 @@ fn a_stuck_service_hits_the_node_hosts_deadline() {
 }
 
 #[test]
+fn one_tenant_under_node_is_looked_up_by_name() {
+    let world = World::with_mapping(&mapping(THREE));
+    let tenant = THREE[0].1;
+    let (code, report) = node_run(&world, &["--tenant", tenant]);
+    assert_eq!(code, 0, "{report}");
+    let groups: Vec<&str> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = THREE
+        .iter()
+        .filter(|(_, t, _)| *t == tenant)
+        .map(|(g, _, _)| *g)
+        .collect();
+    assert_eq!(groups, expected);
+    let requests = world.ak.requests();
+    assert!(
+        requests.iter().all(|r| !r.query.contains_key("page")),
+        "no listing"
+    );
+    assert_eq!(
+        requests.len(),
+        2 * expected.len(),
+        "a lookup and a create each"
+    );
+}
+
+#[test]
 fn sigterm_mid_run_under_node_starts_no_more_writes_and_exits_143() {
     let names: Vec<String> = (0..16).map(|i| format!("g{i:02}")).collect();
     let entries: Vec<(&str, &str, &str)> =

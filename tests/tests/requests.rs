@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use tenant_sync::bindings::types::SyncOptions;
+use tenant_sync::bindings::types::{Action, SyncOptions};
 use tenant_sync_fakes::Fault;
 use tenant_sync_fakes::authentik::route;
 use tenant_sync_tests::*;
@@ -216,4 +216,85 @@ async fn list_pages_after_the_first_are_fetched_concurrently() {
         world.ak.peak_in_flight() >= 2,
         "pages 2-10 were fetched one at a time"
     );
+}
+
+/// A tenant of a big mapping: the groups it selects, looked up by name, at most two requests
+/// each (lookup, then the create or the update), and nothing else of Authentik is read.
+#[tokio::test]
+async fn one_tenant_costs_a_lookup_and_a_write_per_group() {
+    let mut entries: Vec<(String, &str)> = names(300).into_iter().map(|n| (n, "t")).collect();
+    entries.extend([
+        ("acme-admins".to_owned(), "acme"),
+        ("acme-users".to_owned(), "acme"),
+        ("acme-viewers".to_owned(), "acme"),
+    ]);
+    let refs: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|(n, t)| (n.as_str(), *t, "user"))
+        .collect();
+    let world = World::with_mapping(&mapping(&refs));
+    world.ak.seed_group("acme-users", block("old"), &[]); // drifted
+    world.ak.seed_group("acme-viewers", block("acme"), &[]); // in sync
+    world.ak.seed_group("group-00000", block("old"), &[]); // drifted, not selected
+    let mut options = world.options(false);
+    options.only_tenants = vec!["acme".into()];
+    let run = world.run_with(&options, &world.grants()).await;
+    let report = run.report();
+    let decided: Vec<(&str, Action)> = report
+        .groups
+        .iter()
+        .map(|g| (g.group.as_str(), g.action))
+        .collect();
+    assert_eq!(
+        decided,
+        [
+            ("acme-admins", Action::Create),
+            ("acme-users", Action::Update),
+            ("acme-viewers", Action::Unchanged)
+        ]
+    );
+    let recorded = world.ak.requests();
+    let requests: Vec<String> = recorded
+        .iter()
+        .map(|r| format!("{} {} {:?}", r.method, r.path, r.query))
+        .collect();
+    let lookups = recorded
+        .iter()
+        .filter(|r| r.query.contains_key("name"))
+        .count();
+    assert_eq!(lookups, 3, "{requests:?}");
+    assert_eq!(
+        requests.len(),
+        3 + 2,
+        "a lookup per group, then a POST and a PATCH: {requests:?}"
+    );
+    assert!(
+        !recorded.iter().any(|r| r.query.contains_key("page")),
+        "no listing: {requests:?}"
+    );
+    assert_eq!(world.op.requests().len(), 3);
+    assert_eq!(
+        world.ak.group("group-00000").unwrap().attributes["fc:tenant"],
+        "old"
+    );
+    assert_eq!(
+        world.ak.group("acme-users").unwrap().attributes["fc:tenant"],
+        "acme"
+    );
+}
+
+#[tokio::test]
+async fn a_selected_group_the_mapping_lacks_stops_the_run_before_authentik() {
+    let world = World::with_mapping(&mapping(&[("acme-admins", "acme", "admin")]));
+    let mut options = world.options(false);
+    options.only_groups = vec!["acme-admin".into()];
+    let run = world.run_with(&options, &world.grants()).await;
+    let tenant_sync::bindings::types::SyncError::InvalidConfig(message) = run.error() else {
+        panic!("{:?}", run.error())
+    };
+    assert!(
+        message.contains("the group \"acme-admin\" is not in the mapping"),
+        "{message}"
+    );
+    assert!(world.ak.requests().is_empty());
 }

@@ -4,6 +4,7 @@
 //! parents.
 
 use super::http::{Client, NoAnswer, Response};
+use super::queue;
 use super::sync::Upstream;
 use super::wit::Service;
 use crate::sync_core::authentik as api;
@@ -12,7 +13,6 @@ use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
 use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
 use crate::sync_core::verify;
-use futures_util::future::join_all;
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use wasi::clocks::monotonic_clock;
@@ -57,25 +57,20 @@ impl Authentik<'_> {
     pub async fn list_groups(&self, concurrency: usize) -> Result<Vec<ExistingGroup>, Upstream> {
         let first = self.page(1).await?;
         let total = api::page_count(&first).map_err(|e| self.inconsistent(e))?;
-        // The same queue as the writes' (`sync::apply`): each worker takes the next page number,
-        // releasing the queue before awaiting; the first failure stops further fetches.
-        let queue = RefCell::new(2..=total);
         let rest = RefCell::new(vec![None; (total - 1) as usize]);
         let failure = RefCell::new(None);
-        let worker = || async {
-            while failure.borrow().is_none() {
-                let Some(n) = queue.borrow_mut().next() else {
-                    break;
-                };
-                match self.page(n).await {
-                    Ok(page) => rest.borrow_mut()[(n - 2) as usize] = Some(page),
-                    Err(e) => {
-                        failure.borrow_mut().get_or_insert(e);
-                    }
-                }
+        // The first failure stops further fetches.
+        queue::bounded(2..=total, concurrency, async |n| match self.page(n).await {
+            Ok(page) => {
+                rest.borrow_mut()[(n - 2) as usize] = Some(page);
+                true
             }
-        };
-        join_all((0..concurrency.max(1)).map(|_| worker())).await;
+            Err(e) => {
+                failure.borrow_mut().get_or_insert(e);
+                false
+            }
+        })
+        .await;
         if let Some(failure) = failure.into_inner() {
             return Err(failure);
         }
@@ -83,6 +78,37 @@ impl Authentik<'_> {
             .chain(rest.into_inner().into_iter().flatten())
             .collect();
         api::assemble(pages).map_err(|e| self.inconsistent(e))
+    }
+
+    /// The groups named `names` that exist, each looked up by exact name (`?name=`),
+    /// `concurrency` at a time: for a few groups, instead of listing them all. Nothing has been
+    /// written yet when this fails.
+    pub async fn look_up(
+        &self,
+        names: &[&str],
+        concurrency: usize,
+    ) -> Result<Vec<ExistingGroup>, Upstream> {
+        let found = RefCell::new(Vec::new());
+        let failure = RefCell::new(None);
+        queue::bounded(names.iter(), concurrency, async |name| {
+            match self.find_by_name(name).await {
+                Ok(group) => {
+                    found.borrow_mut().extend(group);
+                    true
+                }
+                Err(e) => {
+                    failure.borrow_mut().get_or_insert(
+                        self.upstream(None, format!("looking up the group {name:?}: {e}")),
+                    );
+                    false
+                }
+            }
+        })
+        .await;
+        match failure.into_inner() {
+            Some(failure) => Err(failure),
+            None => Ok(found.into_inner()),
+        }
     }
 
     /// One page of the listing, decoded.
@@ -205,7 +231,9 @@ impl Authentik<'_> {
         self.assert_block(&current, block).await
     }
 
-    async fn assert_block(
+    /// Patches the block into `current`'s attributes as just read (a write on a fresh
+    /// lookup needs no second read).
+    pub async fn assert_block(
         &self,
         current: &ExistingGroup,
         block: &Attributes,

@@ -77,6 +77,9 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         concurrency,
         manager_id: get("TENANT_SYNC_MANAGER_ID"),
         allow_superuser_groups,
+        // One per line: group names may contain commas.
+        only_groups: lines(get("TENANT_SYNC_GROUPS")),
+        only_tenants: lines(get("TENANT_SYNC_TENANTS")),
         max_response_bytes: match get("TENANT_SYNC_MAX_RESPONSE_BYTES") {
             None => 0,
             Some(n) => n.parse().map_err(|_| {
@@ -84,4 +87,14 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
             })?,
         },
     })
+}
+
+fn lines(value: Option<String>) -> Vec<String> {
+    value
+        .iter()
+        .flat_map(|v| v.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -7,6 +7,7 @@ mod convert;
 mod http;
 mod log;
 mod onepassword;
+mod queue;
 mod sync;
 
 wit_bindgen::generate!({

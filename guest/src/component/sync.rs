@@ -5,13 +5,13 @@ use super::authentik::{Authentik, WriteFailure};
 use super::http::{Client, DEFAULT_MAX_RESPONSE_BYTES};
 use super::onepassword::{self, Location};
 use super::wit::{self, MappingSource, Service, SyncError, SyncOptions};
-use super::{convert, log};
+use super::{convert, log, queue};
 use crate::sync_core::endpoint::Endpoint;
 use crate::sync_core::mapping::{self, ValidationIssue};
-use crate::sync_core::plan::{self, PlannedGroup, Rules, Write};
+use crate::sync_core::plan::{self, ExistingGroup, PlannedGroup, Rules, Write};
 use crate::sync_core::report::{self, Outcomes, Report, RequestCounts, Status};
 use crate::sync_core::secrets::Redactor;
-use futures_util::future::join_all;
+use crate::sync_core::selection::{self, Selection};
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -201,6 +201,20 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
             ("Skipped", json!(desired.skipped.len())),
         ],
     );
+    let selection = Selection {
+        groups: options.only_groups.clone(),
+        tenants: options.only_tenants.clone(),
+    };
+    let desired = selection::select(desired, &selection).map_err(Failure::Config)?;
+    if !selection.is_all() {
+        log::info(
+            "Reconciling only {Selected} groups and {Skipped} wildcard entries (--group/--tenant)",
+            &[
+                ("Selected", json!(desired.groups.len())),
+                ("Skipped", json!(desired.skipped.len())),
+            ],
+        );
+    }
 
     let authentik = Authentik {
         client: &run.authentik,
@@ -210,13 +224,28 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
             allow_superuser_groups: options.allow_superuser_groups,
         },
     };
-    let existing = authentik
-        .list_groups(write_concurrency(options.concurrency))
-        .await?;
-    log::info(
-        "Authentik has {Existing} groups",
-        &[("Existing", json!(existing.len()))],
-    );
+    let concurrency = write_concurrency(options.concurrency);
+    // Only some groups: each is looked up by name, and that read is fresh enough to write on.
+    let (existing, fresh) = if selection.is_all() {
+        let existing = authentik.list_groups(concurrency).await?;
+        log::info(
+            "Authentik has {Existing} groups",
+            &[("Existing", json!(existing.len()))],
+        );
+        (existing, BTreeMap::new())
+    } else {
+        let names: Vec<&str> = desired.groups.iter().map(|g| g.name.as_str()).collect();
+        let existing = authentik.look_up(&names, concurrency).await?;
+        log::info(
+            "Looked up {Selected} selected groups by name; {Existing} exist",
+            &[
+                ("Selected", json!(names.len())),
+                ("Existing", json!(existing.len())),
+            ],
+        );
+        let fresh = existing.iter().map(|g| (g.pk.clone(), g.clone())).collect();
+        (existing, fresh)
+    };
     let planned = plan::plan(&desired, &existing, &authentik.rules).map_err(|e| Upstream {
         service: Service::Authentik,
         status: None,
@@ -226,7 +255,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let outcomes = if options.dry_run {
         Outcomes::default()
     } else {
-        apply(&authentik, &planned, write_concurrency(options.concurrency)).await
+        apply(&authentik, &planned, &fresh, concurrency).await
     };
     let requests = RequestCounts {
         onepassword: run.onepassword.as_ref().map_or(0, |(c, _)| c.requests()),
@@ -248,43 +277,44 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
 }
 
 /// Every write is attempted; one failure does not stop the others. Up to `concurrency` groups
-/// are written at once; each group's own requests stay in order. Once the host refuses to send a
-/// write at all (it is stopping the run), no further write is started: those groups are
-/// reported as not attempted.
+/// are written at once; each group's own requests stay in order. A group in `fresh` (just
+/// looked up by name) is patched from that read; any other is read again first. Once the host
+/// refuses to send a write at all (it is stopping the run), no further write is started: those
+/// groups are reported as not attempted.
 async fn apply(
     authentik: &Authentik<'_>,
     planned: &[PlannedGroup],
+    fresh: &BTreeMap<String, ExistingGroup>,
     concurrency: usize,
 ) -> Outcomes {
-    let queue = RefCell::new(planned.iter().filter(|p| p.write.is_some()));
     let outcomes = RefCell::new(Outcomes::default());
-    let worker = || async {
-        while outcomes.borrow().stopped.is_none() {
-            // Take the next group, releasing the queue before awaiting anything.
-            let Some(planned) = queue.borrow_mut().next() else {
-                break;
-            };
-            let outcome = match &planned.write {
-                Some(Write::Create { name, block }) => authentik.create(name, block).await,
+    let writes = planned
+        .iter()
+        .filter_map(|p| Some((&p.group, p.write.as_ref()?)));
+    queue::bounded(writes, concurrency, async |(group, write)| {
+        let outcome = match write {
+            Write::Create { name, block } => authentik.create(name, block).await,
+            Write::Patch { pk, block } => match fresh.get(pk) {
+                Some(current) => authentik.assert_block(current, block).await,
                 // The listed attributes may be stale by now: the block is merged into a re-read.
-                Some(Write::Patch { pk, block }) => authentik.patch_block(pk, block).await,
-                None => continue,
-            };
-            let mut outcomes = outcomes.borrow_mut();
-            match outcome {
-                Ok(()) => {
-                    outcomes.done.insert(planned.group.clone(), Ok(()));
-                }
-                Err(WriteFailure::Failed(cause)) => {
-                    outcomes.done.insert(planned.group.clone(), Err(cause));
-                }
-                Err(WriteFailure::NotSent(cause)) => {
-                    outcomes.stopped.get_or_insert(cause);
-                }
+                None => authentik.patch_block(pk, block).await,
+            },
+        };
+        let mut outcomes = outcomes.borrow_mut();
+        match outcome {
+            Ok(()) => {
+                outcomes.done.insert(group.clone(), Ok(()));
+            }
+            Err(WriteFailure::Failed(cause)) => {
+                outcomes.done.insert(group.clone(), Err(cause));
+            }
+            Err(WriteFailure::NotSent(cause)) => {
+                outcomes.stopped.get_or_insert(cause);
             }
         }
-    };
-    join_all((0..concurrency).map(|_| worker())).await;
+        outcomes.stopped.is_none()
+    })
+    .await;
     outcomes.into_inner()
 }
 

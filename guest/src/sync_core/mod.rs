@@ -12,5 +12,6 @@ pub mod plan;
 pub mod report;
 pub mod retry;
 pub mod secrets;
+pub mod selection;
 pub mod untrusted;
 pub mod verify;

@@ -34,6 +34,9 @@ Options:
   --allow-superuser-groups
                       Also manage mapped groups that are superuser groups
                       (is_superuser in Authentik); without it they are conflicts
+  --group NAME        Reconcile only this group (repeatable); each selected group
+                      is looked up by name, orphans are not reported
+  --tenant ID         Reconcile only this tenant's groups (repeatable)
   --mapping FILE      Read the mapping from FILE instead of 1Password
   --vault NAME, --item TITLE, --field LABEL
                       Where the mapping is in 1Password (defaults: IAmWorkin,
@@ -60,6 +63,8 @@ function options() {
       concurrency: { type: 'string', default: '0' },
       'manager-id': { type: 'string' },
       'allow-superuser-groups': { type: 'boolean', default: false },
+      group: { type: 'string', multiple: true, default: [] },
+      tenant: { type: 'string', multiple: true, default: [] },
       mapping: { type: 'string' },
       vault: { type: 'string' },
       item: { type: 'string' },
@@ -113,6 +118,8 @@ function options() {
       managerId: values['manager-id'],
       maxResponseBytes: 0n,
       allowSuperuserGroups: values['allow-superuser-groups'],
+      onlyGroups: values.group,
+      onlyTenants: values.tenant,
     },
   };
 }

@@ -37,7 +37,7 @@ test('a request to an origin not granted is refused with HTTP-request-denied and
     { services: [serviceGrant('authentik', allowed.url)], env: { AUTHENTIK_TOKEN: 'ak-node-canary' } },
     (level, template, properties) => events.push({ level, template, ...properties }),
   );
-  const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, allowSuperuserGroups: false };
+  const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, allowSuperuserGroups: false, onlyGroups: [], onlyTenants: [] };
   assert.throws(
     () => component.sync.run(options),
     (error) => error.payload?.tag === 'upstream' && error.payload.val.message.includes('HttpRequestDenied'),
