@@ -403,30 +403,10 @@ fn round_trip(scratch: &Path, cache: &Path) {
             let setup = || Services::new(&ca, https, scenario);
             let ours = {
                 let services = setup();
-                let started = Instant::now();
-                let mut args = vec![
-                    "run".to_owned(),
-                    "--output".into(),
-                    "json".into(),
-                    "--concurrency".into(),
-                    concurrency.to_string(),
-                    "--cache-dir".into(),
-                    cache.to_str().unwrap().into(),
-                ];
-                if https {
-                    args.extend(["--ca-file".into(), ca_file.to_str().unwrap().into()]);
-                }
-                let output = Command::new(BINARY)
-                    .args(&args)
-                    .env_clear()
-                    .env("OP_CONNECT_HOST", services.op_url())
-                    .env("AUTHENTIK_URL", services.ak_url())
-                    .env("OP_TOKEN", OP_TOKEN)
-                    .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
-                    .output()
-                    .unwrap();
-                let wall = started.elapsed();
-                let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+                let mut args = vec!["run", "--output", "json", "--concurrency"];
+                let concurrency = concurrency.to_string();
+                args.push(&concurrency);
+                let (wall, report) = services.run(&args, cache, https.then_some(&*ca_file));
                 assert_eq!(report["summary"]["failed"], 0, "{report}");
                 wall
             };
@@ -480,30 +460,8 @@ fn one_tenant(cache: &Path, ca: &TestCa, ca_file: &Path) {
         let walls: Vec<Duration> = (0..7)
             .map(|i| {
                 let tenant = format!("tenant-{:06}", 100 + i);
-                let mut args = vec![
-                    "run",
-                    "--output",
-                    "json",
-                    "--tenant",
-                    &tenant,
-                    "--cache-dir",
-                    cache.to_str().unwrap(),
-                ];
-                if https {
-                    args.extend(["--ca-file", ca_file.to_str().unwrap()]);
-                }
-                let started = Instant::now();
-                let output = Command::new(BINARY)
-                    .args(&args)
-                    .env_clear()
-                    .env("OP_CONNECT_HOST", services.op_url())
-                    .env("AUTHENTIK_URL", services.ak_url())
-                    .env("OP_TOKEN", OP_TOKEN)
-                    .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
-                    .output()
-                    .unwrap();
-                let wall = started.elapsed();
-                let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+                let args = ["run", "--output", "json", "--tenant", &tenant];
+                let (wall, report) = services.run(&args, cache, https.then_some(ca_file));
                 assert_eq!(report["summary"]["create"], 1, "{report}");
                 assert_eq!(report["requests"]["authentik"], 2, "{report}");
                 wall
@@ -571,6 +529,28 @@ impl Services {
 
     fn op_url(&self) -> String {
         self.url(&self.op_proxy)
+    }
+
+    /// The release binary with `args` against these services (warm `cache`; `ca_file` for
+    /// https): its wall time, start-up included, and its JSON report.
+    fn run(&self, args: &[&str], cache: &Path, ca_file: Option<&Path>) -> (Duration, Value) {
+        let mut command = Command::new(BINARY);
+        command.args(args).arg("--cache-dir").arg(cache);
+        if let Some(ca_file) = ca_file {
+            command.arg("--ca-file").arg(ca_file);
+        }
+        let started = Instant::now();
+        let output = command
+            .env_clear()
+            .env("OP_CONNECT_HOST", self.op_url())
+            .env("AUTHENTIK_URL", self.ak_url())
+            .env("OP_TOKEN", OP_TOKEN)
+            .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
+            .output()
+            .unwrap();
+        let wall = started.elapsed();
+        let report = serde_json::from_slice(&output.stdout).expect("a JSON report");
+        (wall, report)
     }
 
     fn ak_url(&self) -> String {

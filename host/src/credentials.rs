@@ -105,9 +105,7 @@ pub fn complete(
 
 /// The entry of `secret` and the kubectl context it was read through.
 fn read_secret(secret: &SecretRef) -> Result<(String, String), String> {
-    let context = kubectl(&["config", "current-context"]).map_err(|why| {
-        format!("kubectl has no current context ({why}); pick one with kubectl config use-context")
-    })?;
+    let context = kubectl(&["config", "current-context"])?;
     let json = kubectl(&[
         "get",
         "secret",
@@ -143,15 +141,37 @@ fn kubectl(args: &[&str]) -> Result<String, String> {
     ))
 }
 
-/// kubectl's failure in the words an operator acts on.
-pub fn kubectl_failure(command: &str, code: Option<i32>, stderr: &str) -> String {
-    let first = excerpt(
+/// The first non-empty line of a command's stderr, bounded.
+fn first_line(stderr: &str) -> String {
+    excerpt(
         stderr
             .lines()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("")
             .trim(),
-    );
+    )
+}
+
+/// How a command ended, in words.
+fn ended(code: Option<i32>) -> String {
+    code.map_or("a signal".to_owned(), |c| format!("exit code {c}"))
+}
+
+/// Bytes that must be a token: text, trimmed, not empty. `what` names where they came from.
+fn token(bytes: Vec<u8>, what: &str) -> Result<String, String> {
+    let token = String::from_utf8(bytes)
+        .map_err(|_| format!("{what} is not text"))?
+        .trim()
+        .to_owned();
+    if token.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    Ok(token)
+}
+
+/// kubectl's failure in the words an operator acts on.
+pub fn kubectl_failure(command: &str, code: Option<i32>, stderr: &str) -> String {
+    let first = first_line(stderr);
     let lower = stderr.to_ascii_lowercase();
     if lower.contains("(forbidden)") {
         format!(
@@ -170,8 +190,7 @@ pub fn kubectl_failure(command: &str, code: Option<i32>, stderr: &str) -> String
             "{command}: the cluster did not answer ({first}); check the kubectl context and your connection"
         )
     } else {
-        let status = code.map_or("a signal".to_owned(), |c| format!("exit code {c}"));
-        format!("{command} failed with {status}: {first}")
+        format!("{command} failed with {}: {first}", ended(code))
     }
 }
 
@@ -196,14 +215,7 @@ pub fn secret_value(json: &str, key: &str) -> Result<String, String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .map_err(|_| format!("the Secret's {key:?} is not base64"))?;
-    let token = String::from_utf8(bytes)
-        .map_err(|_| format!("the Secret's {key:?} is not text"))?
-        .trim()
-        .to_owned();
-    if token.is_empty() {
-        return Err(format!("the Secret's {key:?} is empty"));
-    }
-    Ok(token)
+    token(bytes, &format!("the Secret's {key:?}"))
 }
 
 /// Runs the operator's credential helper; its trimmed stdout is the token.
@@ -214,28 +226,13 @@ fn run_helper(command: &str) -> Result<String, String> {
         .output()
         .map_err(|e| format!("`{command}` could not be started: {e}"))?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = excerpt(
-            stderr
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .trim(),
-        );
-        let status = output
-            .status
-            .code()
-            .map_or("a signal".to_owned(), |c| format!("exit code {c}"));
-        return Err(format!("`{command}` ended with {status}: {first}"));
+        return Err(format!(
+            "`{command}` ended with {}: {}",
+            ended(output.status.code()),
+            first_line(&String::from_utf8_lossy(&output.stderr))
+        ));
     }
-    let token = String::from_utf8(output.stdout)
-        .map_err(|_| format!("`{command}` printed something that is not text"))?
-        .trim()
-        .to_owned();
-    if token.is_empty() {
-        return Err(format!("`{command}` printed nothing"));
-    }
-    Ok(token)
+    token(output.stdout, &format!("the output of `{command}`"))
 }
 
 #[cfg(test)]

@@ -176,6 +176,8 @@ fn usage_and_configuration_errors_exit_2_as_clef() {
     assert!(no_url.stderr.contains("AUTHENTIK_URL"), "{}", no_url.stderr);
 
     let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
+    let no_kubectl = shared_cache().join("no-kubectl");
+    std::fs::create_dir_all(&no_kubectl).unwrap();
     let no_token = tenant_sync(
         &[
             "run",
@@ -184,10 +186,14 @@ fn usage_and_configuration_errors_exit_2_as_clef() {
             "--authentik-url",
             &services.ak.url(),
         ],
-        &[("OP_TOKEN", OP_TOKEN)],
+        // A PATH with no kubectl (without PATH, the system's default one may have a real one).
+        &[
+            ("OP_TOKEN", OP_TOKEN),
+            ("PATH", no_kubectl.to_str().unwrap()),
+        ],
     );
     assert_eq!(no_token.code, 2);
-    // No kubectl on this empty PATH to read the Secret with (credentials.rs has its own tests).
+    // Nothing to read the Secret with (credentials.rs has the kubectl tests).
     assert!(
         no_token.stderr.contains("AUTHENTIK_TOKEN is not set, and reading it from Secret authentik/authentik-credentials key BOOTSTRAP_ADMIN_TOKEN failed: kubectl is not on PATH"),
         "{}",

@@ -280,7 +280,7 @@ fn every_way_of_failing_names_the_command_and_what_to_do() {
         &["--op-token-command", "true"],
         &[("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
     );
-    assert!(usage_error(&ran, &services).contains("printed nothing"));
+    assert!(usage_error(&ran, &services).contains("the output of `true` is empty"));
 
     let ran = dry_run(
         &services,
