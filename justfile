@@ -14,7 +14,7 @@ build:
     cargo build --release -p tenant-sync
     cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
 
-# Size of the component as shipped (it must stay under 512 KiB to fit a ConfigMap).
+# Size of the component as shipped (it must stay under 704 KiB to fit a ConfigMap, base64).
 size:
     cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
     @stat -c '%s bytes  %n' target/wasm32-wasip2/component/tenant_sync_guest.wasm

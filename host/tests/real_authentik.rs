@@ -422,6 +422,43 @@ fn one_tenant_is_reconciled_by_name_lookups_alone() {
 }
 
 #[test]
+fn a_group_in_another_unicode_spelling_is_never_doubled() {
+    // The mapping spells the name decomposed (u + U+0308); Authentik has it precomposed.
+    let scratch = Scratch::new(authentik(), "nfc");
+    let precomposed = scratch.name("ümlaut");
+    let decomposed = scratch.name("u\u{308}mlaut");
+    let document = json!({"version": 1, "mappings": [
+        {"authentikGroup": decomposed, "fcTenantId": "acme", "fcRole": "user"}]});
+    let job = Job::with_document(scratch, &document);
+    job.peer().create_group(&precomposed, json!({}), &[]);
+    let ran = job.run(&[]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [(precomposed.clone(), "adopt".into(), "applied".into())],
+        "one group, adopted under its NFC name"
+    );
+    assert_eq!(job.stored().len(), 1, "{:?}", job.stored());
+
+    // The other way round: Authentik holds the decomposed spelling, the mapping the NFC one.
+    let scratch = Scratch::new(authentik(), "nfc-twin");
+    let precomposed = scratch.name("ümlaut");
+    let decomposed = scratch.name("u\u{308}mlaut");
+    let document = json!({"version": 1, "mappings": [
+        {"authentikGroup": precomposed, "fcTenantId": "acme", "fcRole": "user"}]});
+    let job = Job::with_document(scratch, &document);
+    job.peer().create_group(&decomposed, json!({}), &[]);
+    let ran = job.run(&[]);
+    assert_exit(&ran, 5);
+    assert_eq!(
+        decisions(&ran),
+        [(precomposed.clone(), "conflict".into(), "skipped".into())]
+    );
+    assert_eq!(writes(&ran, &job.peer().url), Vec::<String>::new());
+    assert_eq!(job.stored().len(), 1, "no lookalike next to it");
+}
+
+#[test]
 fn an_orphan_is_reported_and_kept() {
     let job = Job::new("orphan", &[("kept", "acme", "user")]);
     let orphan = job.block("gone", "user");

@@ -169,6 +169,24 @@ async fn an_unclaimed_group_is_adopted_and_a_foreign_one_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn a_lookalike_in_another_unicode_spelling_is_a_conflict_not_a_second_group() {
+    // Authentik holds "ümlaut" decomposed (u + U+0308); the mapping spells it precomposed.
+    let world = World::with_mapping(&mapping(&[("ümlaut", "t", "user")]));
+    world
+        .ak
+        .seed_group("u\u{308}mlaut", json!({"fc:managed-by": "other"}), &[]);
+    let run = world.run(false).await;
+    assert_eq!(
+        actions(run.report()),
+        [("ümlaut".into(), Action::Conflict, Status::Skipped)]
+    );
+    let reason = run.report().groups[0].reason.as_deref().unwrap();
+    assert!(reason.contains("u\\u{0308}mlaut"), "{reason}");
+    assert!(world.ak.writes().is_empty(), "no lookalike created");
+    assert_eq!(world.ak.groups().len(), 1);
+}
+
+#[tokio::test]
 async fn a_superuser_group_is_a_conflict_unless_superuser_groups_are_allowed() {
     let world = World::with_mapping(&mapping(&[("admins", "t1", "admin")]));
     world.ak.seed_group("admins", json!({"color": "red"}), &[7]);

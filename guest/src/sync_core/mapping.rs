@@ -5,7 +5,7 @@ use crate::sync_core::untrusted::{excerpt, is_invisible};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
-use unicode_normalization::IsNormalized;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// The wildcard tenant: such entries grant cross-tenant roles and never get a group of their own.
 pub const WILDCARD_TENANT: &str = "*";
@@ -20,7 +20,7 @@ pub const MAX_VALUE_CHARS: usize = 256;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
     /// Visible text: 1 to `MAX_VALUE_CHARS` characters, no invisible characters, no space at
-    /// either end (a group name must also be in Unicode NFC form).
+    /// either end (a group name is kept in its Unicode NFC spelling).
     Text,
     /// `true` or `false`.
     Flag,
@@ -405,7 +405,9 @@ fn read_entry(
         issues,
         ok: true,
     };
-    let name = reader.group_name();
+    let name = reader
+        .required_text("authentikGroup")
+        .map(|name| nfc_name(name, index, warnings));
     let tenant = reader.required_text("fcTenantId");
     let role = reader.required_text("fcRole");
     let label = reader.optional_text("label");
@@ -461,32 +463,6 @@ impl EntryReader<'_> {
         }
     }
 
-    /// The group name: valid text, and spelled one way only (Unicode NFC), since Authentik
-    /// compares names byte for byte and a decomposed `ü` would be a second group that looks like
-    /// the first.
-    fn group_name(&mut self) -> Option<String> {
-        let name = self.required_text("authentikGroup")?;
-        if unicode_normalization::is_nfc_quick(name.chars()) == IsNormalized::Yes {
-            return Some(name);
-        }
-        let (at, mark) = name
-            .chars()
-            .enumerate()
-            .find(|(_, c)| {
-                unicode_normalization::is_nfc_quick(std::iter::once(*c)) != IsNormalized::Yes
-            })
-            .unwrap_or((0, '?'));
-        self.problem(
-            "authentikGroup",
-            format!(
-                "is not in Unicode NFC form: U+{:04X} at character {} combines with the character before it; retype the name with precomposed characters (e.g. ü, not u followed by U+0308) so it cannot look like another group's name",
-                mark as u32,
-                at + 1
-            ),
-        );
-        None
-    }
-
     fn optional_text(&mut self, field: &str) -> Option<String> {
         let value = self.fields.get(field)?;
         self.text(field, value)
@@ -524,6 +500,25 @@ impl EntryReader<'_> {
             }
         }
     }
+}
+
+/// A group name in its one Unicode spelling (NFC): Authentik compares names byte for byte, so a
+/// decomposed `ü` (u + U+0308) would be a second group that looks like the first. Another
+/// spelling is reconciled as its NFC form, with a warning.
+fn nfc_name(name: String, index: u32, warnings: &mut Vec<ValidationIssue>) -> String {
+    if unicode_normalization::is_nfc_quick(name.chars()) == IsNormalized::Yes {
+        return name;
+    }
+    let nfc: String = name.nfc().collect();
+    if nfc != name {
+        warnings.push(ValidationIssue {
+            entry: Some(index),
+            group: Some(excerpt(&nfc)),
+            field: Some("authentikGroup".to_owned()),
+            message: "is not in Unicode NFC form; it is reconciled as its NFC spelling, which looks the same (two spellings of one name are one group)".to_owned(),
+        });
+    }
+    nfc
 }
 
 /// Why a name or value is unusable, if it is.
@@ -801,16 +796,39 @@ mod tests {
     }
 
     #[test]
-    fn a_name_spelled_in_decomposed_unicode_is_refused() {
-        // "ümlaut" as u + U+0308: looks like the precomposed name, is another group to Authentik.
-        let found = issues(&one_entry("u\u{308}mlaut", "t"));
-        assert_eq!(found.len(), 1, "{found:?}");
+    fn a_name_in_another_unicode_spelling_is_one_group_with_a_warning() {
+        // "ümlaut" as u + U+0308: looks like the precomposed name, and is the same group.
+        let decomposed = "u\u{308}mlaut";
+        let state = validate(&one_entry(decomposed, "t")).unwrap();
+        assert_eq!(state.groups[0].name, "ümlaut");
+        let warned: Vec<String> = state.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warned.len(), 1);
         assert!(
-            found[0].contains("is not in Unicode NFC form: U+0308 at character 2"),
-            "{found:?}"
+            warned[0].contains("authentikGroup: is not in Unicode NFC form"),
+            "{warned:?}"
         );
+        let both = serde_json::json!({"version": 1, "mappings": [
+            {"authentikGroup": "ümlaut", "fcTenantId": "t", "fcRole": "user"},
+            {"authentikGroup": decomposed, "fcTenantId": "t", "fcRole": "user"}]})
+        .to_string();
+        let state = validate(&both).unwrap();
+        assert_eq!(state.groups.len(), 1, "NFC-equal entries are one group");
+        assert!(
+            state
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("duplicates mappings[0] exactly")),
+            "{:?}",
+            state.warnings
+        );
+        let disagreeing = serde_json::json!({"version": 1, "mappings": [
+            {"authentikGroup": "ümlaut", "fcTenantId": "t", "fcRole": "user"},
+            {"authentikGroup": decomposed, "fcTenantId": "t", "fcRole": "admin"}]})
+        .to_string();
+        assert!(issues(&disagreeing)[0].contains("conflicts with mappings[0]"));
         for fine in ["ümlaut", "한국어", "Ελληνικά", "R&D admins", "50% off?"] {
-            assert!(validate(&one_entry(fine, "t")).is_ok(), "{fine}");
+            let state = validate(&one_entry(fine, "t")).unwrap();
+            assert!(state.warnings.is_empty(), "{fine}");
         }
     }
 

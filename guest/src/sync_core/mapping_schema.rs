@@ -1,8 +1,8 @@
 //! The JSON Schema (2020-12) of the mapping document, generated from the rules `mapping`
 //! applies: its field table, limits and the invisible-character table. For editors and for a
 //! pre-merge check of the 1Password document (`tenant-sync schema`). What a schema cannot say
-//! (the document's byte size, repeated keys, Unicode NFC, two entries for one group that
-//! disagree) is in its `description`; `tenant-sync validate` checks those too.
+//! (the document's byte size, repeated keys, two entries for one group that disagree) is in its
+//! `description`; `tenant-sync validate` checks those too.
 
 use super::mapping::{ENTRY_FIELDS, FieldKind, MAX_DOCUMENT_BYTES, MAX_ENTRIES, MAX_VALUE_CHARS};
 use super::untrusted::INVISIBLE;
@@ -29,7 +29,7 @@ pub fn json_schema() -> Value {
         "$id": "urn:tenant-sync:mapping:v1",
         "title": "tenant-sync mapping document, version 1",
         "description": format!(
-            "The tenant mapping kept in 1Password. Beyond this schema, tenant-sync also refuses a document over {MAX_DOCUMENT_BYTES} bytes, an object that repeats a key, a group name not in Unicode NFC form, and two entries for one group that disagree; `tenant-sync validate FILE` checks everything. Fields not listed here are ignored with a warning."
+            "The tenant mapping kept in 1Password. Beyond this schema, tenant-sync also refuses a document over {MAX_DOCUMENT_BYTES} bytes, an object that repeats a key, and two entries for one group that disagree (group names are compared in Unicode NFC); `tenant-sync validate FILE` checks everything. Fields not listed here are ignored with a warning."
         ),
         "type": "object",
         "required": ["version", "mappings"],

@@ -4,7 +4,9 @@
 use super::managed::{self, AttributeChange, Attributes, Ownership};
 use super::mapping::DesiredState;
 use super::untrusted::excerpt;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// A group as Authentik lists it, reduced to what the plan needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +141,21 @@ pub fn plan(
 
     for group in &desired.groups {
         let block = managed::block_for(group, manager);
-        let Some(current) = existing.get(group.name.as_str()) else {
+        let current = match existing.get(group.name.as_str()).map(Vec::as_slice) {
+            Some([current]) if current.name == group.name => Some(*current),
+            Some(twins) => {
+                planned.push(PlannedGroup {
+                    group: group.name.clone(),
+                    action: Action::Conflict,
+                    changes: Vec::new(),
+                    reason: Some(twin_reason(twins)),
+                    write: None,
+                });
+                continue;
+            }
+            None => None,
+        };
+        let Some(current) = current else {
             planned.push(PlannedGroup {
                 group: group.name.clone(),
                 action: Action::Create,
@@ -209,13 +225,16 @@ pub fn plan(
         .map(|g| g.name.as_str())
         .chain(desired.skipped.iter().map(|s| s.group.as_str()))
         .collect();
-    for (name, group) in &existing {
-        if !mapped.contains(name)
+    let groups = existing
+        .iter()
+        .flat_map(|(key, groups)| groups.iter().map(move |g| (key, g)));
+    for (key, group) in groups {
+        if !mapped.contains(key.as_ref())
             && managed::ownership(&group.attributes, manager) == Ownership::Ours
         {
             planned.push(PlannedGroup {
                 // A name only Authentik knows: bounded like any text from a server.
-                group: excerpt(name),
+                group: excerpt(&group.name),
                 action: Action::Orphan,
                 changes: Vec::new(),
                 reason: Some(format!(
@@ -231,23 +250,70 @@ pub fn plan(
     Ok(planned)
 }
 
-/// Groups by name. The same group listed twice (a page repeated while paging) counts once; two
-/// different groups with one name would make any decision a guess, so that is refused.
+/// Groups by their name's NFC spelling, the way the mapping's names are kept. The same group
+/// listed twice (a page repeated while paging) counts once; two different groups with one name
+/// would make any decision a guess, so that is refused. Different groups whose names are two
+/// spellings of one name (Authentik compares bytes) share a key: the plan leaves them alone.
 fn index_by_name(
     existing: &[ExistingGroup],
-) -> Result<BTreeMap<&str, &ExistingGroup>, InconsistentListing> {
-    let mut by_name: BTreeMap<&str, &ExistingGroup> = BTreeMap::new();
+) -> Result<BTreeMap<Cow<'_, str>, Vec<&ExistingGroup>>, InconsistentListing> {
+    let mut by_name: BTreeMap<Cow<'_, str>, Vec<&ExistingGroup>> = BTreeMap::new();
     for group in existing {
-        if let Some(seen) = by_name.insert(group.name.as_str(), group)
-            && seen.pk != group.pk
-        {
-            return Err(InconsistentListing(format!(
-                "Authentik listed two groups named {:?} (pk {} and {}); group names are unique, so the listing is inconsistent. Re-run; if it persists, check the Authentik database",
-                group.name, seen.pk, group.pk
-            )));
+        let same_key = by_name.entry(nfc(&group.name)).or_default();
+        if let Some(seen) = same_key.iter().find(|g| g.name == group.name) {
+            if seen.pk != group.pk {
+                return Err(InconsistentListing(format!(
+                    "Authentik listed two groups named {:?} (pk {} and {}); group names are unique, so the listing is inconsistent. Re-run; if it persists, check the Authentik database",
+                    excerpt(&group.name),
+                    seen.pk,
+                    group.pk
+                )));
+            }
+            continue;
         }
+        same_key.push(group);
     }
     Ok(by_name)
+}
+
+fn nfc(name: &str) -> Cow<'_, str> {
+    match unicode_normalization::is_nfc_quick(name.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(name),
+        _ => Cow::Owned(name.nfc().collect()),
+    }
+}
+
+/// Why a mapped name that Authentik holds in other Unicode spellings is left alone.
+fn twin_reason(twins: &[&ExistingGroup]) -> String {
+    let spellings: Vec<String> = twins.iter().map(|g| spelled(&g.name)).collect();
+    format!(
+        "Authentik has {} that look{} like this name but {} spelled differently in Unicode ({}); left untouched, since writing would create or change a lookalike. Rename {} in Authentik to the NFC spelling, or map a different name",
+        if twins.len() == 1 {
+            "a group".to_owned()
+        } else {
+            format!("{} groups", twins.len())
+        },
+        if twins.len() == 1 { "s" } else { "" },
+        if twins.len() == 1 { "is" } else { "are" },
+        spellings.join(", "),
+        if twins.len() == 1 {
+            "it"
+        } else {
+            "all but one"
+        },
+    )
+}
+
+/// A name with every non-ASCII character as its code point, so two spellings read differently.
+fn spelled(name: &str) -> String {
+    let shown: String = excerpt(name)
+        .chars()
+        .map(|c| match c.is_ascii() {
+            true => c.to_string(),
+            false => format!("\\u{{{:04x}}}", c as u32),
+        })
+        .collect();
+    format!("\"{shown}\"")
 }
 
 #[cfg(test)]
@@ -277,6 +343,48 @@ mod tests {
             ]}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_group_authentik_holds_in_another_unicode_spelling_is_left_alone() {
+        let desired = validate(
+            r#"{"version": 1, "mappings": [
+              {"authentikGroup": "ümlaut", "fcTenantId": "t", "fcRole": "user"},
+              {"authentikGroup": "café", "fcTenantId": "t", "fcRole": "user"}]}"#,
+        )
+        .unwrap();
+        let current = [
+            existing("u\u{308}mlaut", "1", json!({})),
+            existing("cafe\u{301}", "2", json!({})),
+            existing(
+                "café",
+                "3",
+                json!({"fc:managed-by": "me", "fc:tenant": "t", "fc:role": "user"}),
+            ),
+        ];
+        let planned = plan(&desired, &current, &Rules::new("me")).unwrap();
+        let by_group = |name: &str| planned.iter().find(|p| p.group == name).unwrap();
+        let umlaut = by_group("ümlaut");
+        assert_eq!(
+            (umlaut.action, &umlaut.write),
+            (Action::Conflict, &None),
+            "no lookalike is created"
+        );
+        let reason = umlaut.reason.as_deref().unwrap();
+        assert!(reason.contains("(\"u\\u{0308}mlaut\")"), "{reason}");
+        let cafe = by_group("café");
+        assert_eq!(
+            cafe.action,
+            Action::Conflict,
+            "two spellings exist: neither is written"
+        );
+        assert!(
+            cafe.reason
+                .as_deref()
+                .unwrap()
+                .starts_with("Authentik has 2 groups")
+        );
+        assert_eq!(planned.len(), 2, "a twin is not an orphan: {planned:?}");
     }
 
     #[test]
