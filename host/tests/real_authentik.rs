@@ -423,22 +423,25 @@ fn one_tenant_is_reconciled_by_name_lookups_alone() {
 
 #[test]
 fn a_group_in_another_unicode_spelling_is_never_doubled() {
-    // The mapping spells the name decomposed (u + U+0308); Authentik has it precomposed.
-    let scratch = Scratch::new(authentik(), "nfc");
-    let precomposed = scratch.name("ümlaut");
-    let decomposed = scratch.name("u\u{308}mlaut");
-    let document = json!({"version": 1, "mappings": [
-        {"authentikGroup": decomposed, "fcTenantId": "acme", "fcRole": "user"}]});
-    let job = Job::with_document(scratch, &document);
-    job.peer().create_group(&precomposed, json!({}), &[]);
-    let ran = job.run(&[]);
-    assert_exit(&ran, 0);
-    assert_eq!(
-        decisions(&ran),
-        [(precomposed.clone(), "adopt".into(), "applied".into())],
-        "one group, adopted under its NFC name"
-    );
-    assert_eq!(job.stored().len(), 1, "{:?}", job.stored());
+    // One scratch turn at a time: the first job ends before the second starts.
+    {
+        // The mapping spells the name decomposed (u + U+0308); Authentik has it precomposed.
+        let scratch = Scratch::new(authentik(), "nfc");
+        let precomposed = scratch.name("ümlaut");
+        let decomposed = scratch.name("u\u{308}mlaut");
+        let document = json!({"version": 1, "mappings": [
+            {"authentikGroup": decomposed, "fcTenantId": "acme", "fcRole": "user"}]});
+        let job = Job::with_document(scratch, &document);
+        job.peer().create_group(&precomposed, json!({}), &[]);
+        let ran = job.run(&[]);
+        assert_exit(&ran, 0);
+        assert_eq!(
+            decisions(&ran),
+            [(precomposed.clone(), "adopt".into(), "applied".into())],
+            "one group, adopted under its NFC name"
+        );
+        assert_eq!(job.stored().len(), 1, "{:?}", job.stored());
+    }
 
     // The other way round: Authentik holds the decomposed spelling, the mapping the NFC one.
     let scratch = Scratch::new(authentik(), "nfc-twin");
