@@ -317,6 +317,10 @@ async fn serve(
             _ = &mut stopped => break,
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // As the real servers (Go's net/http behind Authentik and 1Password Connect) do:
+                // without it, Nagle holds a response written just after a TLS session ticket
+                // until the client's delayed ACK, 40 ms on Linux.
+                let _ = stream.set_nodelay(true);
                 load.connections.fetch_add(1, Ordering::SeqCst);
                 let handler = handler.clone();
                 let load = load.clone();
