@@ -16,13 +16,13 @@ use tenant_sync::sandbox::Grants;
 use tenant_sync_fakes::latency::LatencyProxy;
 use tenant_sync_fakes::tls::{Leaf, TestCa};
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
+use tenant_sync_guest::sync_core::defaults::{self, MANAGER};
 use tenant_sync_guest::sync_core::mapping;
 use tenant_sync_guest::sync_core::plan::{self, ExistingGroup};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tenant-sync");
 const OP_TOKEN: &str = "bench-op-token";
 const AUTHENTIK_TOKEN: &str = "bench-authentik-token";
-const MANAGER: &str = "authentik-tenant-mapping-sync";
 const LATENCY: Duration = Duration::from_millis(20);
 
 fn main() {
@@ -290,7 +290,7 @@ fn run_scenario(groups: usize, scenario: Scenario, concurrency: usize, cache: &P
     let op = FakeOnePassword::start(OP_TOKEN);
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
     let doc = document(groups);
-    op.seed_mapping_field("IAmWorkin", "flowercore-tenant-mapping", "mapping", &doc);
+    op.seed_mapping_field(defaults::VAULT, defaults::ITEM, defaults::FIELD, &doc);
     let desired = mapping::validate(&doc).unwrap();
     let mut drifted = 0;
     if !matches!(scenario, Scenario::AllCreate) {
@@ -501,7 +501,7 @@ impl Services {
             )
         };
         let doc = document(1000);
-        op.seed_mapping_field("IAmWorkin", "flowercore-tenant-mapping", "mapping", &doc);
+        op.seed_mapping_field(defaults::VAULT, defaults::ITEM, defaults::FIELD, &doc);
         if matches!(scenario, Scenario::NoOp) {
             for g in mapping::validate(&doc).unwrap().groups {
                 ak.seed_group(
@@ -600,10 +600,7 @@ fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Du
         let vaults = get(format!("{op}{}", op_api::VAULTS_TARGET), OP_TOKEN).await;
         let vault = vaults[0]["id"].as_str().unwrap().to_owned();
         let items = get(
-            format!(
-                "{op}{}",
-                op_api::items_target(&vault, "flowercore-tenant-mapping")
-            ),
+            format!("{op}{}", op_api::items_target(&vault, defaults::ITEM)),
             OP_TOKEN,
         )
         .await;
@@ -617,7 +614,7 @@ fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Du
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["label"] == "mapping")
+            .find(|f| f["label"] == defaults::FIELD)
             .unwrap()["value"]
             .as_str()
             .unwrap()

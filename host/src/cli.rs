@@ -1,38 +1,25 @@
 //! The command-line contract: flags, environment fallbacks, what goes to stdout (results) and
 //! stderr (CLEF events only), and the exit codes scripts rely on.
 
-use crate::bindings::types::{self, MappingSource, OnepasswordLocation, SyncError, SyncOptions};
+use crate::bindings::types::{MappingSource, OnepasswordLocation, SyncError, SyncOptions};
 use crate::credentials::{self, Fallback, SecretRef};
 use crate::grants::{self, Allowlist, Origin, ServiceGrant};
+use crate::loading::{self, Cache, Code};
 use crate::logging::{Level, LogSink};
+use crate::outcome::{Exit, report_outcome};
 use crate::output::{self, Format};
-use crate::runtime::{RunFailure, Runtime, Wasm};
+use crate::runtime::Runtime;
 use crate::sandbox::{Grants, Limits};
 use crate::stop::{Signal, Stop};
 use crate::transport::Transport;
 use crate::trust;
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tenant_sync_guest::sync_core::defaults;
 
-/// Exit codes: part of the contract (README, "Exit codes").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Success = 0,
-    /// The component trapped: a bug, report it.
-    Internal = 1,
-    Usage = 2,
-    InvalidMapping = 3,
-    Upstream = 4,
-    NotInSync = 5,
-    Limit = 6,
-    /// Stopped by SIGINT (128 + 2).
-    Interrupted = 130,
-    /// Stopped by SIGTERM (128 + 15).
-    Terminated = 143,
-}
+const MIB: u64 = 1024 * 1024;
 
 #[derive(Parser)]
 #[command(
@@ -80,23 +67,19 @@ struct RunArgs {
     #[arg(long, short)]
     verbose: bool,
     /// Most Authentik requests in flight at once: writes, and list pages after the first (1 = one at a time).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, default_value_t = defaults::CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=i64::from(defaults::MAX_CONCURRENCY)))]
     concurrency: u32,
     /// 1Password Connect URL, e.g. http://onepassword-connect:8080.
     #[arg(long, env = "OP_CONNECT_HOST", value_name = "URL")]
     op_connect_url: Option<String>,
     /// Vault holding the mapping item (exact name).
-    #[arg(long, value_name = "NAME", default_value = "IAmWorkin")]
+    #[arg(long, value_name = "NAME", default_value = defaults::VAULT)]
     op_vault: String,
     /// Title of the mapping item (exact).
-    #[arg(
-        long,
-        value_name = "TITLE",
-        default_value = "flowercore-tenant-mapping"
-    )]
+    #[arg(long, value_name = "TITLE", default_value = defaults::ITEM)]
     op_item: String,
     /// Label of the field holding the JSON; without one, the item's document file is read.
-    #[arg(long, value_name = "LABEL", default_value = "mapping")]
+    #[arg(long, value_name = "LABEL", default_value = defaults::FIELD)]
     op_field: String,
     /// Read the mapping from this file instead of 1Password (no 1Password access is granted).
     #[arg(long, value_name = "PATH")]
@@ -109,11 +92,7 @@ struct RunArgs {
     #[arg(long, value_name = "PATH")]
     ca_file: Vec<PathBuf>,
     /// The fc:managed-by value that marks groups this job owns.
-    #[arg(
-        long,
-        value_name = "ID",
-        default_value = "authentik-tenant-mapping-sync"
-    )]
+    #[arg(long, value_name = "ID", default_value = defaults::MANAGER)]
     manager_id: String,
     /// Also manage mapped groups that are superuser groups (is_superuser in Authentik); without
     /// this they are conflicts, left untouched.
@@ -179,7 +158,7 @@ struct LimitArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     connect_timeout_secs: u64,
     /// Largest response body accepted from either service.
-    #[arg(long, value_name = "MIB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_name = "MIB", default_value_t = defaults::MAX_RESPONSE_BYTES / MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_response_mib: u64,
     /// Per-request limit for the first response byte, and between later bytes.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -194,7 +173,7 @@ pub struct ComponentArgs {
     component: Option<PathBuf>,
     /// The SHA-256 the --component file must have (64 hex digits, as `sha256sum` prints it);
     /// any other file is refused before it is compiled.
-    #[arg(long, value_name = "HEX", requires = "component", value_parser = parse_sha256)]
+    #[arg(long, value_name = "HEX", requires = "component", value_parser = loading::parse_sha256)]
     component_sha256: Option<[u8; 32]>,
     /// Where compiled code is cached [default: $XDG_CACHE_HOME/tenant-sync or ~/.cache/tenant-sync].
     #[arg(long, env = "TENANT_SYNC_CACHE_DIR", value_name = "DIR")]
@@ -222,14 +201,6 @@ pub fn main(log: &LogSink) -> Exit {
             return Exit::Usage;
         }
     };
-    if let Command::Schema = cli.command {
-        let schema = tenant_sync_guest::sync_core::mapping_schema::json_schema();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&schema).expect("a schema serializes")
-        );
-        return Exit::Success;
-    }
     // `validate` is pure: no I/O to overlap with the component, so no worker threads to start.
     let tokio = match cli.command {
         Command::Validate(_) | Command::Schema => tokio::runtime::Builder::new_current_thread(),
@@ -242,9 +213,9 @@ pub fn main(log: &LogSink) -> Exit {
     let exit = match cli.command {
         Command::Run(args) => tokio.block_on(run(*args, log)),
         Command::Validate(args) => tokio.block_on(validate(args, log)),
-        Command::Schema => Exit::Success,
+        Command::Schema => schema(),
         #[cfg(feature = "demo")]
-        Command::Demo(args) => match load_runtime(&args, log) {
+        Command::Demo(args) => match args.load(log) {
             Ok(runtime) => tokio.block_on(crate::demo::run(&runtime)),
             Err(exit) => exit,
         },
@@ -268,6 +239,16 @@ fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `schema`: generated from the validator's own rules, so it needs no component.
+fn schema() -> Exit {
+    let schema = tenant_sync_guest::sync_core::mapping_schema::json_schema();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("a schema serializes")
+    );
+    Exit::Success
 }
 
 fn usage(log: &LogSink, message: String) -> Exit {
@@ -332,7 +313,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         Ok(transport) => transport,
         Err(error) => return usage(log, format!("{error:#}")),
     };
-    let runtime = match load_runtime(&args.component, log) {
+    let runtime = match args.component.load(log) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
@@ -356,7 +337,7 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         dry_run: args.dry_run,
         concurrency: args.concurrency,
         manager_id: Some(args.manager_id.clone()),
-        max_response_bytes: args.limits.max_response_mib * 1024 * 1024,
+        max_response_bytes: args.limits.max_response_mib * MIB,
         allow_superuser_groups: args.allow_superuser_groups,
         only_groups: args.groups.clone(),
         only_tenants: args.tenants.clone(),
@@ -406,84 +387,13 @@ fn transport(
     ))
 }
 
-/// The exit code a `sync` outcome maps to.
-pub fn exit_code(result: &Result<Result<types::Report, SyncError>, RunFailure>) -> Exit {
-    match result {
-        Ok(Ok(report)) if report.summary.conflict > 0 => Exit::NotInSync,
-        Ok(Ok(_)) => Exit::Success,
-        Ok(Err(SyncError::PartialApply(_))) => Exit::NotInSync,
-        Ok(Err(SyncError::InvalidMapping(_))) => Exit::InvalidMapping,
-        Ok(Err(SyncError::InvalidConfig(_))) => Exit::Usage,
-        Ok(Err(SyncError::Upstream(_))) => Exit::Upstream,
-        Err(RunFailure::Limit(_)) => Exit::Limit,
-        Err(RunFailure::Trap(_)) => Exit::Internal,
-        // `run` reports the signal's own code; this is only what the failure alone says.
-        Err(RunFailure::Stopped(_)) => Exit::Terminated,
-    }
-}
-
-/// Prints the outcome of a `sync` call and picks the exit code.
-pub fn report_outcome(
-    result: Result<Result<types::Report, SyncError>, RunFailure>,
-    format: Format,
-    log: &LogSink,
-) -> Exit {
-    let exit = exit_code(&result);
-    let (kind, message, issues) = match result {
-        Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            println!("{}", output::report(report, format).trim_end());
-            return exit;
-        }
-        Ok(Err(SyncError::InvalidMapping(issues))) => {
-            let message = format!(
-                "the mapping has {} problems; nothing was written",
-                issues.len()
-            );
-            ("invalid-mapping", message, issues)
-        }
-        Ok(Err(SyncError::InvalidConfig(message))) => ("invalid-config", message, Vec::new()),
-        Ok(Err(SyncError::Upstream(failure))) => ("upstream", failure.message, Vec::new()),
-        // The component logged its own failures; these two only the host knows about.
-        Err(RunFailure::Limit(message)) => {
-            log.event(
-                Level::Error,
-                "Sandbox limit hit: {Message}",
-                &[("Message", json!(message))],
-            );
-            ("limit", message, Vec::new())
-        }
-        Err(RunFailure::Stopped(message)) => {
-            log.event(
-                Level::Error,
-                "The run was stopped: {Message}",
-                &[("Message", json!(message))],
-            );
-            ("stopped", message, Vec::new())
-        }
-        Err(RunFailure::Trap(error)) => {
-            let message = format!("{error:#}");
-            log.event(
-                Level::Error,
-                "The component failed: {Message}",
-                &[("Message", json!(message))],
-            );
-            ("internal", message, Vec::new())
-        }
-    };
-    println!(
-        "{}",
-        output::failure(kind, &message, &issues, format).trim_end()
-    );
-    exit
-}
-
 async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
     let document = match read_mapping(&args.path) {
         Ok(text) => text,
         Err(ReadError::Unreadable(message)) => return usage(log, message),
         Err(ReadError::NotText(message)) => return not_text(log, &message, args.output),
     };
-    let runtime = match load_runtime(&args.component, log) {
+    let runtime = match args.component.load(log) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
@@ -577,7 +487,7 @@ impl CredentialArgs {
 impl LimitArgs {
     fn limits(&self) -> Limits {
         Limits {
-            memory_bytes: (self.memory_limit_mib * 1024 * 1024) as usize,
+            memory_bytes: (self.memory_limit_mib * MIB) as usize,
             deadline: Duration::from_secs(self.deadline_secs),
             connect_timeout: Duration::from_secs(self.connect_timeout_secs),
             first_byte_timeout: Duration::from_secs(self.response_timeout_secs),
@@ -586,101 +496,20 @@ impl LimitArgs {
     }
 }
 
-/// Compiles or loads the component. A cache that cannot be used (read-only filesystem, say)
-/// costs start-up time, not the run.
-pub fn load_runtime(args: &ComponentArgs, log: &LogSink) -> Result<Runtime, Exit> {
-    let wasm = match (&args.component, &args.component_sha256) {
-        (Some(path), Some(expected)) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read the component {}", path.display()))
-                .map_err(|e| usage(log, format!("{e:#}")))?;
-            verify_component(path, &bytes, expected).map_err(|e| usage(log, e))?;
-            Wasm::new(bytes)
-        }
-        _ => Wasm::embedded(),
-    };
-    let cache_dir = if args.no_cache {
-        None
-    } else {
-        args.cache_dir.clone().or_else(default_cache_dir)
-    };
-    let started = std::time::Instant::now();
-    let loaded = |runtime: Runtime, from: &str| {
-        log.event(
-            Level::Debug,
-            "Component ready in {Elapsed} ms ({How})",
-            &[
-                ("Elapsed", json!(started.elapsed().as_millis() as u64)),
-                (
-                    "How",
-                    json!(if runtime.compiled_now() {
-                        format!("compiled, {from}")
-                    } else {
-                        format!("loaded from {from}")
-                    }),
-                ),
-            ],
-        );
-        runtime
-    };
-    let runtime =
-        Runtime::new(&wasm, cache_dir.as_deref()).map_err(|e| usage(log, format!("{e:#}")))?;
-    match (&cache_dir, runtime.cache_problem()) {
-        (Some(dir), Some(problem)) => {
-            log.event(
-                Level::Warning,
-                "Cannot use the compilation cache in {Dir}, compiled in memory: {Message}",
-                &[
-                    ("Dir", json!(dir.display().to_string())),
-                    ("Message", json!(problem)),
-                ],
-            );
-            Ok(loaded(runtime, "no cache"))
-        }
-        (Some(dir), None) => Ok(loaded(runtime, &format!("cache {}", dir.display()))),
-        (None, _) => Ok(loaded(runtime, "no cache")),
+impl ComponentArgs {
+    /// The component this command runs, compiled or loaded; a problem is a usage error.
+    pub fn load(&self, log: &LogSink) -> Result<Runtime, Exit> {
+        let code = Code {
+            file: self
+                .component
+                .as_deref()
+                .zip(self.component_sha256.as_ref()),
+            cache: match (self.no_cache, &self.cache_dir) {
+                (true, _) => Cache::Off,
+                (false, Some(dir)) => Cache::In(dir.clone()),
+                (false, None) => Cache::Default,
+            },
+        };
+        loading::runtime(&code, log).map_err(|message| usage(log, message))
     }
-}
-
-fn parse_sha256(hex: &str) -> Result<[u8; 32], String> {
-    let hex = hex.trim();
-    let digits: Option<Vec<u8>> = (hex.len() == 64 && hex.is_ascii())
-        .then(|| {
-            (0..32)
-                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-                .collect()
-        })
-        .flatten();
-    digits
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| "expected 64 hexadecimal digits, as `sha256sum FILE` prints them".into())
-}
-
-/// Code from a file runs only when it is exactly the file the operator vouched for.
-fn verify_component(path: &Path, bytes: &[u8], expected: &[u8; 32]) -> Result<(), String> {
-    use sha2::Digest;
-    let actual: [u8; 32] = sha2::Sha256::digest(bytes).into();
-    if &actual == expected {
-        return Ok(());
-    }
-    let hex = |digest: &[u8; 32]| {
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
-    Err(format!(
-        "refusing to run {}: its SHA-256 is {}, not the {} given by --component-sha256; check that the file is the release you meant (sha256sum {})",
-        path.display(),
-        hex(&actual),
-        hex(expected),
-        path.display()
-    ))
-}
-
-fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("tenant-sync"))
 }

@@ -3,9 +3,9 @@
 //! machine; the fakes stop when it ends.
 
 use crate::bindings::types::{MappingSource, OnepasswordLocation, SyncOptions};
-use crate::cli::Exit;
 use crate::grants::{Allowlist, ServiceGrant};
 use crate::logging::LogSink;
+use crate::outcome::{Exit, report_outcome};
 use crate::output::Format;
 use crate::runtime::Runtime;
 use crate::sandbox::Grants;
@@ -58,7 +58,7 @@ pub async fn run(runtime: &Runtime) -> Exit {
         println!("== {title} ==");
         let before = ak.writes().len();
         let result = runtime.sync(&grants, &options(dry_run)).await;
-        let exit = crate::cli::report_outcome(result, Format::Text, &LogSink::stderr());
+        let exit = report_outcome(result, Format::Text, &LogSink::stderr());
         let writes = ak.writes().len() - before;
         writes_per_run.push(writes);
         println!(

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use std::net::TcpListener;
 use support::{Ran, shared_cache, temp_file};
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
+use tenant_sync_guest::sync_core::defaults;
 
 mod support;
 
@@ -31,12 +32,7 @@ struct Services {
 impl Services {
     fn with_mapping(document: &str) -> Services {
         let op = FakeOnePassword::start(OP_TOKEN);
-        op.seed_mapping_field(
-            "IAmWorkin",
-            "flowercore-tenant-mapping",
-            "mapping",
-            document,
-        );
+        op.seed_mapping_field(defaults::VAULT, defaults::ITEM, defaults::FIELD, document);
         Services {
             op,
             ak: FakeAuthentik::start(AUTHENTIK_TOKEN),

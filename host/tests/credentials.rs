@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use support::Ran;
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
+use tenant_sync_guest::sync_core::defaults;
 
 mod support;
 
@@ -85,9 +86,9 @@ fn services() -> Services {
     let document = json!({"version": 1, "mappings": [
         {"authentikGroup": "a", "fcTenantId": "t", "fcRole": "user"}]});
     op.seed_mapping_field(
-        "IAmWorkin",
-        "flowercore-tenant-mapping",
-        "mapping",
+        defaults::VAULT,
+        defaults::ITEM,
+        defaults::FIELD,
         &document.to_string(),
     );
     Services {

@@ -16,8 +16,7 @@ use tenant_sync_peer::{Peer, Relay, Scratch, authentik};
 mod support;
 
 const OP_TOKEN: &str = "op-canary-real-5e0c7a21d9";
-const VAULT: &str = "IAmWorkin";
-const ITEM: &str = "flowercore-tenant-mapping";
+use tenant_sync_guest::sync_core::defaults::{FIELD, ITEM, VAULT};
 
 /// One test's job: its mapping in a fake 1Password, its own manager id, its own groups.
 struct Job {
@@ -39,7 +38,7 @@ impl Job {
 
     fn with_document(scratch: Scratch, document: &Value) -> Job {
         let op = FakeOnePassword::start(OP_TOKEN);
-        op.seed_mapping_field(VAULT, ITEM, "mapping", &document.to_string());
+        op.seed_mapping_field(VAULT, ITEM, FIELD, &document.to_string());
         let manager = format!("{}sync", scratch.prefix);
         Job {
             op,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use tenant_sync::bindings::types::{MappingSource, SyncError};
-use tenant_sync::cli::{Exit, exit_code};
+use tenant_sync::outcome::{Exit, exit_code};
 use tenant_sync_tests::*;
 
 fn entry(group: &str) -> serde_json::Value {

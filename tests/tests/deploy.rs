@@ -269,3 +269,35 @@ fn the_onepassword_item_mints_the_referenced_secret() {
         "{path}"
     );
 }
+
+/// The defaults are the original runbook's names (`../shared/seed`, or `TENANT_SYNC_SEED_DIR`):
+/// where the mapping is kept, and the job's name as the marker of the groups it owns.
+#[test]
+fn the_defaults_are_the_runbooks_names() {
+    use tenant_sync_guest::sync_core::defaults;
+    let dir = std::env::var_os("TENANT_SYNC_SEED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/seed"));
+    let path = dir.join("original-cronjob-README.txt");
+    let runbook = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the original runbook is missing from {} ({e}): check out ../shared beside the repository or set TENANT_SYNC_SEED_DIR",
+            path.display()
+        )
+    });
+    let location = format!(
+        "{} (vault {}, field {})",
+        defaults::ITEM,
+        defaults::VAULT,
+        defaults::FIELD
+    );
+    assert!(
+        runbook.contains(&location),
+        "{location:?} not in the runbook"
+    );
+    assert!(
+        runbook.starts_with(&format!("{} — ", defaults::MANAGER)),
+        "the runbook's job is not {:?}",
+        defaults::MANAGER
+    );
+}

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tenant_sync::bindings::types::SyncError;
-use tenant_sync::cli::{Exit, exit_code};
+use tenant_sync::outcome::{Exit, exit_code};
 use tenant_sync_fakes::authentik::route;
 use tenant_sync_fakes::onepassword::route as op_route;
 use tenant_sync_fakes::{Fault, PagingFault};

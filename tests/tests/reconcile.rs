@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use tenant_sync::bindings::types::{Action, MappingSource, Service, Status, SyncError};
-use tenant_sync::cli::{Exit, exit_code};
+use tenant_sync::outcome::{Exit, exit_code};
 use tenant_sync_tests::*;
 
 fn block(tenant: &str, role: &str) -> Value {

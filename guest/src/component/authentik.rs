@@ -3,9 +3,9 @@
 //! losing a concurrent edit. Nothing else is ever sent: no PUT, no DELETE, no members, roles or
 //! parents.
 
+use super::failure::Upstream;
 use super::http::{Client, NoAnswer, Response};
 use super::queue;
-use super::sync::Upstream;
 use super::wit::Service;
 use crate::sync_core::authentik as api;
 use crate::sync_core::managed::{self, Attributes};

@@ -2,9 +2,10 @@
 //! (`wasmtime run -S http --env ...`) can run the component unchanged. The JSON report goes to
 //! stdout, CLEF logs to stderr.
 
-use super::sync::{self, DEFAULT_FIELD, DEFAULT_ITEM, DEFAULT_VAULT, Failure};
+use super::failure::Failure;
 use super::wit::{MappingSource, OnepasswordLocation, SyncOptions};
-use super::{http, log};
+use super::{log, stream, sync};
+use crate::sync_core::defaults;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -32,7 +33,7 @@ pub fn run() -> Result<(), ()> {
     };
     let mut text = report.to_json();
     text.push('\n');
-    let _ = http::write_all(&wasi::cli::stdout::get_stdout(), text.as_bytes());
+    let _ = stream::write_all(&wasi::cli::stdout::get_stdout(), text.as_bytes());
     if in_sync { Ok(()) } else { Err(()) }
 }
 
@@ -46,9 +47,9 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         (Some(document), _) => MappingSource::Inline(document),
         (None, Some(connect_url)) => MappingSource::Onepassword(OnepasswordLocation {
             connect_url,
-            vault: Some(get("TENANT_SYNC_OP_VAULT").unwrap_or_else(|| DEFAULT_VAULT.to_owned())),
-            item: Some(get("TENANT_SYNC_OP_ITEM").unwrap_or_else(|| DEFAULT_ITEM.to_owned())),
-            field: Some(get("TENANT_SYNC_OP_FIELD").unwrap_or_else(|| DEFAULT_FIELD.to_owned())),
+            vault: Some(get("TENANT_SYNC_OP_VAULT").unwrap_or_else(|| defaults::VAULT.to_owned())),
+            item: Some(get("TENANT_SYNC_OP_ITEM").unwrap_or_else(|| defaults::ITEM.to_owned())),
+            field: Some(get("TENANT_SYNC_OP_FIELD").unwrap_or_else(|| defaults::FIELD.to_owned())),
         }),
         (None, None) => {
             return Err("set OP_CONNECT_HOST (read the mapping from 1Password Connect) or TENANT_SYNC_MAPPING (the mapping document itself)".to_owned());

@@ -3,7 +3,7 @@
 //! it reads, retries idempotent requests under the shared policy, counts its requests for the
 //! report, and never puts the token in a message.
 
-use super::log;
+use super::{log, stream};
 use crate::sync_core::endpoint::Endpoint;
 use crate::sync_core::retry::{self, Policy, Trouble};
 use crate::sync_core::untrusted::excerpt;
@@ -13,13 +13,9 @@ use std::time::{Duration, SystemTime};
 use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
-use wasi::io::streams::{InputStream, OutputStream, StreamError};
+use wasi::io::streams::{InputStream, StreamError};
 use wstd::runtime::AsyncPollable;
 
-/// Default cap on one response body: the biggest legitimate answer is a page of 100 groups.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
-/// wasi:io output streams accept at most 4096 bytes per blocking write.
-const WRITE_CHUNK: usize = 4096;
 const READ_CHUNK: u64 = 64 * 1024;
 const USER_AGENT: &str = concat!("tenant-sync/", env!("CARGO_PKG_VERSION"));
 
@@ -274,7 +270,7 @@ impl Client {
                 .write()
                 .map_err(|()| local("request body unavailable".to_owned()))?;
             match body {
-                Some(bytes) => write_all(&stream, bytes),
+                Some(bytes) => stream::write_all(&stream, bytes),
                 None => Ok(()),
             }
         };
@@ -362,19 +358,6 @@ async fn read_bounded(stream: &InputStream, limit: usize) -> Result<Vec<u8>, NoA
             }
         }
     }
-}
-
-/// Writes everything, in the chunk size wasi:io streams accept.
-pub fn write_all(stream: &OutputStream, bytes: &[u8]) -> Result<(), String> {
-    for chunk in bytes.chunks(WRITE_CHUNK) {
-        stream
-            .blocking_write_and_flush(chunk)
-            .map_err(|e| match e {
-                StreamError::Closed => "stream closed".to_owned(),
-                StreamError::LastOperationFailed(e) => e.to_debug_string(),
-            })?;
-    }
-    Ok(())
 }
 
 fn method_name(method: &Method) -> &str {

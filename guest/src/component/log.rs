@@ -38,7 +38,7 @@ impl Batch {
 
     fn flush(&mut self) {
         // Logging must never fail a run; a closed stderr just loses the lines.
-        let _ = super::http::write_all(&wasi::cli::stderr::get_stderr(), self.0.as_bytes());
+        let _ = super::stream::write_all(&wasi::cli::stderr::get_stderr(), self.0.as_bytes());
         self.0.clear();
     }
 }

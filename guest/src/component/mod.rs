@@ -3,11 +3,15 @@
 
 mod authentik;
 mod cli_run;
+mod config;
 mod convert;
+mod events;
+mod failure;
 mod http;
 mod log;
 mod onepassword;
 mod queue;
+mod stream;
 mod sync;
 
 wit_bindgen::generate!({

@@ -1,8 +1,8 @@
 //! Reads the mapping document from 1Password Connect: vault by name → item by title → field or
 //! file. Three or four GETs, each answer checked before the next.
 
+use super::failure::Upstream;
 use super::http::{Client, Response};
-use super::sync::Upstream;
 use super::wit::Service;
 use crate::sync_core::onepassword::{self as op, DocumentLocation};
 use crate::sync_core::secrets::Redactor;

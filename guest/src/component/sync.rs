@@ -1,65 +1,20 @@
-//! One reconcile run: resolve the configuration, read the mapping, list Authentik, plan, apply,
+//! One reconcile run: read the mapping, list (or look up) Authentik's groups, plan, apply,
 //! report. The decisions are the pure core's; this file only sequences the I/O around them.
 
 use super::authentik::{Authentik, WriteFailure};
-use super::http::{Client, DEFAULT_MAX_RESPONSE_BYTES};
-use super::onepassword::{self, Location};
-use super::wit::{self, MappingSource, Service, SyncError, SyncOptions};
-use super::{convert, log, queue};
-use crate::sync_core::endpoint::Endpoint;
-use crate::sync_core::mapping::{self, ValidationIssue};
+use super::config::{self, Source};
+use super::failure::{Failure, Upstream};
+use super::wit::{self, Service, SyncError, SyncOptions};
+use super::{convert, events, log, onepassword, queue};
+use crate::sync_core::defaults;
+use crate::sync_core::mapping;
 use crate::sync_core::plan::{self, ExistingGroup, PlannedGroup, Rules, Write};
-use crate::sync_core::report::{self, Outcomes, Report, RequestCounts, Status};
-use crate::sync_core::secrets::Redactor;
+use crate::sync_core::report::{self, Outcomes, Report, RequestCounts};
 use crate::sync_core::selection::{self, Selection};
-use serde_json::{Value, json};
+use serde_json::json;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-
-pub const DEFAULT_VAULT: &str = "IAmWorkin";
-pub const DEFAULT_ITEM: &str = "flowercore-tenant-mapping";
-pub const DEFAULT_FIELD: &str = "mapping";
-pub const DEFAULT_MANAGER: &str = "authentik-tenant-mapping-sync";
-pub const DEFAULT_CONCURRENCY: usize = 4;
-/// More parallel writes than this only queue up at Authentik's workers.
-pub const MAX_CONCURRENCY: u32 = 64;
-
-/// A failure of a service before anything was written.
-pub struct Upstream {
-    pub service: Service,
-    pub status: Option<u16>,
-    pub message: String,
-}
-
-/// How a run can end other than in sync; `SyncError` is its WIT form.
-pub enum Failure {
-    Config(String),
-    Mapping(Vec<ValidationIssue>),
-    Upstream(Upstream),
-    /// Every write was attempted and at least one failed.
-    Partial(Report),
-}
-
-impl From<Upstream> for Failure {
-    fn from(u: Upstream) -> Failure {
-        Failure::Upstream(u)
-    }
-}
-
-impl From<Failure> for SyncError {
-    fn from(failure: Failure) -> SyncError {
-        match failure {
-            Failure::Config(message) => SyncError::InvalidConfig(message),
-            Failure::Mapping(issues) => SyncError::InvalidMapping(convert::issues(issues)),
-            Failure::Upstream(u) => SyncError::Upstream(wit::UpstreamFailure {
-                service: u.service,
-                status: u.status,
-                message: u.message,
-            }),
-            Failure::Partial(report) => SyncError::PartialApply(convert::report(report)),
-        }
-    }
-}
 
 /// The `sync.run` export.
 pub fn run(options: SyncOptions) -> Result<wit::Report, SyncError> {
@@ -73,119 +28,27 @@ pub fn run_logged(options: &SyncOptions) -> Result<Report, Failure> {
     // One event loop for the whole run: requests wait on wasi:io/poll through it.
     let result = wstd::runtime::block_on(reconcile(options));
     if let Err(error) = &result {
-        log_failure(error);
+        events::failure(error);
     }
     result
-}
-
-/// Everything the run needs, checked before the first request.
-struct Resolved<'a> {
-    authentik: Client,
-    onepassword: Option<(Client, Location<'a>)>,
-    manager: String,
-    redactor: Redactor,
-}
-
-fn resolve<'a>(
-    options: &'a SyncOptions,
-    env: &BTreeMap<String, String>,
-) -> Result<Resolved<'a>, Failure> {
-    let config = Failure::Config;
-    let token = |names: &[&str]| -> Option<String> {
-        names
-            .iter()
-            .find_map(|n| env.get(*n))
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-    };
-    let manager = options
-        .manager_id
-        .clone()
-        .unwrap_or_else(|| DEFAULT_MANAGER.to_owned());
-    if manager.trim().is_empty() || manager.chars().any(char::is_control) {
-        return Err(config(format!(
-            "the manager id {manager:?} must be non-empty printable text"
-        )));
-    }
-    let authentik_url =
-        Endpoint::parse(&options.authentik_url, "the Authentik URL (AUTHENTIK_URL)")
-            .map_err(config)?;
-    let authentik_token = token(&["AUTHENTIK_TOKEN"]).ok_or_else(|| {
-        config("AUTHENTIK_TOKEN is not set (or empty); provide an Authentik API token that may view and change groups".to_owned())
-    })?;
-    let max_response_bytes = match options.max_response_bytes {
-        0 => DEFAULT_MAX_RESPONSE_BYTES,
-        n => usize::try_from(n).unwrap_or(usize::MAX),
-    };
-    let mut secrets = vec![authentik_token.clone()];
-    let onepassword = match &options.source {
-        MappingSource::Inline(_) => None,
-        MappingSource::Onepassword(at) => {
-            let url = Endpoint::parse(
-                &at.connect_url,
-                "the 1Password Connect URL (OP_CONNECT_HOST)",
-            )
-            .map_err(config)?;
-            let op_token = token(&["OP_TOKEN", "OP_CONNECT_TOKEN"]).ok_or_else(|| {
-                config("OP_TOKEN (or OP_CONNECT_TOKEN) is not set (or empty); provide a 1Password Connect token that can read the mapping's vault".to_owned())
-            })?;
-            secrets.push(op_token.clone());
-            Some((
-                Client::new(url, &op_token, max_response_bytes),
-                Location {
-                    vault: at.vault.as_deref().unwrap_or(DEFAULT_VAULT),
-                    item: at.item.as_deref().unwrap_or(DEFAULT_ITEM),
-                    field: at.field.as_deref().unwrap_or(DEFAULT_FIELD),
-                },
-            ))
-        }
-    };
-    Ok(Resolved {
-        authentik: Client::new(authentik_url, &authentik_token, max_response_bytes),
-        onepassword,
-        manager,
-        redactor: Redactor::new(secrets),
-    })
 }
 
 async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
         .into_iter()
         .collect();
-    let run = resolve(options, &env)?;
-    let source = match &run.onepassword {
-        Some((client, at)) => format!(
-            "1Password {} vault {:?} item {:?}",
-            client.endpoint(),
-            at.vault,
-            at.item
-        ),
-        None => "an inline document".to_owned(),
-    };
-    log::info(
-        "Reconciling {Source} into Authentik {Authentik} as {Manager}{DryRunNote}",
-        &[
-            ("Source", json!(source)),
-            ("Authentik", json!(run.authentik.endpoint().to_string())),
-            ("Manager", json!(run.manager)),
-            ("DryRun", json!(options.dry_run)),
-            (
-                "DryRunNote",
-                json!(if options.dry_run {
-                    " (dry run: nothing is written)"
-                } else {
-                    ""
-                }),
-            ),
-        ],
+    let run = config::resolve(options, &env)?;
+    events::started(
+        &run.source.describe(),
+        &run.authentik.endpoint().to_string(),
+        &run.manager,
+        options.dry_run,
     );
-
-    let document = match (&run.onepassword, &options.source) {
-        (Some((client, at)), _) => onepassword::read_document(client, &run.redactor, at).await?,
-        (None, MappingSource::Inline(text)) => text.clone(),
-        (None, MappingSource::Onepassword(_)) => {
-            unreachable!("resolve() pairs a 1Password source with its client")
+    let document: Cow<str> = match &run.source {
+        Source::Onepassword(client, at) => {
+            Cow::Owned(onepassword::read_document(client, &run.redactor, at).await?)
         }
+        Source::Inline(text) => Cow::Borrowed(text),
     };
     let desired = mapping::validate(&document).map_err(Failure::Mapping)?;
     for warning in &desired.warnings {
@@ -224,7 +87,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
             allow_superuser_groups: options.allow_superuser_groups,
         },
     };
-    let concurrency = write_concurrency(options.concurrency);
+    let concurrency = defaults::concurrency(options.concurrency);
     // Only some groups: each is looked up by name, and that read is fresh enough to write on.
     let (existing, fresh) = if selection.is_all() {
         let existing = authentik.list_groups(concurrency).await?;
@@ -258,7 +121,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         apply(&authentik, &planned, &fresh, concurrency).await
     };
     let requests = RequestCounts {
-        onepassword: run.onepassword.as_ref().map_or(0, |(c, _)| c.requests()),
+        onepassword: run.source.requests(),
         authentik: run.authentik.requests(),
     };
     let report = report::build(
@@ -268,7 +131,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         requests,
         desired.warnings,
     );
-    log_report(&report);
+    events::report(&report);
     if report.summary.failed > 0 || report.summary.not_attempted > 0 {
         Err(Failure::Partial(report))
     } else {
@@ -316,110 +179,4 @@ async fn apply(
     })
     .await;
     outcomes.into_inner()
-}
-
-/// Writes in flight at once: 0 asks for the default.
-fn write_concurrency(requested: u32) -> usize {
-    match requested {
-        0 => DEFAULT_CONCURRENCY,
-        n => n.min(MAX_CONCURRENCY) as usize,
-    }
-}
-
-fn log_report(report: &Report) {
-    let mut batch = log::Batch::default();
-    for group in &report.groups {
-        let changes: serde_json::Map<String, Value> = group
-            .changes
-            .iter()
-            .map(|c| (c.key.to_owned(), json!({"from": c.before, "to": c.after})))
-            .collect();
-        let mut properties = vec![
-            ("Group", json!(group.group)),
-            ("Action", json!(group.action.as_str())),
-            ("Status", json!(group.status.as_str())),
-            ("Changes", Value::Object(changes)),
-        ];
-        if let Some(reason) = &group.reason {
-            properties.push(("Reason", json!(reason)));
-        }
-        let (level, template) = match (group.status, group.action) {
-            (Status::Failed, _) => {
-                properties.push(("Error", json!(group.error)));
-                (
-                    crate::sync_core::clef::Level::Error,
-                    "{Action} {Group} failed: {Error}",
-                )
-            }
-            (Status::NotAttempted, _) => {
-                properties.push(("Error", json!(group.error)));
-                (
-                    crate::sync_core::clef::Level::Warning,
-                    "{Action} {Group} not attempted: {Error}",
-                )
-            }
-            (_, plan::Action::Conflict | plan::Action::Orphan) => (
-                crate::sync_core::clef::Level::Warning,
-                "{Action} {Group}: {Reason}",
-            ),
-            _ => (
-                crate::sync_core::clef::Level::Information,
-                "{Action} {Group}: {Status}",
-            ),
-        };
-        batch.push(level, template, &properties);
-    }
-    batch.write();
-    let s = &report.summary;
-    log::info(
-        "Reconcile finished: {Summary}",
-        &[
-            ("Summary", json!(s.line(report.dry_run))),
-            ("DryRun", json!(report.dry_run)),
-            ("Create", json!(s.create)),
-            ("Update", json!(s.update)),
-            ("Adopt", json!(s.adopt)),
-            ("Unchanged", json!(s.unchanged)),
-            ("Conflict", json!(s.conflict)),
-            ("Orphan", json!(s.orphan)),
-            ("Skipped", json!(s.skipped)),
-            ("Failed", json!(s.failed)),
-            ("NotAttempted", json!(s.not_attempted)),
-            ("OnePasswordRequests", json!(report.requests.onepassword)),
-            ("AuthentikRequests", json!(report.requests.authentik)),
-        ],
-    );
-}
-
-fn log_failure(failure: &Failure) {
-    match failure {
-        Failure::Mapping(issues) => {
-            for issue in issues {
-                log::error(
-                    "Invalid mapping: {Issue}",
-                    &[("Issue", json!(issue.to_string()))],
-                );
-            }
-            log::error(
-                "The mapping has {Problems} problems; nothing was written",
-                &[("Problems", json!(issues.len()))],
-            );
-        }
-        Failure::Config(message) => {
-            log::error(
-                "Configuration error: {Message}; nothing was written",
-                &[("Message", json!(message))],
-            );
-        }
-        Failure::Upstream(failure) => log::error(
-            "{Service} failed: {Message}; nothing was written",
-            &[
-                ("Service", json!(convert::service_name(failure.service))),
-                ("StatusCode", json!(failure.status)),
-                ("Message", json!(failure.message)),
-            ],
-        ),
-        // The per-group events and the summary already told the story.
-        Failure::Partial(_) => {}
-    }
 }

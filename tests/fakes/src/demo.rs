@@ -4,10 +4,10 @@
 
 use crate::{FakeAuthentik, FakeOnePassword};
 use serde_json::json;
+use tenant_sync_guest::sync_core::defaults::{self, MANAGER};
 
 pub const OP_TOKEN: &str = "demo-onepassword-token";
 pub const AUTHENTIK_TOKEN: &str = "demo-authentik-token";
-const MANAGER: &str = "authentik-tenant-mapping-sync";
 
 /// What Authentik holds before the first run, in words.
 pub const STARTING_STATE: &str =
@@ -23,9 +23,9 @@ impl DemoWorld {
         let op = FakeOnePassword::start(OP_TOKEN);
         let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
         op.seed_mapping_field(
-            "IAmWorkin",
-            "flowercore-tenant-mapping",
-            "mapping",
+            defaults::VAULT,
+            defaults::ITEM,
+            defaults::FIELD,
             &example_mapping(),
         );
         ak.seed_group(

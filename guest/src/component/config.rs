@@ -1,0 +1,110 @@
+//! A run's configuration, checked before the first request: the service clients with their
+//! tokens, where the mapping comes from, the manager id, and the redactor that keeps both
+//! tokens out of every message.
+
+use super::failure::Failure;
+use super::http::Client;
+use super::onepassword::Location;
+use super::wit::{MappingSource, SyncOptions};
+use crate::sync_core::defaults;
+use crate::sync_core::endpoint::Endpoint;
+use crate::sync_core::secrets::Redactor;
+use std::collections::BTreeMap;
+
+/// Everything a run needs, resolved from its options and environment.
+pub struct Resolved<'a> {
+    pub authentik: Client,
+    pub source: Source<'a>,
+    pub manager: String,
+    pub redactor: Redactor,
+}
+
+/// Where the mapping document comes from.
+pub enum Source<'a> {
+    /// The document itself (`--mapping-file`, `TENANT_SYNC_MAPPING`).
+    Inline(&'a str),
+    /// Read through 1Password Connect with this client.
+    Onepassword(Client, Location<'a>),
+}
+
+impl Source<'_> {
+    /// For the opening event.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Onepassword(client, at) => format!(
+                "1Password {} vault {:?} item {:?}",
+                client.endpoint(),
+                at.vault,
+                at.item
+            ),
+            Source::Inline(_) => "an inline document".to_owned(),
+        }
+    }
+
+    /// Requests sent to 1Password so far.
+    pub fn requests(&self) -> u32 {
+        match self {
+            Source::Onepassword(client, _) => client.requests(),
+            Source::Inline(_) => 0,
+        }
+    }
+}
+
+pub fn resolve<'a>(
+    options: &'a SyncOptions,
+    env: &BTreeMap<String, String>,
+) -> Result<Resolved<'a>, Failure> {
+    let config = Failure::Config;
+    let token = |names: &[&str]| -> Option<String> {
+        names
+            .iter()
+            .find_map(|n| env.get(*n))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+    };
+    let manager = options
+        .manager_id
+        .clone()
+        .unwrap_or_else(|| defaults::MANAGER.to_owned());
+    if manager.trim().is_empty() || manager.chars().any(char::is_control) {
+        return Err(config(format!(
+            "the manager id {manager:?} must be non-empty printable text"
+        )));
+    }
+    let authentik_url =
+        Endpoint::parse(&options.authentik_url, "the Authentik URL (AUTHENTIK_URL)")
+            .map_err(config)?;
+    let authentik_token = token(&["AUTHENTIK_TOKEN"]).ok_or_else(|| {
+        config("AUTHENTIK_TOKEN is not set (or empty); provide an Authentik API token that may view and change groups".to_owned())
+    })?;
+    let max_response_bytes = defaults::max_response_bytes(options.max_response_bytes);
+    let mut secrets = vec![authentik_token.clone()];
+    let source = match &options.source {
+        MappingSource::Inline(document) => Source::Inline(document),
+        MappingSource::Onepassword(at) => {
+            let url = Endpoint::parse(
+                &at.connect_url,
+                "the 1Password Connect URL (OP_CONNECT_HOST)",
+            )
+            .map_err(config)?;
+            let op_token = token(&["OP_TOKEN", "OP_CONNECT_TOKEN"]).ok_or_else(|| {
+                config("OP_TOKEN (or OP_CONNECT_TOKEN) is not set (or empty); provide a 1Password Connect token that can read the mapping's vault".to_owned())
+            })?;
+            secrets.push(op_token.clone());
+            Source::Onepassword(
+                Client::new(url, &op_token, max_response_bytes),
+                Location {
+                    vault: at.vault.as_deref().unwrap_or(defaults::VAULT),
+                    item: at.item.as_deref().unwrap_or(defaults::ITEM),
+                    field: at.field.as_deref().unwrap_or(defaults::FIELD),
+                },
+            )
+        }
+    };
+    Ok(Resolved {
+        authentik: Client::new(authentik_url, &authentik_token, max_response_bytes),
+        source,
+        manager,
+        redactor: Redactor::new(secrets),
+    })
+}

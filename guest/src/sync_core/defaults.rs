@@ -1,0 +1,73 @@
+//! The run's defaults and limits, written once. The component applies them; the hosts' flags,
+//! help texts and the Node host's contract file (`hosts/node/src/contract.json`, generated and
+//! checked by a test) take them from here.
+
+/// The 1Password vault holding the mapping item (exact name).
+pub const VAULT: &str = "IAmWorkin";
+/// The mapping item's title (exact).
+pub const ITEM: &str = "flowercore-tenant-mapping";
+/// The label of the item's field that holds the JSON.
+pub const FIELD: &str = "mapping";
+/// The `fc:managed-by` value that marks the groups a run owns.
+pub const MANAGER: &str = "authentik-tenant-mapping-sync";
+/// Authentik requests in flight at once when none is asked for.
+pub const CONCURRENCY: u32 = 4;
+/// More parallel writes than this only queue up at Authentik's workers.
+pub const MAX_CONCURRENCY: u32 = 64;
+/// Cap on one response body: the biggest legitimate answer is a page of 100 groups, or the
+/// mapping item (itself at most `mapping::MAX_DOCUMENT_BYTES`).
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Requests in flight at once for a requested `concurrency`: 0 asks for the default, and no
+/// request exceeds the cap.
+pub fn concurrency(requested: u32) -> usize {
+    match requested {
+        0 => CONCURRENCY as usize,
+        n => n.min(MAX_CONCURRENCY) as usize,
+    }
+}
+
+/// The response cap for a requested one: 0 asks for the default.
+pub fn max_response_bytes(requested: u64) -> usize {
+    match requested {
+        0 => MAX_RESPONSE_BYTES as usize,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_asks_for_the_default_and_the_cap_holds() {
+        assert_eq!(concurrency(0), 4);
+        assert_eq!(concurrency(1), 1);
+        assert_eq!(concurrency(64), 64);
+        assert_eq!(concurrency(u32::MAX), 64);
+        assert_eq!(max_response_bytes(0), 16 * 1024 * 1024);
+        assert_eq!(max_response_bytes(1024), 1024);
+    }
+
+    /// Other hosts read the defaults in the WIT's documentation: it must say these.
+    #[test]
+    fn the_wit_documents_these_defaults() {
+        let wit = include_str!("../../../wit/tenant-sync.wit");
+        for said in [
+            format!("Default `{VAULT}`."),
+            format!("Default `{ITEM}`."),
+            format!("Default `{FIELD}`."),
+            format!("Default `{MANAGER}`."),
+            format!("0 means the default ({CONCURRENCY})"),
+            format!(
+                "0 means the default ({} MiB)",
+                MAX_RESPONSE_BYTES / 1024 / 1024
+            ),
+        ] {
+            assert!(
+                wit.contains(&said),
+                "wit/tenant-sync.wit does not say {said:?}"
+            );
+        }
+    }
+}
