@@ -18,6 +18,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tenant_sync_guest::sync_core::defaults;
+use tenant_sync_guest::sync_core::outcome::FailureKind;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -149,19 +150,19 @@ struct ValidateArgs {
 #[derive(Args)]
 struct LimitArgs {
     /// Memory the component may use.
-    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    #[arg(long, value_name = "MIB", default_value_t = Limits::DEFAULT.memory_bytes as u64 / MIB, value_parser = clap::value_parser!(u64).range(16..=4096))]
     memory_limit_mib: u64,
     /// Wall-clock limit for the whole run.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::DEFAULT.deadline.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     deadline_secs: u64,
     /// Per-request connect timeout.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::DEFAULT.connect_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     connect_timeout_secs: u64,
     /// Largest response body accepted from either service.
     #[arg(long, value_name = "MIB", default_value_t = defaults::MAX_RESPONSE_BYTES / MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_response_mib: u64,
     /// Per-request limit for the first response byte, and between later bytes.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::DEFAULT.first_byte_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     response_timeout_secs: u64,
 }
 
@@ -414,7 +415,8 @@ async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
             );
             println!(
                 "{}",
-                output::failure("invalid-mapping", &message, &issues, args.output).trim_end()
+                output::failure(FailureKind::InvalidMapping, &message, &issues, args.output)
+                    .trim_end()
             );
             Exit::InvalidMapping
         }
@@ -431,7 +433,7 @@ fn not_text(log: &LogSink, message: &str, format: Format) -> Exit {
     );
     println!(
         "{}",
-        output::failure("invalid-mapping", message, &[], format).trim_end()
+        output::failure(FailureKind::InvalidMapping, message, &[], format).trim_end()
     );
     Exit::InvalidMapping
 }

@@ -104,21 +104,6 @@ pub const ONEPASSWORD_OPERATIONS: &[Operation] = &[
     },
 ];
 
-/// The operation tables as JSON, for hosts written in other languages: the Node host reads
-/// `hosts/node/src/operations.json`, which a test keeps equal to this.
-pub fn operations_contract() -> serde_json::Value {
-    let table = |operations: &[Operation]| {
-        operations
-            .iter()
-            .map(|o| serde_json::json!({"method": o.method, "path": o.path, "query": o.query}))
-            .collect::<Vec<_>>()
-    };
-    serde_json::json!({
-        "authentik": table(AUTHENTIK_OPERATIONS),
-        "onepassword": table(ONEPASSWORD_OPERATIONS),
-    })
-}
-
 /// A service the component may call: where it is, under which base path, and which requests.
 #[derive(Debug, Clone)]
 pub struct ServiceGrant {
@@ -426,26 +411,6 @@ mod tests {
         assert!(!check("GET", "/v1/vaults/abc/%2E%2e/%2e%2e/activity"));
         assert!(!check("GET", "/v1/vaults/"));
         assert!(!check("GET", "/v1/vaults/abc?inline_files=true"));
-    }
-
-    #[test]
-    fn the_node_hosts_operations_file_is_these_tables() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../hosts/node/src/operations.json"
-        );
-        let expected = format!(
-            "{}\n",
-            serde_json::to_string_pretty(&operations_contract()).unwrap()
-        );
-        if std::env::var_os("TENANT_SYNC_BLESS").is_some() {
-            std::fs::write(path, &expected).unwrap();
-        }
-        let actual = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            actual == expected,
-            "{path} differs from grants.rs; regenerate it: TENANT_SYNC_BLESS=1 cargo test -p tenant-sync --lib operations_file"
-        );
     }
 
     #[test]

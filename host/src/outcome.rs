@@ -1,42 +1,42 @@
-//! How a run ends, for scripts and people: the exit codes (part of the contract, README "Exit
-//! codes") and what is printed on stdout for each outcome.
+//! How a `sync` call ends for scripts and people: its exit code and what is printed on stdout.
+//! The codes and the failure document are the core's (`sync_core::outcome`), so every host
+//! ends the same way.
 
 use crate::bindings::types::{self, SyncError};
 use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
 use crate::runtime::RunFailure;
 use serde_json::json;
-
-/// Exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Success = 0,
-    /// The component trapped: a bug, report it.
-    Internal = 1,
-    Usage = 2,
-    InvalidMapping = 3,
-    Upstream = 4,
-    NotInSync = 5,
-    Limit = 6,
-    /// Stopped by SIGINT (128 + 2).
-    Interrupted = 130,
-    /// Stopped by SIGTERM (128 + 15).
-    Terminated = 143,
-}
+pub use tenant_sync_guest::sync_core::outcome::Exit;
+use tenant_sync_guest::sync_core::outcome::{self as contract, FailureKind};
 
 /// The exit code a `sync` outcome maps to.
 pub fn exit_code(result: &Result<Result<types::Report, SyncError>, RunFailure>) -> Exit {
     match result {
-        Ok(Ok(report)) if report.summary.conflict > 0 => Exit::NotInSync,
-        Ok(Ok(_)) => Exit::Success,
-        Ok(Err(SyncError::PartialApply(_))) => Exit::NotInSync,
-        Ok(Err(SyncError::InvalidMapping(_))) => Exit::InvalidMapping,
-        Ok(Err(SyncError::InvalidConfig(_))) => Exit::Usage,
-        Ok(Err(SyncError::Upstream(_))) => Exit::Upstream,
-        Err(RunFailure::Limit(_)) => Exit::Limit,
-        Err(RunFailure::Trap(_)) => Exit::Internal,
-        // `run` reports the signal's own code; this is only what the failure alone says.
-        Err(RunFailure::Stopped(_)) => Exit::Terminated,
+        Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
+            contract::report_exit(&output::summary(&report.summary))
+        }
+        Ok(Err(error)) => sync_error_kind(error).exit(),
+        // `cli::run` ends a stopped run with the signal's own code.
+        Err(failure) => run_failure_kind(failure).exit(),
+    }
+}
+
+fn sync_error_kind(error: &SyncError) -> FailureKind {
+    match error {
+        SyncError::InvalidMapping(_) => FailureKind::InvalidMapping,
+        SyncError::InvalidConfig(_) => FailureKind::InvalidConfig,
+        SyncError::Upstream(_) => FailureKind::Upstream,
+        // Has a report, so it is printed as one; never a failure document.
+        SyncError::PartialApply(_) => FailureKind::Internal,
+    }
+}
+
+fn run_failure_kind(failure: &RunFailure) -> FailureKind {
+    match failure {
+        RunFailure::Limit(_) => FailureKind::Limit,
+        RunFailure::Stopped(_) => FailureKind::Stopped,
+        RunFailure::Trap(_) => FailureKind::Internal,
     }
 }
 
@@ -52,40 +52,29 @@ pub fn report_outcome(
             println!("{}", output::report(report, format).trim_end());
             return exit;
         }
-        Ok(Err(SyncError::InvalidMapping(issues))) => {
-            let message = format!(
-                "the mapping has {} problems; nothing was written",
-                issues.len()
-            );
-            ("invalid-mapping", message, issues)
+        Ok(Err(SyncError::InvalidMapping(issues))) => (
+            FailureKind::InvalidMapping,
+            contract::invalid_mapping_message(issues.len()),
+            issues,
+        ),
+        Ok(Err(SyncError::InvalidConfig(message))) => {
+            (FailureKind::InvalidConfig, message, Vec::new())
         }
-        Ok(Err(SyncError::InvalidConfig(message))) => ("invalid-config", message, Vec::new()),
-        Ok(Err(SyncError::Upstream(failure))) => ("upstream", failure.message, Vec::new()),
-        // The component logged its own failures; these two only the host knows about.
-        Err(RunFailure::Limit(message)) => {
-            log.event(
-                Level::Error,
-                "Sandbox limit hit: {Message}",
-                &[("Message", json!(message))],
-            );
-            ("limit", message, Vec::new())
+        Ok(Err(SyncError::Upstream(failure))) => {
+            (FailureKind::Upstream, failure.message, Vec::new())
         }
-        Err(RunFailure::Stopped(message)) => {
-            log.event(
-                Level::Error,
-                "The run was stopped: {Message}",
-                &[("Message", json!(message))],
-            );
-            ("stopped", message, Vec::new())
-        }
-        Err(RunFailure::Trap(error)) => {
-            let message = format!("{error:#}");
-            log.event(
-                Level::Error,
-                "The component failed: {Message}",
-                &[("Message", json!(message))],
-            );
-            ("internal", message, Vec::new())
+        // The component logged its own failures; these only the host knows about.
+        Err(failure) => {
+            let kind = run_failure_kind(&failure);
+            let (template, message) = match failure {
+                RunFailure::Limit(message) => ("Sandbox limit hit: {Message}", message),
+                RunFailure::Stopped(message) => ("The run was stopped: {Message}", message),
+                RunFailure::Trap(error) => {
+                    ("The component failed: {Message}", format!("{error:#}"))
+                }
+            };
+            log.event(Level::Error, template, &[("Message", json!(message))]);
+            (kind, message, Vec::new())
         }
     };
     println!(

@@ -6,6 +6,7 @@ use crate::bindings::types;
 use serde_json::{Value, json};
 use tenant_sync_guest::sync_core::managed::{AttributeChange, MANAGED_KEYS};
 use tenant_sync_guest::sync_core::mapping::ValidationIssue;
+use tenant_sync_guest::sync_core::outcome::{self, FailureKind};
 use tenant_sync_guest::sync_core::plan::Action;
 use tenant_sync_guest::sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
 use tenant_sync_guest::sync_core::untrusted::terminal_safe;
@@ -21,19 +22,8 @@ pub enum Format {
 /// The report as the core knows it; the component only ever reports managed keys. The WIT
 /// report is consumed, so a big report is never held twice.
 pub fn to_core(report: types::Report) -> Report {
-    let s = &report.summary;
     Report {
-        summary: Summary {
-            create: s.create,
-            update: s.update,
-            adopt: s.adopt,
-            unchanged: s.unchanged,
-            conflict: s.conflict,
-            orphan: s.orphan,
-            skipped: s.skipped,
-            failed: s.failed,
-            not_attempted: s.not_attempted,
-        },
+        summary: summary(&report.summary),
         groups: report.groups.into_iter().map(group).collect(),
         requests: RequestCounts {
             onepassword: report.requests.onepassword,
@@ -41,6 +31,20 @@ pub fn to_core(report: types::Report) -> Report {
         },
         warnings: report.warnings.iter().map(issue).collect(),
         dry_run: report.dry_run,
+    }
+}
+
+pub fn summary(s: &types::Summary) -> Summary {
+    Summary {
+        create: s.create,
+        update: s.update,
+        adopt: s.adopt,
+        unchanged: s.unchanged,
+        conflict: s.conflict,
+        orphan: s.orphan,
+        skipped: s.skipped,
+        failed: s.failed,
+        not_attempted: s.not_attempted,
     }
 }
 
@@ -226,23 +230,16 @@ pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
 
 /// A failure, for stdout. `issues` lists mapping problems, if that is what failed.
 pub fn failure(
-    kind: &str,
+    kind: FailureKind,
     message: &str,
     issues: &[types::ValidationIssue],
     format: Format,
 ) -> String {
     match format {
-        Format::Json => json!({
-            "error": {
-                "kind": kind,
-                "message": message,
-                "issues": issues.iter().map(|i| json!({
-                    "entry": i.entry, "group": i.group, "field": i.field, "message": i.message,
-                    "text": issue(i).to_string(),
-                })).collect::<Vec<_>>(),
-            }
-        })
-        .to_string(),
+        Format::Json => {
+            let issues: Vec<ValidationIssue> = issues.iter().map(issue).collect();
+            outcome::failure_json(kind, message, &issues)
+        }
         Format::Text => {
             let mut out = format!("{}\n", terminal_safe(message));
             for i in issues {

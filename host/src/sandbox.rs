@@ -27,15 +27,20 @@ pub struct Limits {
     pub between_bytes_timeout: Duration,
 }
 
+impl Limits {
+    /// A run's limits unless the command line sets others.
+    pub const DEFAULT: Limits = Limits {
+        memory_bytes: 256 * 1024 * 1024,
+        deadline: Duration::from_secs(10 * 60),
+        connect_timeout: Duration::from_secs(10),
+        first_byte_timeout: Duration::from_secs(30),
+        between_bytes_timeout: Duration::from_secs(30),
+    };
+}
+
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            memory_bytes: 256 * 1024 * 1024,
-            deadline: Duration::from_secs(10 * 60),
-            connect_timeout: Duration::from_secs(10),
-            first_byte_timeout: Duration::from_secs(30),
-            between_bytes_timeout: Duration::from_secs(30),
-        }
+        Limits::DEFAULT
     }
 }
 

@@ -207,9 +207,19 @@ fn node_host_failures_use_the_same_exit_codes_and_error_document() {
     );
     assert!(world.ak.requests().is_empty());
 
-    let (code, report) = node_run(&world, &["--concurrency", "many"]);
-    assert_eq!(code, 2, "{report}");
-    assert_eq!(report["error"]["kind"], "usage");
+    // 0 once passed the check that says "1 to 64".
+    for concurrency in ["many", "0", "65"] {
+        let (code, report) = node_run(&world, &["--concurrency", concurrency]);
+        assert_eq!(code, 2, "{report}");
+        assert_eq!(report["error"]["kind"], "usage");
+        assert!(
+            report["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("from 1 to 64"),
+            "{report}"
+        );
+    }
 }
 
 #[test]

@@ -22,10 +22,8 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 impl Batch {
     pub fn push(&mut self, level: Level, template: &str, properties: &[(&str, Value)]) {
-        let now = wall_clock::now();
-        let timestamp = clef::timestamp(Duration::new(now.seconds, now.nanoseconds));
         self.0
-            .push_str(&clef::render(&timestamp, level, template, properties));
+            .push_str(&clef::render(&now(), level, template, properties));
         self.0.push('\n');
         if self.0.len() >= BATCH_BYTES {
             self.flush();
@@ -41,6 +39,12 @@ impl Batch {
         let _ = super::stream::write_all(&wasi::cli::stderr::get_stderr(), self.0.as_bytes());
         self.0.clear();
     }
+}
+
+/// An event's `@t` for now.
+pub fn now() -> String {
+    let now = wall_clock::now();
+    clef::timestamp(Duration::new(now.seconds, now.nanoseconds))
 }
 
 pub fn info(template: &str, properties: &[(&str, Value)]) {

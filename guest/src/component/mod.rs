@@ -11,6 +11,7 @@ mod http;
 mod log;
 mod onepassword;
 mod queue;
+mod render;
 mod stream;
 mod sync;
 
@@ -34,7 +35,7 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::flowercore::tenant_sync::{mapping, sync as sync_export};
+use exports::flowercore::tenant_sync::{mapping, render as render_export, sync as sync_export};
 use flowercore::tenant_sync::types as wit;
 
 struct Component;
@@ -50,6 +51,24 @@ impl mapping::Guest for Component {
 impl sync_export::Guest for Component {
     fn run(options: wit::SyncOptions) -> Result<wit::Report, wit::SyncError> {
         sync::run(options)
+    }
+
+    fn run_printed(options: wit::SyncOptions) -> wit::Printed {
+        render::run_printed(&options)
+    }
+}
+
+impl render_export::Guest for Component {
+    fn failure(kind: render_export::FailureKind, message: String) -> wit::Printed {
+        render::failure(render::failure_kind(kind), &message, &[])
+    }
+
+    fn clef_event(
+        level: render_export::Level,
+        template: String,
+        properties: String,
+    ) -> Result<String, String> {
+        render::clef_event(level, &template, &properties)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod managed;
 pub mod mapping;
 pub mod mapping_schema;
 pub mod onepassword;
+pub mod outcome;
 pub mod plan;
 pub mod report;
 pub mod retry;

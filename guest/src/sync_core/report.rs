@@ -148,6 +148,11 @@ fn count_for(summary: &mut Summary, action: Action) -> &mut u32 {
 }
 
 impl Summary {
+    /// Every write done (or, in a dry run, planned) and no conflict.
+    pub fn in_sync(&self) -> bool {
+        self.failed == 0 && self.not_attempted == 0 && self.conflict == 0
+    }
+
     /// The one-line summary people read at the end of a run.
     pub fn line(&self, dry_run: bool) -> String {
         let counts = [
@@ -180,7 +185,7 @@ impl Summary {
 impl Report {
     /// Everything in the mapping now matches Authentik: every write done, no conflict.
     pub fn in_sync(&self) -> bool {
-        self.summary.failed == 0 && self.summary.not_attempted == 0 && self.summary.conflict == 0
+        self.summary.in_sync()
     }
 
     /// The `--output json` document, serialized straight from the report: a tree of JSON

@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CONTRACT } from '../src/contract.mjs';
 import { grantedEnv, serviceGrant, UsageError } from '../src/grants.mjs';
-import { logEvent } from '../src/log.mjs';
-import { issueText, reportJson } from '../src/report.mjs';
+import { loadComponent } from '../src/host.mjs';
 import { STOP_GRACE_MS, startRun } from '../src/run.mjs';
+
+const { defaults: DEFAULTS, exitCodes: EXIT, limits: LIMITS } = CONTRACT;
 
 const HELP = `Usage: tenant-sync-node [options]
 
@@ -29,8 +31,9 @@ Environment:
 Options:
   --dry-run           Plan only: read everything, write nothing
   --concurrency N     Most Authentik requests in flight at once: writes, and list
-                      pages after the first (default 4, 1 = one at a time)
+                      pages after the first (1 to ${DEFAULTS.maxConcurrency}, default ${DEFAULTS.concurrency}; 1 = one at a time)
   --manager-id ID     Value of fc:managed-by that marks groups this run owns
+                      (default ${DEFAULTS.manager})
   --allow-superuser-groups
                       Also manage mapped groups that are superuser groups
                       (is_superuser in Authentik); without it they are conflicts
@@ -39,47 +42,52 @@ Options:
   --tenant ID         Reconcile only this tenant's groups (repeatable)
   --mapping FILE      Read the mapping from FILE instead of 1Password
   --vault NAME, --item TITLE, --field LABEL
-                      Where the mapping is in 1Password (defaults: IAmWorkin,
-                      flowercore-tenant-mapping, mapping)
-  --deadline-secs N   Stop the run after N seconds (default 600)
+                      Where the mapping is in 1Password (defaults: ${DEFAULTS.vault},
+                      ${DEFAULTS.item}, ${DEFAULTS.field})
+  --deadline-secs N   Stop the run after N seconds (default ${LIMITS.deadlineSecs})
   --bindings DIR      The transpiled component (default: gen/ beside this package;
                       make it with \`npm run transpile -- COMPONENT.wasm\`)
   -h, --help          Show this help
 
-Exit codes: 0 in sync, 2 usage or configuration, 3 invalid mapping, 4 a service failed
-before any write, 5 not in sync (a conflict or a failed write), 6 the deadline ended the
-run, 1 the component failed, 143 / 130 stopped by SIGTERM / SIGINT (no write starts after
+Exit codes: ${EXIT.success} in sync, ${EXIT.usage} usage or configuration, ${EXIT.invalidMapping} invalid mapping, ${EXIT.upstream} a service failed
+before any write, ${EXIT.notInSync} not in sync (a conflict or a failed write), ${EXIT.limit} the deadline ended the
+run, ${EXIT.internal} the component failed, ${EXIT.terminated} / ${EXIT.interrupted} stopped by SIGTERM / SIGINT (no write starts after
 the signal; the report marks the rest not-attempted).`;
 
-const EXIT = { success: 0, internal: 1, usage: 2, invalidMapping: 3, upstream: 4, notInSync: 5, limit: 6 };
-
 /** What a stop signal ends the run with: the shell's 128 + signal number. */
-const STOP_SIGNALS = { SIGTERM: 143, SIGINT: 130 };
+const STOP_SIGNALS = { SIGTERM: EXIT.terminated, SIGINT: EXIT.interrupted };
 
-function options() {
-  const { values } = parseArgs({
-    options: {
-      'dry-run': { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '0' },
-      'manager-id': { type: 'string' },
-      'allow-superuser-groups': { type: 'boolean', default: false },
-      group: { type: 'string', multiple: true, default: [] },
-      tenant: { type: 'string', multiple: true, default: [] },
-      mapping: { type: 'string' },
-      vault: { type: 'string' },
-      item: { type: 'string' },
-      field: { type: 'string' },
-      bindings: { type: 'string' },
-      'deadline-secs': { type: 'string', default: '600' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+const OPTIONS = {
+  'dry-run': { type: 'boolean', default: false },
+  concurrency: { type: 'string', default: String(DEFAULTS.concurrency) },
+  'manager-id': { type: 'string' },
+  'allow-superuser-groups': { type: 'boolean', default: false },
+  group: { type: 'string', multiple: true, default: [] },
+  tenant: { type: 'string', multiple: true, default: [] },
+  mapping: { type: 'string' },
+  vault: { type: 'string' },
+  item: { type: 'string' },
+  field: { type: 'string' },
+  bindings: { type: 'string' },
+  'deadline-secs': { type: 'string', default: String(LIMITS.deadlineSecs) },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
+/** Where the transpiled component is: needed before anything else, since it renders every message. */
+function bindingsDir() {
+  const { values } = parseArgs({ options: OPTIONS, strict: false });
+  const here = dirname(fileURLToPath(import.meta.url));
+  return typeof values.bindings === 'string' ? values.bindings : join(here, '..', 'gen');
+}
+
+function options(bindings) {
+  const { values } = parseArgs({ options: OPTIONS });
   if (values.help) {
     return { help: true };
   }
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 0 || concurrency > 64) {
-    throw new UsageError(`--concurrency takes a whole number from 1 to 64, not ${values.concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > DEFAULTS.maxConcurrency) {
+    throw new UsageError(`--concurrency takes a whole number from 1 to ${DEFAULTS.maxConcurrency}, not ${values.concurrency}`);
   }
   const deadlineSecs = Number(values['deadline-secs']);
   if (!Number.isInteger(deadlineSecs) || deadlineSecs < 1) {
@@ -105,9 +113,8 @@ function options() {
     };
     services.push(serviceGrant('onepassword', connectUrl));
   }
-  const here = dirname(fileURLToPath(import.meta.url));
   return {
-    bindings: values.bindings ?? join(here, '..', 'gen'),
+    bindings,
     deadlineSecs,
     grants: { services, env: grantedEnv(env) },
     sync: {
@@ -125,68 +132,55 @@ function options() {
 }
 
 /** Prints the outcome of a run (see src/run.mjs) and returns the exit code. */
-function outcome(run, deadlineSecs) {
-  if (run.ok !== undefined) {
-    print(reportJson(run.ok));
-    return run.ok.summary.conflict > 0 ? EXIT.notInSync : EXIT.success;
+function outcome(run, deadlineSecs, render) {
+  if (run.printed !== undefined) {
+    return print(run.printed);
   }
-  if (run.stopped) {
-    const message = `stopped by a signal: requests in flight did not finish within ${STOP_GRACE_MS / 1000} s, so their outcome is unknown; re-run to converge`;
-    logEvent('Error', 'The run was stopped: {Message}', { Message: message });
-    return failure('stopped', message, [], EXIT.internal);
-  }
-  if (run.deadline) {
-    const message = `the run did not finish within its ${deadlineSecs} s deadline; raise --deadline-secs or check for a stuck service`;
-    logEvent('Error', 'Sandbox limit hit: {Message}', { Message: message });
-    return failure('limit', message, [], EXIT.limit);
-  }
-  if (run.trap !== undefined) {
-    // The component's own bug. Tokens never reach this text (they live only in the guest's
-    // environment), but it is still cut short.
-    const message = run.trap.slice(0, 500);
-    logEvent('Error', 'The component failed: {Message}', { Message: message });
-    return failure('internal', message, [], EXIT.internal);
-  }
-  const error = run.err;
-  switch (error.tag) {
-    case 'partial-apply':
-      print(reportJson(error.val));
-      return EXIT.notInSync;
-    case 'invalid-mapping':
-      return failure('invalid-mapping', `the mapping has ${error.val.length} problems; nothing was written`, error.val, EXIT.invalidMapping);
-    case 'invalid-config':
-      return failure('invalid-config', error.val, [], EXIT.usage);
-    case 'upstream':
-      return failure('upstream', error.val.message, [], EXIT.upstream);
-    default:
-      return failure('internal', `unknown sync-error ${JSON.stringify(error.tag)}`, [], EXIT.internal);
-  }
+  const [kind, template, message] = run.stopped
+    ? ['stopped', 'The run was stopped: {Message}', `stopped by a signal: requests in flight did not finish within ${STOP_GRACE_MS / 1000} s, so their outcome is unknown; re-run to converge`]
+    : run.deadline
+      ? ['limit', 'Sandbox limit hit: {Message}', `the run did not finish within its ${deadlineSecs} s deadline; raise --deadline-secs or check for a stuck service`]
+      : // The component's own bug. Tokens never reach this text (they live only in the
+        // guest's environment), but it is still cut short.
+        ['internal', 'The component failed: {Message}', run.trap.slice(0, 500)];
+  render.log('Error', template, { Message: message });
+  return print(render.failure(kind, message));
 }
 
-function failure(kind, message, issues, code) {
-  print({
-    error: {
-      kind,
-      message,
-      issues: issues.map((i) => ({ entry: i.entry ?? null, group: i.group ?? null, field: i.field ?? null, message: i.message, text: issueText(i) })),
-    },
-  });
-  return code;
+/** Writes a rendered document on stdout; returns its exit code. */
+function print({ stdout, exitCode }) {
+  process.stdout.write(`${stdout}\n`);
+  return exitCode;
 }
 
-function print(document) {
-  process.stdout.write(`${JSON.stringify(document)}\n`);
+/**
+ * The one message not rendered by the component, because the component could not be loaded:
+ * a CLEF event and the failure document, written literally.
+ */
+function cannotLoad(bindings, error) {
+  const message = `cannot load the transpiled component from ${bindings} (${error.message}); run \`npm run transpile -- COMPONENT.wasm\` first`;
+  const event = { '@t': new Date().toISOString(), '@mt': 'Usage error: {Message}', '@l': 'Error', Message: message };
+  process.stderr.write(`${JSON.stringify(event)}\n`);
+  process.stdout.write(`${JSON.stringify({ error: { issues: [], kind: 'usage', message } })}\n`);
+  return EXIT.usage;
 }
 
 async function main() {
+  const bindings = bindingsDir();
+  let instantiate;
+  try {
+    instantiate = await loadComponent(bindings);
+  } catch (error) {
+    return cannotLoad(bindings, error);
+  }
+  const { render } = instantiate;
   let parsed;
   try {
-    parsed = options();
+    parsed = options(bindings);
   } catch (error) {
     if (error instanceof UsageError || error?.code?.startsWith?.('ERR_PARSE_ARGS') || error?.code === 'ENOENT') {
-      logEvent('Error', 'Usage error: {Message}', { Message: error.message });
-      failure('usage', error.message, [], EXIT.usage);
-      return EXIT.usage;
+      render.log('Error', 'Usage error: {Message}', { Message: error.message });
+      return print(render.failure('usage', error.message));
     }
     throw error;
   }
@@ -195,38 +189,37 @@ async function main() {
     return EXIT.success;
   }
   let received = null;
-  try {
-    const run = startRun(parsed, parsed.deadlineSecs * 1000);
-    for (const signal of Object.keys(STOP_SIGNALS)) {
-      process.once(signal, () => {
-        if (received !== null) {
-          return;
-        }
-        received = signal;
-        logEvent('Warning', 'Received {Signal}: stopping. No new request is sent; requests in flight get {GraceSecs} s to finish, then the report is printed', {
-          Signal: signal,
-          GraceSecs: STOP_GRACE_MS / 1000,
-        });
-        run.stop();
+  const run = startRun({ ...parsed, modules: instantiate.modules }, parsed.deadlineSecs * 1000);
+  for (const signal of Object.keys(STOP_SIGNALS)) {
+    process.once(signal, () => {
+      if (received !== null) {
+        return;
+      }
+      received = signal;
+      render.log('Warning', 'Received {Signal}: stopping. No new request is sent; requests in flight get {GraceSecs} s to finish, then the report is printed', {
+        Signal: signal,
+        GraceSecs: STOP_GRACE_MS / 1000,
       });
-    }
-    const ended = await run.done;
-    const code = outcome(ended, parsed.deadlineSecs);
-    if (received === null) {
-      return code;
-    }
-    const report = ended.ok ?? (ended.err?.tag === 'partial-apply' ? ended.err.val : undefined);
-    logEvent('Warning', 'The run was stopped by {Signal}: no write was started after it; {NotAttempted} groups not attempted. The next run picks up where this one stopped', {
-      Signal: received,
-      NotAttempted: report?.summary.notAttempted ?? null,
+      run.stop();
     });
-    return STOP_SIGNALS[received];
-  } catch (error) {
-    // The worker could not start the component: most likely it was never transpiled.
-    const message = `cannot run the transpiled component from ${parsed.bindings} (${error.message}); run \`npm run transpile -- COMPONENT.wasm\` first`;
-    logEvent('Error', 'Usage error: {Message}', { Message: message });
-    return failure('usage', message, [], EXIT.usage);
   }
+  let ended;
+  try {
+    ended = await run.done;
+  } catch (error) {
+    // The worker died outside the component (out of memory, say).
+    ended = { trap: `the run's worker failed: ${error?.message ?? error}` };
+  }
+  const code = outcome(ended, parsed.deadlineSecs, render);
+  if (received === null) {
+    return code;
+  }
+  const printed = ended.printed === undefined ? undefined : JSON.parse(ended.printed.stdout);
+  render.log('Warning', 'The run was stopped by {Signal}: no write was started after it; {NotAttempted} groups not attempted. The next run picks up where this one stopped', {
+    Signal: received,
+    NotAttempted: printed?.summary?.notAttempted ?? null,
+  });
+  return STOP_SIGNALS[received];
 }
 
 process.exitCode = await main();

@@ -1,15 +1,15 @@
 // What the Node host grants the component: the same rules as the wasmtime host's
 // host/src/grants.rs. Pure functions, unit-tested in test/grants.test.mjs. The operations each
-// service is granted come from operations.json, generated from grants.rs (a Rust test keeps
-// the two equal).
+// service is granted and the variables a run may see come from the generated contract.
+// Enforcing them stays here, outside the component: the sandbox never asks the code it
+// confines what that code may do.
 
-import { readFileSync } from 'node:fs';
+import { CONTRACT } from './contract.mjs';
 
-const OPERATIONS = JSON.parse(readFileSync(new URL('./operations.json', import.meta.url), 'utf8'));
 const SERVICE_NAMES = { authentik: 'Authentik', onepassword: '1Password Connect' };
 
 /** The secrets a run may need; only these reach the component's environment. */
-export const SECRET_VARS = ['OP_TOKEN', 'OP_CONNECT_TOKEN', 'AUTHENTIK_TOKEN'];
+export const SECRET_VARS = CONTRACT.secretVars;
 
 /**
  * The origin (`scheme://host:port`, lower-cased, default port made explicit) of an http(s)
@@ -52,7 +52,7 @@ export function serviceGrant(kind, url) {
     throw new UsageError(`${JSON.stringify(url)} needs an http:// or https:// scheme and a host`);
   }
   const basePath = new URL(url.trim()).pathname.replace(/\/+$/, '');
-  return { service: SERVICE_NAMES[kind], origin, basePath, operations: OPERATIONS[kind] };
+  return { service: SERVICE_NAMES[kind], origin, basePath, operations: CONTRACT.operations[kind] };
 }
 
 /**
@@ -116,11 +116,12 @@ export function methodName(method) {
   return method?.tag === 'other' ? String(method.val) : String(method?.tag ?? '').toUpperCase();
 }
 
-/** The granted variables of `env` (non-empty ones only), as the guest will see them. */
+/**
+ * The granted variables of `env`, as the guest will see them. An empty one is passed on, as the
+ * wasmtime host does; the component treats it as unset.
+ */
 export function grantedEnv(env, names = SECRET_VARS) {
-  return Object.fromEntries(
-    names.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => [name, env[name]]),
-  );
+  return Object.fromEntries(names.filter((name) => env[name] !== undefined).map((name) => [name, env[name]]));
 }
 
 /** A problem with how the host was invoked (exit code 2). */

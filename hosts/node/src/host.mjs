@@ -9,15 +9,17 @@ import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CONTRACT } from './contract.mjs';
 import { checkRequest, methodName, requestOrigin } from './grants.mjs';
-import { logEvent } from './log.mjs';
 import { ADVICE as TLS_ADVICE, certificateProblem } from './tls.mjs';
+
+const NS_PER_SEC = 1_000_000_000n;
 
 /** The longest each phase of a request may take, as in the wasmtime host (nanoseconds). */
 export const TIMEOUTS_NS = {
-  connect: 10_000_000_000n,
-  firstByte: 30_000_000_000n,
-  betweenBytes: 30_000_000_000n,
+  connect: BigInt(CONTRACT.limits.connectTimeoutSecs) * NS_PER_SEC,
+  firstByte: BigInt(CONTRACT.limits.firstByteTimeoutSecs) * NS_PER_SEC,
+  betweenBytes: BigInt(CONTRACT.limits.betweenBytesTimeoutSecs) * NS_PER_SEC,
 };
 
 /**
@@ -25,7 +27,7 @@ export const TIMEOUTS_NS = {
  * stop?: Int32Array }` (services from `serviceGrant`; non-zero `stop[0]`: the run is being
  * stopped, nothing new goes out). `log(level, template, properties)` receives the refusals.
  */
-export function importsFor(grants, log = logEvent) {
+export function importsFor(grants, log) {
   const shim = new WASIShim({
     sandbox: { preopens: {}, env: grants.env, args: ['tenant-sync'], enableNetwork: false },
   });
@@ -118,17 +120,36 @@ export function deniedSockets() {
 /**
  * Loads the transpiled component in `dir` (the output of `bin/transpile.mjs`) and returns a
  * function that instantiates it under `grants`: one fresh instance per run, like the
- * wasmtime host.
+ * wasmtime host. `modules` holds core modules compiled already (a worker gets the main
+ * thread's). The function carries `render` (see `renderer`), whose `log` receives the
+ * sandbox's refusals unless `instantiate(grants, log)` names another, and `modules`.
  */
-export async function loadComponent(dir) {
+export async function loadComponent(dir, modules = new Map()) {
   const root = resolve(dir);
   const { instantiate } = await import(pathToFileURL(join(root, 'tenant-sync.js')).href);
-  const modules = new Map();
   const getCoreModule = (path) => {
     if (!modules.has(path)) {
       modules.set(path, new WebAssembly.Module(readFileSync(join(root, path))));
     }
     return modules.get(path);
   };
-  return (grants, log) => instantiate(getCoreModule, importsFor(grants, log));
+  // An instance of its own, granted nothing: the running one cannot render while it waits
+  // inside an import.
+  const render = renderer(instantiate(getCoreModule, importsFor({ services: [], env: {} }, () => {})).render);
+  const instantiateUnder = (grants, log = render.log) => instantiate(getCoreModule, importsFor(grants, log));
+  return Object.assign(instantiateUnder, { render, modules });
+}
+
+/**
+ * What this host prints, rendered by the component's `render` export: `log(level, template,
+ * properties)` writes a CLEF event on stderr (`level`: Debug, Information, Warning, Error);
+ * `failure(kind, message)` is the failure document and exit code (`{ stdout, exitCode }`).
+ */
+export function renderer(render) {
+  return {
+    log(level, template, properties = {}) {
+      process.stderr.write(`${render.clefEvent(level.toLowerCase(), template, JSON.stringify(properties))}\n`);
+    },
+    failure: (kind, message) => render.failure(kind, message),
+  };
 }

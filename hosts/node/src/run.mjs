@@ -1,26 +1,28 @@
 // One sync run on a worker thread, so the host can enforce a deadline and a stop signal: the
 // component runs synchronously (jco's sync instantiation, the shim's blocking HTTP), and only
-// terminating its thread stops it outright. `done` resolves to { ok: report } | { err: sync-error }
-// | { trap: message } | { deadline: true } | { stopped: true } (the grace period after a stop
-// signal ran out).
+// terminating its thread stops it outright. `done` resolves to { printed: { stdout, exitCode } }
+// (the component's `sync.run-printed`) | { trap: message } | { deadline: true } | { stopped: true }
+// (the grace period after a stop signal ran out).
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { CONTRACT } from './contract.mjs';
 import { loadComponent } from './host.mjs';
 
 /** How long requests in flight may take to finish after a stop signal, as in the wasmtime host. */
-export const STOP_GRACE_MS = 5_000;
+export const STOP_GRACE_MS = CONTRACT.limits.stopGraceSecs * 1000;
 
 /**
- * Starts `sync` (the sync-options record) under `grants` with the component in `bindings`.
- * Returns `{ done, stop }`: `stop()` makes the sandbox refuse every new request (so no further
- * write starts) and terminates the run if it has not returned within `STOP_GRACE_MS`.
+ * Starts `sync` (the sync-options record) under `grants` with the component in `bindings`
+ * (`modules`: its core modules, compiled already). Returns `{ done, stop }`: `stop()` makes the
+ * sandbox refuse every new request (so no further write starts) and terminates the run if it
+ * has not returned within `STOP_GRACE_MS`.
  */
-export function startRun({ bindings, grants, sync }, deadlineMs) {
+export function startRun({ bindings, modules, grants, sync }, deadlineMs) {
   // Read by the worker's outgoing-handler on every request; the worker is blocked inside the
   // component, so a message could not reach it.
   const stopFlag = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(new URL(import.meta.url), {
-    workerData: { bindings, grants: { ...grants, stop: stopFlag }, sync },
+    workerData: { bindings, modules, grants: { ...grants, stop: stopFlag }, sync },
   });
   let finish;
   const done = new Promise((resolve, reject) => {
@@ -46,15 +48,13 @@ export function startRun({ bindings, grants, sync }, deadlineMs) {
 }
 
 if (!isMainThread) {
-  const { bindings, grants, sync } = workerData;
-  const instantiate = await loadComponent(bindings);
+  const { bindings, modules, grants, sync } = workerData;
+  const instantiate = await loadComponent(bindings, modules);
   let outcome;
   try {
-    outcome = { ok: instantiate(grants).sync.run(sync) };
+    outcome = { printed: instantiate(grants).sync.runPrinted(sync) };
   } catch (error) {
-    // A sync-error comes as jco's ComponentError with the variant as its payload; anything
-    // else is a trap.
-    outcome = error?.payload !== undefined ? { err: error.payload } : { trap: String(error?.message ?? error) };
+    outcome = { trap: String(error?.message ?? error) };
   }
   parentPort.postMessage(outcome);
 }

@@ -88,6 +88,6 @@ test('a request origin comes from its scheme variant and authority', () => {
 
 test('only the granted variables reach the component', () => {
   const env = { OP_TOKEN: 'op', AUTHENTIK_TOKEN: 'ak', OP_CONNECT_TOKEN: '', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'x' };
-  assert.deepEqual(grantedEnv(env), { OP_TOKEN: 'op', AUTHENTIK_TOKEN: 'ak' });
+  assert.deepEqual(grantedEnv(env), { OP_TOKEN: 'op', OP_CONNECT_TOKEN: '', AUTHENTIK_TOKEN: 'ak' });
   assert.deepEqual(SECRET_VARS, ['OP_TOKEN', 'OP_CONNECT_TOKEN', 'AUTHENTIK_TOKEN']);
 });

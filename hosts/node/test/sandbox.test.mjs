@@ -106,3 +106,31 @@ test('request timeouts are capped as in the wasmtime host; shorter ones are kept
   assert.equal(capped.betweenBytesTimeout(), TIMEOUTS_NS.betweenBytes);
   assert.deepEqual(TIMEOUTS_NS, { connect: 10_000_000_000n, firstByte: 30_000_000_000n, betweenBytes: 30_000_000_000n });
 });
+
+test("the host's own events and failures are rendered by the component, as the wasmtime host renders them", () => {
+  const lines = [];
+  const write = process.stderr.write;
+  process.stderr.write = (line) => lines.push(line);
+  try {
+    instantiate.render.log('Warning', 'Refused {Method} at {@Origin}', { Method: 'DELETE', '@Origin': 'x' });
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(lines.length, 1);
+  assert.ok(lines[0].endsWith('\n'));
+  const event = JSON.parse(lines[0]);
+  assert.equal(event['@l'], 'Warning');
+  assert.equal(event['@mt'], 'Refused {Method} at {@Origin}');
+  assert.equal(event.Method, 'DELETE');
+  // CLEF reserves `@` names: a property's is doubled, never taken for `@t` and the like.
+  assert.equal(event['@@Origin'], 'x');
+  assert.match(event['@t'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+  const printed = instantiate.render.failure('limit', 'the run did not finish within its 2 s deadline');
+  assert.equal(printed.exitCode, 6);
+  assert.deepEqual(JSON.parse(printed.stdout), {
+    error: { kind: 'limit', message: 'the run did not finish within its 2 s deadline', issues: [] },
+  });
+  assert.equal(instantiate.render.failure('stopped', 'x').exitCode, 143);
+  assert.equal(instantiate.render.failure('invalid-config', 'x').exitCode, 2);
+});

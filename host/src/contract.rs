@@ -1,0 +1,71 @@
+//! The contract a host written in another language reads instead of restating it:
+//! `hosts/node/src/contract.json`, generated from the tables here and kept equal by a test
+//! (`TENANT_SYNC_BLESS=1 cargo test -p tenant-sync --lib contract_file` regenerates it). What is
+//! printed comes from the component itself (`sync.run-printed`, `render`); this file carries
+//! the data: the requests each service is granted, the variables a run may see, the defaults
+//! and limits, and the exit codes.
+
+use crate::grants::{self, AUTHENTIK_OPERATIONS, ONEPASSWORD_OPERATIONS, Operation};
+use crate::sandbox::Limits;
+use crate::stop;
+use serde_json::{Value, json};
+use tenant_sync_guest::sync_core::defaults;
+use tenant_sync_guest::sync_core::outcome::Exit;
+
+pub fn contract() -> Value {
+    let table = |operations: &[Operation]| {
+        operations
+            .iter()
+            .map(|o| json!({"method": o.method, "path": o.path, "query": o.query}))
+            .collect::<Vec<_>>()
+    };
+    let limits = Limits::DEFAULT;
+    json!({
+        "operations": {
+            "authentik": table(AUTHENTIK_OPERATIONS),
+            "onepassword": table(ONEPASSWORD_OPERATIONS),
+        },
+        "secretVars": grants::SECRET_VARS,
+        "defaults": {
+            "vault": defaults::VAULT,
+            "item": defaults::ITEM,
+            "field": defaults::FIELD,
+            "manager": defaults::MANAGER,
+            "concurrency": defaults::CONCURRENCY,
+            "maxConcurrency": defaults::MAX_CONCURRENCY,
+        },
+        "limits": {
+            "deadlineSecs": limits.deadline.as_secs(),
+            "connectTimeoutSecs": limits.connect_timeout.as_secs(),
+            "firstByteTimeoutSecs": limits.first_byte_timeout.as_secs(),
+            "betweenBytesTimeoutSecs": limits.between_bytes_timeout.as_secs(),
+            "stopGraceSecs": stop::GRACE.as_secs(),
+        },
+        "exitCodes": Exit::ALL
+            .iter()
+            .map(|(name, exit)| (name.to_string(), json!(exit.code())))
+            .collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_hosts_contract_file_is_this_contract() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../hosts/node/src/contract.json"
+        );
+        let expected = format!("{}\n", serde_json::to_string_pretty(&contract()).unwrap());
+        if std::env::var_os("TENANT_SYNC_BLESS").is_some() {
+            std::fs::write(path, &expected).unwrap();
+        }
+        let actual = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "{path} differs from the Rust contract; regenerate it: TENANT_SYNC_BLESS=1 cargo test -p tenant-sync --lib contract_file"
+        );
+    }
+}
