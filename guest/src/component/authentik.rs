@@ -4,18 +4,17 @@
 //! parents.
 
 use super::failure::Upstream;
-use super::http::{Client, NoAnswer, Response};
+use super::http::{Attempt, Client, NoAnswer, Response};
 use super::queue;
 use super::wit::Service;
 use crate::sync_core::authentik as api;
+use crate::sync_core::create::{self, CreateStep};
 use crate::sync_core::managed::{self, Attributes};
 use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
-use crate::sync_core::retry::Trouble;
 use crate::sync_core::secrets::Redactor;
 use crate::sync_core::verify;
 use serde_json::{Value, json};
 use std::cell::RefCell;
-use wasi::clocks::monotonic_clock;
 use wasi::http::types::Method;
 
 /// Why a group's write did not happen.
@@ -131,81 +130,82 @@ impl Authentik<'_> {
         )
     }
 
-    /// Creates `name` carrying `block`, exactly once. When the outcome of a POST is unknown
-    /// (no answer, or a 5xx after the body was sent) or Authentik says the name is taken, the
-    /// group is looked up by exact name and the run continues from what is there.
+    /// Creates `name` carrying `block`, exactly once: what each answer means is
+    /// `create::after_answer` / `after_no_answer`; an answer that may hide an applied create is
+    /// followed by a lookup by exact name, and the run continues from what is there.
     pub async fn create(&self, name: &str, block: &Attributes) -> Result<(), WriteFailure> {
         let body = json!({"name": name, "attributes": Value::Object(block.clone())});
-        let started = monotonic_clock::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (trouble, reason) = match self
-                .client
-                .post_json_once(api::CREATE_TARGET, &body)
-                .await
-            {
-                Ok(response) if response.status == 201 => {
-                    return Ok(self.verify(&response, "creating the group", name, block)?);
-                }
-                Ok(response)
-                    if response.status == 400 && api::is_duplicate_name(&response.body) =>
+        let doing = "creating the group";
+        self.client
+            .retrying(&Method::Post, api::CREATE_TARGET, async |attempt| {
+                let (step, trouble, reason) = match self
+                    .client
+                    .post_json_once(api::CREATE_TARGET, &body)
+                    .await
                 {
-                    // Someone else created it during this run: continue from what is there.
-                    return match self.find_by_name(name).await? {
-                        Some(found) => self.assert_block(&found, block).await,
-                        None => Err(WriteFailure::Failed("Authentik says a group with this name exists, yet a lookup by the same name finds none".to_owned())),
-                    };
-                }
-                // Throttled: the server did not process the request, so simply try again.
-                Ok(response) if response.status == 429 => {
-                    (response.trouble(), "HTTP 429".to_owned())
-                }
-                Ok(response) if response.status >= 500 => {
-                    // The POST may have been applied: continue from what is there.
-                    if let Some(found) = self.find_by_name(name).await? {
-                        return self.assert_block(&found, block).await;
+                    Ok(response) => match create::after_answer(response.status, &response.body) {
+                        CreateStep::Verify => {
+                            let verified = self.verify(&response, doing, name, block);
+                            return Attempt::Settled(verified.map_err(Into::into));
+                        }
+                        CreateStep::ContinueFromExisting => {
+                            return Attempt::Settled(self.continue_from(name, block).await);
+                        }
+                        CreateStep::Retry => (
+                            CreateStep::Retry,
+                            response.trouble(),
+                            format!("HTTP {}", response.status),
+                        ),
+                        CreateStep::LookUpThenRetry => (
+                            CreateStep::LookUpThenRetry,
+                            response.trouble(),
+                            self.describe_failure(&response),
+                        ),
+                        CreateStep::Fail | CreateStep::NotSent => {
+                            let failed = self.failed(doing, &response);
+                            return Attempt::Settled(Err(failed.into()));
+                        }
+                    },
+                    Err(no_answer) => match create::after_no_answer(&no_answer.trouble, attempt) {
+                        CreateStep::NotSent => return Attempt::Settled(Err(no_answer.into())),
+                        CreateStep::Fail => {
+                            return Attempt::Settled(Err(WriteFailure::Failed(no_answer.message)));
+                        }
+                        step => (step, no_answer.trouble, no_answer.message),
+                    },
+                };
+                if step == CreateStep::LookUpThenRetry {
+                    match self.find_by_name(name).await {
+                        Ok(Some(found)) => {
+                            return Attempt::Settled(self.write_block_onto(&found, block).await);
+                        }
+                        Ok(None) => {}
+                        Err(e) => return Attempt::Settled(Err(e.into())),
                     }
-                    (response.trouble(), self.describe_failure(&response))
                 }
-                Ok(response) => return Err(self.failed("creating the group", &response).into()),
-                // Refused before the first attempt went out: nothing was sent.
-                Err(no_answer) if no_answer.sent_nothing() && attempt == 1 => {
-                    return Err(no_answer.into());
-                }
-                Err(NoAnswer {
-                    trouble: Trouble::Denied | Trouble::Refused,
-                    message,
-                }) => return Err(WriteFailure::Failed(message)),
-                Err(no_answer) => {
-                    // The POST may have been applied: continue from what is there.
-                    if let Some(found) = self.find_by_name(name).await? {
-                        return self.assert_block(&found, block).await;
-                    }
-                    (no_answer.trouble, no_answer.message)
-                }
-            };
-            if !self
-                .client
-                .back_off(
-                    &Method::Post,
-                    api::CREATE_TARGET,
-                    &trouble,
-                    attempt,
-                    started,
-                    &reason,
-                )
-                .await
-            {
                 let attempts = match attempt {
                     1 => String::new(),
                     n => format!(" (after {n} attempts)"),
                 };
-                return Err(WriteFailure::Failed(
+                let given_up = WriteFailure::Failed(
                     self.redactor
-                        .scrub(&format!("creating the group failed{attempts}: {reason}")),
-                ));
-            }
+                        .scrub(&format!("{doing} failed{attempts}: {reason}")),
+                );
+                Attempt::Again {
+                    trouble,
+                    reason,
+                    given_up: Err(given_up),
+                }
+            })
+            .await
+    }
+
+    /// Authentik says the name is taken: someone created the group during this run. The block
+    /// is written onto the group that is there.
+    async fn continue_from(&self, name: &str, block: &Attributes) -> Result<(), WriteFailure> {
+        match self.find_by_name(name).await? {
+            Some(found) => self.write_block_onto(&found, block).await,
+            None => Err(WriteFailure::Failed("Authentik says a group with this name exists, yet a lookup by the same name finds none".to_owned())),
         }
     }
 
@@ -221,19 +221,23 @@ impl Authentik<'_> {
 
     /// Patches the block into the group's attributes as they are now: the group is read again
     /// right before the write, so a foreign key added since the listing is kept.
-    pub async fn patch_block(&self, pk: &str, block: &Attributes) -> Result<(), WriteFailure> {
+    pub async fn write_block_after_rereading(
+        &self,
+        pk: &str,
+        block: &Attributes,
+    ) -> Result<(), WriteFailure> {
         let response = self
             .client
             .get(&format!("{}?include_users=false", api::group_target(pk)))
             .await?;
         self.check(&response, "re-reading the group before the update")?;
         let current = api::decode_group(response.json_body()?)?;
-        self.assert_block(&current, block).await
+        self.write_block_onto(&current, block).await
     }
 
     /// Patches the block into `current`'s attributes as just read (a write on a fresh
     /// lookup needs no second read).
-    pub async fn assert_block(
+    pub async fn write_block_onto(
         &self,
         current: &ExistingGroup,
         block: &Attributes,

@@ -75,12 +75,39 @@ impl NoAnswer {
     pub fn sent_nothing(&self) -> bool {
         self.trouble == Trouble::Refused
     }
+
+    /// This, as the result of the `attempt`th try: after the first, earlier attempts went
+    /// out, so the call did send something.
+    fn after_attempts(self, attempt: u32) -> NoAnswer {
+        match attempt {
+            1 => self,
+            _ => NoAnswer {
+                trouble: match self.trouble {
+                    Trouble::Refused => Trouble::Denied,
+                    other => other,
+                },
+                message: format!("{} (after {attempt} attempts)", self.message),
+            },
+        }
+    }
 }
 
 impl From<NoAnswer> for String {
     fn from(no_answer: NoAnswer) -> String {
         no_answer.message
     }
+}
+
+/// One attempt of a retried call.
+pub enum Attempt<T> {
+    /// The call's result.
+    Settled(T),
+    /// Worth another attempt, if the policy allows one; `given_up` is the result if not.
+    Again {
+        trouble: Trouble,
+        reason: String,
+        given_up: T,
+    },
 }
 
 pub struct Client {
@@ -142,44 +169,58 @@ impl Client {
         target: &str,
         body: Option<Vec<u8>>,
     ) -> Result<Response, NoAnswer> {
+        self.retrying(&method, target, async |attempt| {
+            match self.send(&method, target, body.as_deref()).await {
+                Ok(response) if !retry::retryable_status(response.status) => {
+                    Attempt::Settled(Ok(response))
+                }
+                Ok(response) => Attempt::Again {
+                    trouble: response.trouble(),
+                    reason: format!("HTTP {}", response.status),
+                    given_up: Ok(response),
+                },
+                Err(no_answer) => Attempt::Again {
+                    trouble: no_answer.trouble.clone(),
+                    reason: no_answer.message.clone(),
+                    given_up: Err(no_answer.after_attempts(attempt)),
+                },
+            }
+        })
+        .await
+    }
+
+    /// The one retry loop: runs `attempt` (given its number, from 1) until it settles or the
+    /// retry policy gives up, waiting between attempts.
+    pub async fn retrying<T>(
+        &self,
+        method: &Method,
+        target: &str,
+        mut attempt: impl AsyncFnMut(u32) -> Attempt<T>,
+    ) -> T {
         let started = monotonic_clock::now();
-        let mut attempt = 0;
+        let mut number = 0;
         loop {
-            attempt += 1;
-            let (trouble, reason, last) = match self.send(&method, target, body.as_deref()).await {
-                Ok(response) if !retry::retryable_status(response.status) => return Ok(response),
-                Ok(response) => (
-                    response.trouble(),
-                    format!("HTTP {}", response.status),
-                    Ok(response),
-                ),
-                Err(no_answer) => (
-                    no_answer.trouble.clone(),
-                    no_answer.message.clone(),
-                    Err(no_answer),
-                ),
-            };
-            if !self
-                .back_off(&method, target, &trouble, attempt, started, &reason)
-                .await
-            {
-                return last.map_err(|no_answer| match attempt {
-                    1 => no_answer,
-                    // Earlier attempts went out, so this call did send something.
-                    _ => NoAnswer {
-                        trouble: match no_answer.trouble {
-                            Trouble::Refused => Trouble::Denied,
-                            other => other,
-                        },
-                        message: format!("{} (after {attempt} attempts)", no_answer.message),
-                    },
-                });
+            number += 1;
+            match attempt(number).await {
+                Attempt::Settled(value) => return value,
+                Attempt::Again {
+                    trouble,
+                    reason,
+                    given_up,
+                } => {
+                    if !self
+                        .back_off(method, target, &trouble, number, started, &reason)
+                        .await
+                    {
+                        return given_up;
+                    }
+                }
             }
         }
     }
 
     /// Waits before the next attempt, with a Warning event, if the policy allows one more.
-    pub async fn back_off(
+    async fn back_off(
         &self,
         method: &Method,
         target: &str,

@@ -158,9 +158,9 @@ async fn apply(
         let outcome = match write {
             Write::Create { name, block } => authentik.create(name, block).await,
             Write::Patch { pk, block } => match fresh.get(pk) {
-                Some(current) => authentik.assert_block(current, block).await,
+                Some(current) => authentik.write_block_onto(current, block).await,
                 // The listed attributes may be stale by now: the block is merged into a re-read.
-                None => authentik.patch_block(pk, block).await,
+                None => authentik.write_block_after_rereading(pk, block).await,
             },
         };
         let mut outcomes = outcomes.borrow_mut();

@@ -3,6 +3,7 @@
 
 pub mod authentik;
 pub mod clef;
+pub mod create;
 pub mod defaults;
 pub mod endpoint;
 pub mod managed;
