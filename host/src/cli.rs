@@ -328,7 +328,6 @@ async fn run(args: RunArgs, log: &LogSink) -> Exit {
         env,
         limits,
         log: log.clone(),
-        verbose: args.verbose,
         transport,
         stop: stop.clone(),
     };

@@ -46,11 +46,23 @@ pub fn report_outcome(
     format: Format,
     log: &LogSink,
 ) -> Exit {
-    let exit = exit_code(&result);
     let (kind, message, issues) = match result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            println!("{}", output::report(report, format).trim_end());
-            return exit;
+            let exit = contract::report_exit(&output::summary(&report.summary));
+            match output::report(report, format) {
+                Ok(text) => {
+                    println!("{}", text.trim_end());
+                    return exit;
+                }
+                Err(message) => {
+                    log.event(
+                        Level::Error,
+                        "The component failed: {Message}",
+                        &[("Message", json!(message))],
+                    );
+                    (FailureKind::Internal, message, Vec::new())
+                }
+            }
         }
         Ok(Err(SyncError::InvalidMapping(issues))) => (
             FailureKind::InvalidMapping,
@@ -81,5 +93,5 @@ pub fn report_outcome(
         "{}",
         output::failure(kind, &message, &issues, format).trim_end()
     );
-    exit
+    kind.exit()
 }

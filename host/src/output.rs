@@ -9,7 +9,7 @@ use tenant_sync_guest::sync_core::mapping::ValidationIssue;
 use tenant_sync_guest::sync_core::outcome::{self, FailureKind};
 use tenant_sync_guest::sync_core::plan::Action;
 use tenant_sync_guest::sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
-use tenant_sync_guest::sync_core::untrusted::terminal_safe;
+use tenant_sync_guest::sync_core::untrusted::{excerpt, terminal_safe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -19,19 +19,24 @@ pub enum Format {
     Json,
 }
 
-/// The report as the core knows it; the component only ever reports managed keys. The WIT
-/// report is consumed, so a big report is never held twice.
-pub fn to_core(report: types::Report) -> Report {
-    Report {
+/// The report as the core knows it. The WIT report is consumed, so a big report is never held
+/// twice. The component reports only managed keys with JSON values; anything else is refused
+/// rather than shown as something it is not.
+pub fn to_core(report: types::Report) -> Result<Report, String> {
+    Ok(Report {
         summary: summary(&report.summary),
-        groups: report.groups.into_iter().map(group).collect(),
+        groups: report
+            .groups
+            .into_iter()
+            .map(group)
+            .collect::<Result<_, _>>()?,
         requests: RequestCounts {
             onepassword: report.requests.onepassword,
             authentik: report.requests.authentik,
         },
         warnings: report.warnings.iter().map(issue).collect(),
         dry_run: report.dry_run,
-    }
+    })
 }
 
 pub fn summary(s: &types::Summary) -> Summary {
@@ -48,8 +53,13 @@ pub fn summary(s: &types::Summary) -> Summary {
     }
 }
 
-fn group(g: types::GroupReport) -> GroupReport {
-    GroupReport {
+fn group(g: types::GroupReport) -> Result<GroupReport, String> {
+    let changes = g
+        .changes
+        .iter()
+        .map(|c| change(&g.group, c))
+        .collect::<Result<_, _>>()?;
+    Ok(GroupReport {
         group: g.group,
         action: match g.action {
             types::Action::Create => Action::Create,
@@ -67,27 +77,36 @@ fn group(g: types::GroupReport) -> GroupReport {
             types::Status::Skipped => Status::Skipped,
             types::Status::NotAttempted => Status::NotAttempted,
         },
-        changes: g
-            .changes
-            .iter()
-            .filter_map(|c| {
-                let key = MANAGED_KEYS.iter().find(|k| **k == c.key)?;
-                Some(AttributeChange {
-                    key,
-                    before: c
-                        .before
-                        .as_deref()
-                        .and_then(|v| serde_json::from_str(v).ok()),
-                    after: c
-                        .after
-                        .as_deref()
-                        .and_then(|v| serde_json::from_str(v).ok()),
-                })
-            })
-            .collect(),
+        changes,
         reason: g.reason,
         error: g.error,
-    }
+    })
+}
+
+fn change(group: &str, c: &types::AttributeChange) -> Result<AttributeChange, String> {
+    let key = MANAGED_KEYS.iter().find(|k| **k == c.key).ok_or_else(|| {
+        format!(
+            "the report of group {} changes {}, which is not a managed attribute",
+            excerpt(group),
+            excerpt(&c.key)
+        )
+    })?;
+    let value = |text: &Option<String>| {
+        text.as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| {
+                format!(
+                    "the report of group {} holds a value of {key} that is not JSON: {e}",
+                    excerpt(group)
+                )
+            })
+    };
+    Ok(AttributeChange {
+        key,
+        before: value(&c.before)?,
+        after: value(&c.after)?,
+    })
 }
 
 pub fn issue(i: &types::ValidationIssue) -> ValidationIssue {
@@ -99,12 +118,13 @@ pub fn issue(i: &types::ValidationIssue) -> ValidationIssue {
     }
 }
 
-pub fn report(report: types::Report, format: Format) -> String {
-    let report = to_core(report);
-    match format {
+/// The report as printed; an error if the component's report is malformed (a bug).
+pub fn report(report: types::Report, format: Format) -> Result<String, String> {
+    let report = to_core(report)?;
+    Ok(match format {
         Format::Json => report.to_json(),
         Format::Text => report_text(&report),
-    }
+    })
 }
 
 fn report_text(report: &Report) -> String {
@@ -263,6 +283,58 @@ mod tests {
             reason: reason.map(str::to_owned),
             error: None,
         }
+    }
+
+    fn wit_report(key: &str, after: &str) -> types::Report {
+        types::Report {
+            dry_run: true,
+            summary: types::Summary {
+                create: 1,
+                update: 0,
+                adopt: 0,
+                unchanged: 0,
+                conflict: 0,
+                orphan: 0,
+                skipped: 0,
+                failed: 0,
+                not_attempted: 0,
+            },
+            groups: vec![types::GroupReport {
+                group: "acme-users".into(),
+                action: types::Action::Create,
+                status: types::Status::Planned,
+                changes: vec![types::AttributeChange {
+                    key: key.into(),
+                    before: None,
+                    after: Some(after.into()),
+                }],
+                reason: None,
+                error: None,
+            }],
+            requests: types::RequestCounts {
+                onepassword: 0,
+                authentik: 1,
+            },
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A change the component cannot have made once vanished from the report (an unknown key)
+    /// or read as "(absent)" (a value that is not JSON).
+    #[test]
+    fn a_malformed_report_is_an_error_not_a_quieter_report() {
+        let shown = report(wit_report("fc:tenant", "\"acme\""), Format::Json).unwrap();
+        assert!(
+            shown.contains(r#""fc:tenant":{"from":null,"to":"acme"}"#),
+            "{shown}"
+        );
+        let unknown = report(wit_report("is_superuser", "true"), Format::Json).unwrap_err();
+        assert!(unknown.contains("not a managed attribute"), "{unknown}");
+        let not_json = report(wit_report("fc:tenant", "acme"), Format::Text).unwrap_err();
+        assert!(
+            not_json.contains("fc:tenant that is not JSON"),
+            "{not_json}"
+        );
     }
 
     /// A group name from Authentik with escape codes and a newline once printed a forged row

@@ -141,10 +141,6 @@ impl Runtime {
         self.cache_problem.as_deref()
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// The names of the component's imports (e.g. `wasi:http/outgoing-handler@0.2.12`).
     pub fn imports(&self) -> Vec<String> {
         let ty = self.pre.instance_pre().component().component_type();
@@ -238,7 +234,7 @@ impl Runtime {
             }
         };
         let exceeded_memory = store.data().memory.exceeded;
-        if grants.verbose {
+        if grants.log.debug() {
             grants.log.event(
                 Level::Debug,
                 "The component's memory peaked at {GuestMemoryKiB} KiB",

@@ -51,9 +51,8 @@ pub struct Grants {
     /// The component's whole environment.
     pub env: Vec<(String, String)>,
     pub limits: Limits,
+    /// Where events go; with Debug on (`--verbose`), also one event per HTTP request.
     pub log: LogSink,
-    /// Adds a Debug event per HTTP request.
-    pub verbose: bool,
     /// How allowed requests reach the network: a pooled client with the run's TLS trust.
     pub transport: Transport,
     /// Set when the run is being stopped: every new request is refused from then on.
@@ -95,7 +94,7 @@ impl HostState {
                 transport: grants.transport.clone(),
                 limits: grants.limits,
                 log: grants.log.clone(),
-                verbose: grants.verbose,
+                verbose: grants.log.debug(),
                 stop: grants.stop.clone(),
             },
             memory: MemoryCap {
@@ -320,7 +319,6 @@ impl Default for Grants {
             env: Vec::new(),
             limits,
             log: LogSink::default(),
-            verbose: false,
             transport: Transport::plain(limits.connect_timeout),
             stop: Stop::default(),
         }

@@ -108,8 +108,7 @@ impl World {
                 ("OP_TOKEN".into(), OP_TOKEN.into()),
             ],
             limits: Limits::default(),
-            log: LogSink::memory(),
-            verbose: true,
+            log: verbose_memory_log(),
             ..Grants::default()
         }
     }
@@ -171,4 +170,11 @@ pub fn mapping(entries: &[(&str, &str, &str)]) -> String {
         .map(|(g, t, r)| serde_json::json!({"authentikGroup": g, "fcTenantId": t, "fcRole": r}))
         .collect();
     serde_json::json!({"version": 1, "mappings": mappings}).to_string()
+}
+
+/// A memory log with Debug events on (`--verbose`): one event per HTTP request.
+fn verbose_memory_log() -> LogSink {
+    let log = LogSink::memory();
+    log.set_debug(true);
+    log
 }

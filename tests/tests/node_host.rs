@@ -108,7 +108,7 @@ fn node_run_with(env: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
 async fn wasmtime_run(world: &World) -> Value {
     let run = world.run(false).await;
     let report = run.report().clone();
-    serde_json::from_str(&output::report(report, Format::Json)).unwrap()
+    serde_json::from_str(&output::report(report, Format::Json).unwrap()).unwrap()
 }
 
 /// What a run left behind in Authentik: every group, and every write sorted (writes from
