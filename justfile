@@ -1,27 +1,34 @@
 # tenant-sync developer recipes. `cargo install just` if you do not have it; every recipe is a
 # plain cargo command you can also run by hand.
 
+# List the recipes.
+default:
+    @just --list
+
+# The component on its own (the size-tuned `component` profile).
+_component:
+    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
+
 # The demo: the real component against built-in fake services.
 demo:
     cargo run --release -p tenant-sync -- demo
 
-# Everything CI runs.
+# The test suite (what README calls the test command). CI (`just ci`, .ci/run) also installs
+# the wasm32-wasip2 target and the Node host's packages, starts the real Authentik, and checks
+# formatting, lints and the Kubernetes manifests first.
 test:
     cargo test --workspace
 
 # The host binary (with the component built in) and the component on its own.
-build:
+build: _component
     cargo build --release -p tenant-sync
-    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
 
 # Size of the component as shipped (it must stay under 704 KiB to fit a ConfigMap, base64).
-size:
-    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
+size: _component
     @stat -c '%s bytes  %n' target/wasm32-wasip2/component/tenant_sync_guest.wasm
 
 # The component's world as wasm-tools reads it (cargo install wasm-tools).
-wit:
-    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
+wit: _component
     wasm-tools component wit target/wasm32-wasip2/component/tenant_sync_guest.wasm
 
 # The component under the stock wasmtime CLI (`wasmtime run -S http`, its wasi:cli/run export)
@@ -32,8 +39,7 @@ run-wasmtime-cli:
 
 # The Node host (hosts/node): install its pinned packages, transpile the component with jco into
 # hosts/node/gen, and run its grant tests. Then: `node hosts/node/bin/tenant-sync-node.mjs --help`.
-node-host:
-    cargo build --profile component --target wasm32-wasip2 -p tenant-sync-guest
+node-host: _component
     cd hosts/node && npm ci --ignore-scripts --no-audit --no-fund
     cd hosts/node && node bin/transpile.mjs ../../target/wasm32-wasip2/component/tenant_sync_guest.wasm
     cd hosts/node && npm test

@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod cache;
 pub mod cli;
 pub mod contract;
+pub mod convert;
 pub mod credentials;
 #[cfg(feature = "demo")]
 pub mod demo;

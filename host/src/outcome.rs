@@ -3,6 +3,7 @@
 //! ends the same way.
 
 use crate::bindings::types::{self, SyncError};
+use crate::convert;
 use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
 use crate::runtime::RunFailure;
@@ -14,7 +15,7 @@ use tenant_sync_guest::sync_core::outcome::{self as contract, FailureKind};
 pub fn exit_code(result: &Result<Result<types::Report, SyncError>, RunFailure>) -> Exit {
     match result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            contract::report_exit(&output::summary(&report.summary))
+            contract::report_exit(&convert::summary(&report.summary))
         }
         Ok(Err(error)) => sync_error_kind(error).exit(),
         // `cli::run` ends a stopped run with the signal's own code.
@@ -48,7 +49,7 @@ pub fn report_outcome(
 ) -> Exit {
     let (kind, message, issues) = match result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            let exit = contract::report_exit(&output::summary(&report.summary));
+            let exit = contract::report_exit(&convert::summary(&report.summary));
             match output::report(report, format) {
                 Ok(text) => {
                     println!("{}", text.trim_end());

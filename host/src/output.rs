@@ -3,13 +3,12 @@
 //! guest's core, so the host and the component's `wasi:cli/run` print the same document.
 
 use crate::bindings::types;
+use crate::convert;
 use serde_json::{Value, json};
-use tenant_sync_guest::sync_core::managed::{AttributeChange, MANAGED_KEYS};
 use tenant_sync_guest::sync_core::mapping::ValidationIssue;
 use tenant_sync_guest::sync_core::outcome::{self, FailureKind};
-use tenant_sync_guest::sync_core::plan::Action;
-use tenant_sync_guest::sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
-use tenant_sync_guest::sync_core::untrusted::{excerpt, terminal_safe};
+use tenant_sync_guest::sync_core::report::Report;
+use tenant_sync_guest::sync_core::untrusted::terminal_safe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -19,108 +18,9 @@ pub enum Format {
     Json,
 }
 
-/// The report as the core knows it. The WIT report is consumed, so a big report is never held
-/// twice. The component reports only managed keys with JSON values; anything else is refused
-/// rather than shown as something it is not.
-pub fn to_core(report: types::Report) -> Result<Report, String> {
-    Ok(Report {
-        summary: summary(&report.summary),
-        groups: report
-            .groups
-            .into_iter()
-            .map(group)
-            .collect::<Result<_, _>>()?,
-        requests: RequestCounts {
-            onepassword: report.requests.onepassword,
-            authentik: report.requests.authentik,
-        },
-        warnings: report.warnings.iter().map(issue).collect(),
-        dry_run: report.dry_run,
-    })
-}
-
-pub fn summary(s: &types::Summary) -> Summary {
-    Summary {
-        create: s.create,
-        update: s.update,
-        adopt: s.adopt,
-        unchanged: s.unchanged,
-        conflict: s.conflict,
-        orphan: s.orphan,
-        skipped: s.skipped,
-        failed: s.failed,
-        not_attempted: s.not_attempted,
-    }
-}
-
-fn group(g: types::GroupReport) -> Result<GroupReport, String> {
-    let changes = g
-        .changes
-        .iter()
-        .map(|c| change(&g.group, c))
-        .collect::<Result<_, _>>()?;
-    Ok(GroupReport {
-        group: g.group,
-        action: match g.action {
-            types::Action::Create => Action::Create,
-            types::Action::Update => Action::Update,
-            types::Action::Adopt => Action::Adopt,
-            types::Action::Unchanged => Action::Unchanged,
-            types::Action::Conflict => Action::Conflict,
-            types::Action::Orphan => Action::Orphan,
-            types::Action::Skipped => Action::Skipped,
-        },
-        status: match g.status {
-            types::Status::Planned => Status::Planned,
-            types::Status::Applied => Status::Applied,
-            types::Status::Failed => Status::Failed,
-            types::Status::Skipped => Status::Skipped,
-            types::Status::NotAttempted => Status::NotAttempted,
-        },
-        changes,
-        reason: g.reason,
-        error: g.error,
-    })
-}
-
-fn change(group: &str, c: &types::AttributeChange) -> Result<AttributeChange, String> {
-    let key = MANAGED_KEYS.iter().find(|k| **k == c.key).ok_or_else(|| {
-        format!(
-            "the report of group {} changes {}, which is not a managed attribute",
-            excerpt(group),
-            excerpt(&c.key)
-        )
-    })?;
-    let value = |text: &Option<String>| {
-        text.as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| {
-                format!(
-                    "the report of group {} holds a value of {key} that is not JSON: {e}",
-                    excerpt(group)
-                )
-            })
-    };
-    Ok(AttributeChange {
-        key,
-        before: value(&c.before)?,
-        after: value(&c.after)?,
-    })
-}
-
-pub fn issue(i: &types::ValidationIssue) -> ValidationIssue {
-    ValidationIssue {
-        entry: i.entry,
-        group: i.group.clone(),
-        field: i.field.clone(),
-        message: i.message.clone(),
-    }
-}
-
 /// The report as printed; an error if the component's report is malformed (a bug).
 pub fn report(report: types::Report, format: Format) -> Result<String, String> {
-    let report = to_core(report)?;
+    let report = convert::report(report)?;
     Ok(match format {
         Format::Json => report.to_json(),
         Format::Text => report_text(&report),
@@ -218,7 +118,7 @@ pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
                 "label": g.label, "regulated": g.regulated, "strictMode": g.strict_mode,
             })).collect::<Vec<_>>(),
             "skipped": state.skipped.iter().map(|s| json!({"entry": s.entry, "authentikGroup": s.group, "reason": s.reason})).collect::<Vec<_>>(),
-            "warnings": state.warnings.iter().map(|w| issue(w).to_string()).collect::<Vec<_>>(),
+            "warnings": state.warnings.iter().map(|w| convert::issue(w).to_string()).collect::<Vec<_>>(),
         })
         .to_string(),
         Format::Text => {
@@ -241,7 +141,7 @@ pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
                 out.push_str(&format!("  {}  skipped (mappings[{}]): {}\n", s.group, s.entry, s.reason));
             }
             for w in &state.warnings {
-                out.push_str(&format!("warning: {}\n", issue(w)));
+                out.push_str(&format!("warning: {}\n", convert::issue(w)));
             }
             out
         }
@@ -257,13 +157,16 @@ pub fn failure(
 ) -> String {
     match format {
         Format::Json => {
-            let issues: Vec<ValidationIssue> = issues.iter().map(issue).collect();
+            let issues: Vec<ValidationIssue> = issues.iter().map(convert::issue).collect();
             outcome::failure_json(kind, message, &issues)
         }
         Format::Text => {
             let mut out = format!("{}\n", terminal_safe(message));
             for i in issues {
-                out.push_str(&format!("  {}\n", terminal_safe(&issue(i).to_string())));
+                out.push_str(&format!(
+                    "  {}\n",
+                    terminal_safe(&convert::issue(i).to_string())
+                ));
             }
             out
         }
@@ -273,6 +176,8 @@ pub fn failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tenant_sync_guest::sync_core::plan::Action;
+    use tenant_sync_guest::sync_core::report::{GroupReport, RequestCounts, Status, Summary};
 
     fn row(group: &str, action: Action, reason: Option<&str>) -> GroupReport {
         GroupReport {
@@ -283,58 +188,6 @@ mod tests {
             reason: reason.map(str::to_owned),
             error: None,
         }
-    }
-
-    fn wit_report(key: &str, after: &str) -> types::Report {
-        types::Report {
-            dry_run: true,
-            summary: types::Summary {
-                create: 1,
-                update: 0,
-                adopt: 0,
-                unchanged: 0,
-                conflict: 0,
-                orphan: 0,
-                skipped: 0,
-                failed: 0,
-                not_attempted: 0,
-            },
-            groups: vec![types::GroupReport {
-                group: "acme-users".into(),
-                action: types::Action::Create,
-                status: types::Status::Planned,
-                changes: vec![types::AttributeChange {
-                    key: key.into(),
-                    before: None,
-                    after: Some(after.into()),
-                }],
-                reason: None,
-                error: None,
-            }],
-            requests: types::RequestCounts {
-                onepassword: 0,
-                authentik: 1,
-            },
-            warnings: Vec::new(),
-        }
-    }
-
-    /// A change the component cannot have made once vanished from the report (an unknown key)
-    /// or read as "(absent)" (a value that is not JSON).
-    #[test]
-    fn a_malformed_report_is_an_error_not_a_quieter_report() {
-        let shown = report(wit_report("fc:tenant", "\"acme\""), Format::Json).unwrap();
-        assert!(
-            shown.contains(r#""fc:tenant":{"from":null,"to":"acme"}"#),
-            "{shown}"
-        );
-        let unknown = report(wit_report("is_superuser", "true"), Format::Json).unwrap_err();
-        assert!(unknown.contains("not a managed attribute"), "{unknown}");
-        let not_json = report(wit_report("fc:tenant", "acme"), Format::Text).unwrap_err();
-        assert!(
-            not_json.contains("fc:tenant that is not JSON"),
-            "{not_json}"
-        );
     }
 
     /// A group name from Authentik with escape codes and a newline once printed a forged row

@@ -49,7 +49,7 @@ fn corpus() -> Vec<(&'static str, String, &'static str)> {
 fn texts(issues: &[tenant_sync::bindings::types::ValidationIssue]) -> Vec<String> {
     issues
         .iter()
-        .map(|i| tenant_sync::output::issue(i).to_string())
+        .map(|i| tenant_sync::convert::issue(i).to_string())
         .collect()
 }
 

@@ -1,0 +1,114 @@
+//! Imports run one way: no module of the guest's core, the guest's edge or the host uses a
+//! module that uses it back, directly or through others. A cycle means two files share a job
+//! that belongs in a third (ARCHITECTURE.md, "where a new decision goes").
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Each module of `dir` (one file each) and the sibling modules it names through `prefixes`
+/// (e.g. `super::`, `crate::`), test modules left out.
+fn imports(dir: &Path, prefixes: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+    let sources: BTreeMap<String, String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap().to_owned();
+            (
+                path.file_stem().unwrap().to_string_lossy().into_owned(),
+                code,
+            )
+        })
+        .collect();
+    let named = |code: &str, module: &str| {
+        prefixes.iter().any(|prefix| {
+            code.contains(&format!("{prefix}{module}::"))
+                || code.contains(&format!("{prefix}{module};"))
+                || code.contains(&format!("{prefix}{module},"))
+                || code.match_indices(&format!("{prefix}{{")).any(|(at, _)| {
+                    let group = &code[at..];
+                    let group = &group[..group.find('}').unwrap_or(group.len())];
+                    group
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .any(|word| word == module)
+                })
+        })
+    };
+    sources
+        .iter()
+        .map(|(module, code)| {
+            let uses = sources
+                .keys()
+                .filter(|other| *other != module && named(code, other))
+                .cloned()
+                .collect();
+            (module.clone(), uses)
+        })
+        .collect()
+}
+
+/// A cycle through `start`, if there is one: the modules in order.
+fn cycle_through(graph: &BTreeMap<String, BTreeSet<String>>, start: &str) -> Option<Vec<String>> {
+    let mut stack = vec![(start.to_owned(), vec![start.to_owned()])];
+    let mut seen = BTreeSet::new();
+    while let Some((module, path)) = stack.pop() {
+        for next in &graph[&module] {
+            if next == start {
+                return Some([path.clone(), vec![start.to_owned()]].concat());
+            }
+            if seen.insert(next.clone()) {
+                stack.push((next.clone(), [path.clone(), vec![next.clone()]].concat()));
+            }
+        }
+    }
+    None
+}
+
+fn assert_one_way(dir: &str, prefixes: &[&str]) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(dir);
+    let graph = imports(&dir, prefixes);
+    assert!(graph.len() > 3, "{}: too few modules found", dir.display());
+    let cycles: Vec<String> = graph
+        .keys()
+        .filter_map(|module| cycle_through(&graph, module))
+        .map(|cycle| cycle.join(" → "))
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "{}: import cycles: {cycles:#?}",
+        dir.display()
+    );
+}
+
+#[test]
+fn the_guests_core_imports_one_way() {
+    assert_one_way("guest/src/sync_core", &["super::", "crate::sync_core::"]);
+}
+
+#[test]
+fn the_guests_edge_imports_one_way() {
+    assert_one_way("guest/src/component", &["super::", "crate::component::"]);
+}
+
+#[test]
+fn the_host_imports_one_way() {
+    assert_one_way("host/src", &["crate::"]);
+}
+
+#[test]
+fn a_cycle_is_found() {
+    let graph = BTreeMap::from([
+        ("a".to_owned(), BTreeSet::from(["b".to_owned()])),
+        ("b".to_owned(), BTreeSet::from(["c".to_owned()])),
+        ("c".to_owned(), BTreeSet::from(["a".to_owned()])),
+        ("d".to_owned(), BTreeSet::from(["a".to_owned()])),
+    ]);
+    assert_eq!(
+        cycle_through(&graph, "a").unwrap(),
+        ["a", "b", "c", "a"].map(String::from)
+    );
+    assert_eq!(cycle_through(&graph, "d"), None);
+}
