@@ -5,20 +5,29 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Each module of `dir` (one file each) and the sibling modules it names through `prefixes`
-/// (e.g. `super::`, `crate::`), test modules left out.
+/// A source file without its test module.
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.split("#[cfg(test)]").next().unwrap().to_owned()
+}
+
+/// Each module of `dir` (a file, or a directory whose files together are one module) and the
+/// sibling modules it names through `prefixes` (e.g. `super::`, `crate::`), test modules left
+/// out.
 fn imports(dir: &Path, prefixes: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     let sources: BTreeMap<String, String> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap().to_owned();
-            (
-                path.file_stem().unwrap().to_string_lossy().into_owned(),
-                code,
-            )
+        .filter_map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                let files = std::fs::read_dir(&path).unwrap();
+                let text = files.map(|f| code(&f.unwrap().path())).collect();
+                Some((name, text))
+            } else {
+                let rust = path.extension().is_some_and(|e| e == "rs");
+                rust.then(|| (name, code(&path)))
+            }
         })
         .collect();
     let named = |code: &str, module: &str| {
@@ -96,6 +105,11 @@ fn the_guests_edge_imports_one_way() {
 #[test]
 fn the_host_imports_one_way() {
     assert_one_way("host/src", &["crate::"]);
+}
+
+#[test]
+fn the_command_line_imports_one_way() {
+    assert_one_way("host/src/cli", &["super::", "crate::cli::"]);
 }
 
 #[test]

@@ -1,0 +1,125 @@
+//! The command line: its commands and their dispatch. The flags are `args.rs`, each command
+//! its own file; what goes to stdout and the exit codes are `crate::outcome`. stderr carries
+//! only CLEF events, usage errors included.
+
+mod args;
+mod mapping_file;
+mod run;
+mod validate;
+
+use crate::logging::{Level, LogSink};
+use crate::outcome::Exit;
+use args::{ComponentArgs, RunArgs, ValidateArgs};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "tenant-sync",
+    version,
+    about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.",
+    long_about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.\n\n\
+        Creates missing groups, asserts the managed attributes (fc:managed-by, fc:tenant, fc:role, fc:label, \
+        fc:regulated, fc:strict-mode) where they drifted, and never deletes or touches anything it does not manage. \
+        Tokens come from the environment: OP_TOKEN (or OP_CONNECT_TOKEN) and AUTHENTIK_TOKEN. On a workstation, an unset one \
+        is read from its Kubernetes Secret with kubectl (or, for 1Password, from --op-token-command).\n\n\
+        Results go to stdout; stderr carries only CLEF log events (one JSON object per line).\n\n\
+        Exit codes: 0 success (dry run included), 2 usage or configuration error, 3 invalid mapping (nothing written), \
+        4 a service failed before any write (nothing written), 5 finished but not in sync (a write failed or a group \
+        is a conflict), 6 a sandbox limit was hit, 143 / 130 stopped by SIGTERM / SIGINT (the report marks the groups not reached \
+        as not-attempted)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Reconcile the mapping into Authentik. Run with --dry-run first.
+    Run(Box<RunArgs>),
+    /// Check a mapping file offline; print the normalized desired state or every problem.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema (2020-12) of the mapping document, for editors and pre-merge checks.
+    Schema,
+    /// Show a dry run, an apply and a no-op re-run against built-in fake services.
+    #[cfg(feature = "demo")]
+    Demo(ComponentArgs),
+}
+
+/// Parses the command line and runs it. Usage errors are CLEF events too, since stderr is
+/// reserved for them.
+pub fn main(log: &LogSink) -> Exit {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return Exit::Success;
+        }
+        Err(e) => {
+            log.event(
+                Level::Error,
+                "Usage error: {Message}",
+                &[("Message", json!(e.render().to_string().trim_end()))],
+            );
+            return Exit::Usage;
+        }
+    };
+    // `validate` is pure: no I/O to overlap with the component, so no worker threads to start.
+    let tokio = match cli.command {
+        Command::Validate(_) | Command::Schema => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build()
+    .expect("starting the async runtime");
+    let started = std::time::Instant::now();
+    let exit = match cli.command {
+        Command::Run(args) => tokio.block_on(run::run(*args, log)),
+        Command::Validate(args) => tokio.block_on(validate::validate(args, log)),
+        Command::Schema => schema(),
+        #[cfg(feature = "demo")]
+        Command::Demo(args) => match args.load(log) {
+            Ok(runtime) => tokio.block_on(crate::demo::run(&runtime)),
+            Err(exit) => exit,
+        },
+    };
+    if log.debug() {
+        log.event(
+            Level::Debug,
+            "Finished with exit code {ExitCode} in {Elapsed} ms, peak memory {PeakRssKiB} KiB",
+            &[
+                ("ExitCode", json!(exit as i32)),
+                ("Elapsed", json!(started.elapsed().as_millis() as u64)),
+                ("PeakRssKiB", json!(peak_rss_kib())),
+            ],
+        );
+    }
+    exit
+}
+
+/// This process's peak resident memory (Linux `VmHWM`), for the closing Debug event.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `schema`: generated from the validator's own rules, so it needs no component.
+fn schema() -> Exit {
+    let schema = tenant_sync_guest::sync_core::mapping_schema::json_schema();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("a schema serializes")
+    );
+    Exit::Success
+}
+
+pub(crate) fn usage(log: &LogSink, message: String) -> Exit {
+    log.event(
+        Level::Error,
+        "Configuration error: {Message}",
+        &[("Message", json!(message))],
+    );
+    Exit::Usage
+}

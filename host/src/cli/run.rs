@@ -1,0 +1,144 @@
+//! `tenant-sync run`: from flags and environment to a granted, stoppable run of the component,
+//! and its outcome.
+
+use super::args::{MIB, RunArgs};
+use super::mapping_file::{self, ReadError};
+use super::usage;
+use crate::bindings::types::{MappingSource, OnepasswordLocation, SyncError, SyncOptions};
+use crate::grants::{self, Allowlist, Origin, ServiceGrant};
+use crate::logging::{Level, LogSink};
+use crate::outcome::{Exit, report_outcome};
+use crate::sandbox::{Grants, Limits};
+use crate::stop::{Signal, Stop};
+use crate::transport::Transport;
+use crate::trust;
+use serde_json::json;
+use std::path::PathBuf;
+
+pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
+    log.set_debug(args.verbose);
+    let Some(authentik_url) = args.authentik_url.clone() else {
+        return usage(
+            log,
+            "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into(),
+        );
+    };
+    let mut services = vec![match ServiceGrant::authentik(&authentik_url) {
+        Ok(service) => service,
+        Err(e) => return usage(log, format!("the Authentik URL: {e:#}")),
+    }];
+    let mut env_names = vec!["AUTHENTIK_TOKEN"];
+    let source = match (&args.mapping_file, &args.op_connect_url) {
+        (Some(path), _) => match mapping_file::read(path) {
+            Ok(text) => MappingSource::Inline(text),
+            Err(ReadError::Unreadable(message)) => return usage(log, message),
+            Err(ReadError::NotText(message)) => {
+                return mapping_file::not_text(log, &message, args.output);
+            }
+        },
+        (None, Some(url)) => {
+            match ServiceGrant::onepassword(url) {
+                Ok(service) => services.push(service),
+                Err(e) => return usage(log, format!("the 1Password Connect URL: {e:#}")),
+            }
+            env_names.extend(["OP_TOKEN", "OP_CONNECT_TOKEN"]);
+            MappingSource::Onepassword(OnepasswordLocation {
+                connect_url: url.clone(),
+                vault: Some(args.op_vault.clone()),
+                item: Some(args.op_item.clone()),
+                field: Some(args.op_field.clone()),
+            })
+        }
+        (None, None) => {
+            return usage(
+                log,
+                "no mapping source: pass --op-connect-url (or set OP_CONNECT_HOST) to read it from 1Password, or --mapping-file".into(),
+            );
+        }
+    };
+    let reads_onepassword = env_names.contains(&"OP_TOKEN");
+    let mut env = match grants::granted_env(std::env::vars_os(), env_names) {
+        Ok(env) => env,
+        Err(message) => return usage(log, message),
+    };
+    if let Err(message) = args.credentials.complete(&mut env, reads_onepassword, log) {
+        return usage(log, message);
+    }
+    let limits = args.limits.limits();
+    let allowlist = Allowlist::new(services);
+    let transport = match transport(&allowlist.origins(), &args.ca_file, &limits) {
+        Ok(transport) => transport,
+        Err(error) => return usage(log, format!("{error:#}")),
+    };
+    let runtime = match args.component.load(log) {
+        Ok(runtime) => runtime,
+        Err(exit) => return exit,
+    };
+    let stop = Stop::default();
+    let signals = match stop.on_signals(log) {
+        Ok(task) => task,
+        Err(e) => return usage(log, format!("cannot listen for stop signals: {e}")),
+    };
+    let grants = Grants {
+        allowlist,
+        env,
+        limits,
+        log: log.clone(),
+        transport,
+        stop: stop.clone(),
+    };
+    let options = SyncOptions {
+        source,
+        authentik_url,
+        dry_run: args.dry_run,
+        concurrency: args.concurrency,
+        manager_id: Some(args.manager_id.clone()),
+        max_response_bytes: args.limits.max_response_mib * MIB,
+        allow_superuser_groups: args.allow_superuser_groups,
+        only_groups: args.groups.clone(),
+        only_tenants: args.tenants.clone(),
+    };
+    let result = runtime.sync(&grants, &options).await;
+    signals.abort();
+    let not_attempted = match &result {
+        Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
+            Some(report.summary.not_attempted)
+        }
+        _ => None,
+    };
+    let exit = report_outcome(result, args.output, log);
+    match stop.requested() {
+        None => exit,
+        Some(signal) => {
+            log.event(
+                Level::Warning,
+                "The run was stopped by {Signal}: no write was started after it; {NotAttempted} groups not attempted. The next run picks up where this one stopped",
+                &[
+                    ("Signal", json!(signal.name())),
+                    ("NotAttempted", json!(not_attempted)),
+                ],
+            );
+            match signal {
+                Signal::Term => Exit::Terminated,
+                Signal::Int => Exit::Interrupted,
+            }
+        }
+    }
+}
+
+/// The run's HTTP client. The trust store is read only when an https origin is granted or a
+/// `--ca-file` is given (so a bad one fails before anything runs).
+fn transport(
+    origins: &[Origin],
+    ca_files: &[PathBuf],
+    limits: &Limits,
+) -> anyhow::Result<Transport> {
+    if ca_files.is_empty() && origins.iter().all(|o| !o.https) {
+        return Ok(Transport::plain(limits.connect_timeout));
+    }
+    let roots = trust::roots(ca_files)?;
+    Ok(Transport::new(
+        trust::client_config(roots),
+        limits.connect_timeout,
+    ))
+}

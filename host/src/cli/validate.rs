@@ -1,0 +1,48 @@
+//! `tenant-sync validate`: a mapping file checked offline by the component.
+
+use super::args::ValidateArgs;
+use super::mapping_file::{self, ReadError};
+use super::usage;
+use crate::logging::LogSink;
+use crate::outcome::{Exit, report_outcome};
+use crate::output;
+use crate::sandbox::Grants;
+use tenant_sync_guest::sync_core::outcome::FailureKind;
+
+pub async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
+    let document = match mapping_file::read(&args.path) {
+        Ok(text) => text,
+        Err(ReadError::Unreadable(message)) => return usage(log, message),
+        Err(ReadError::NotText(message)) => {
+            return mapping_file::not_text(log, &message, args.output);
+        }
+    };
+    let runtime = match args.component.load(log) {
+        Ok(runtime) => runtime,
+        Err(exit) => return exit,
+    };
+    let grants = Grants {
+        log: log.clone(),
+        ..Grants::default()
+    };
+    match runtime.validate(&document, &grants).await {
+        Ok(Ok(state)) => {
+            println!("{}", output::desired_state(&state, args.output).trim_end());
+            Exit::Success
+        }
+        Ok(Err(issues)) => {
+            let message = format!(
+                "{} is not a valid mapping ({} problems)",
+                args.path.display(),
+                issues.len()
+            );
+            println!(
+                "{}",
+                output::failure(FailureKind::InvalidMapping, &message, &issues, args.output)
+                    .trim_end()
+            );
+            Exit::InvalidMapping
+        }
+        Err(failure) => report_outcome(Err(failure), args.output, log),
+    }
+}
