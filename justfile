@@ -13,9 +13,9 @@ _component:
 demo:
     cargo run --release -p tenant-sync -- demo
 
-# The test suite (what README calls the test command). CI (`just ci`, .ci/run) also installs
-# the wasm32-wasip2 target and the Node host's packages, starts the real Authentik, and checks
-# formatting, lints and the Kubernetes manifests first.
+# (CI, `just ci`, also installs the wasm32-wasip2 target and the Node host's packages, starts
+# the real Authentik, and checks formatting, lints and the Kubernetes manifests first.)
+# The test suite: the README's test command.
 test:
     cargo test --workspace
 
@@ -31,14 +31,13 @@ size: _component
 wit: _component
     wasm-tools component wit target/wasm32-wasip2/component/tenant_sync_guest.wasm
 
-# The component under the stock wasmtime CLI (`wasmtime run -S http`, its wasi:cli/run export)
-# against the demo fakes: dry run, apply, no-op re-run. Needs a wasmtime 48 CLI:
-# `cargo install --locked wasmtime-cli@48.0.8`.
+# Needs a wasmtime 48 CLI: `cargo install --locked wasmtime-cli@48.0.8`.
+# The component under the stock wasmtime CLI against the demo fakes: dry run, apply, re-run.
 run-wasmtime-cli:
     ./scripts/run-wasmtime-cli.sh
 
-# The Node host (hosts/node): install its pinned packages, transpile the component with jco into
-# hosts/node/gen, and run its grant tests. Then: `node hosts/node/bin/tenant-sync-node.mjs --help`.
+# Then: `node hosts/node/bin/tenant-sync-node.mjs --help`.
+# The Node host: its pinned packages, the component transpiled into hosts/node/gen, its tests.
 node-host: _component
     cd hosts/node && npm ci --ignore-scripts --no-audit --no-fund
     cd hosts/node && node bin/transpile.mjs ../../target/wasm32-wasip2/component/tenant_sync_guest.wasm
@@ -65,8 +64,8 @@ bench:
 bench-quick:
     cargo bench -p tenant-sync --bench reconcile -- --quick
 
-# Fuzz one target (mapping, authentik_decode, onepassword_decode) for a while; needs the
-# nightly toolchain and `cargo install cargo-fuzz`.
+# Needs the nightly toolchain and `cargo install cargo-fuzz`.
+# Fuzz one target (mapping, authentik_decode, onepassword_decode) for a while.
 fuzz target="mapping" seconds="60":
     mkdir -p fuzz/corpus/{{target}}
     cd fuzz && cargo +nightly fuzz run {{target}} corpus/{{target}} seeds/{{target}} -- -max_total_time={{seconds}}
