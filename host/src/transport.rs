@@ -18,12 +18,13 @@ use std::error::Error as StdError;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
+use tenant_sync_guest::sync_core::defaults;
 use tokio::time::{Instant, Sleep};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 /// Idle keep-alive connections kept per origin: the most writes the component runs at once
 /// (its `--concurrency` cap), plus the one that lists.
-pub const IDLE_CONNECTIONS_PER_ORIGIN: usize = 65;
+pub const IDLE_CONNECTIONS_PER_ORIGIN: usize = defaults::MAX_CONCURRENCY as usize + 1;
 
 /// A pooled HTTP/1.1 client for one run's granted origins. Cloning shares the pool.
 #[derive(Clone)]

@@ -47,13 +47,14 @@ fn imports_only_the_standard_wasi_interfaces_it_needs() {
 }
 
 #[test]
-fn exports_sync_mapping_and_the_cli_run() {
+fn exports_sync_mapping_render_and_the_cli_run() {
     let mut exports = runtime().exports();
     exports.sort();
     assert_eq!(
         exports,
         [
             "flowercore:tenant-sync/mapping@0.1.0",
+            "flowercore:tenant-sync/render@0.1.0",
             "flowercore:tenant-sync/sync@0.1.0",
             "wasi:cli/run@0.2.12",
         ]
