@@ -200,6 +200,8 @@ impl Serialize for Report {
         let mut out = serializer.serialize_struct("Report", 5)?;
         out.serialize_field("dryRun", &self.dry_run)?;
         out.serialize_field("summary", &self.summary)?;
+        // Every group, not only changed ones; the name is the published one (README, "JSON
+        // report") that scripts read, so it stays.
         out.serialize_field("changes", &self.groups)?;
         out.serialize_field("requests", &self.requests)?;
         out.serialize_field("warnings", &Warnings(&self.warnings))?;
