@@ -386,6 +386,20 @@ fn node_host_grant_tests_pass() {
     );
     let tap = String::from_utf8_lossy(&output.stdout);
     assert!(tap.contains("# fail 0"), "{tap}");
+
+    // A component without the render export (here the probe; or an older tenant-sync) is
+    // refused up front, with what to do.
+    let (code, failure) = node_run_with(
+        &[("AUTHENTIK_URL", "http://127.0.0.1:9")],
+        &["--bindings", probe.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{failure}");
+    let message = failure["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("no flowercore:tenant-sync/render export")
+            && message.contains("npm run transpile"),
+        "{message}"
+    );
 }
 
 /// Under the Node host against the real Authentik (`../shared/authentik/`): the mapping from the

@@ -158,7 +158,7 @@ function print({ stdout, exitCode }) {
  * a CLEF event and the failure document, written literally.
  */
 function cannotLoad(bindings, error) {
-  const message = `cannot load the transpiled component from ${bindings} (${error.message}); run \`npm run transpile -- COMPONENT.wasm\` first`;
+  const message = `cannot use the transpiled component in ${bindings} (${error.message}); transpile the current one: \`npm run transpile -- COMPONENT.wasm\``;
   const event = { '@t': new Date().toISOString(), '@mt': 'Usage error: {Message}', '@l': 'Error', Message: message };
   process.stderr.write(`${JSON.stringify(event)}\n`);
   process.stdout.write(`${JSON.stringify({ error: { issues: [], kind: 'usage', message } })}\n`);
@@ -171,6 +171,10 @@ async function main() {
   try {
     instantiate = await loadComponent(bindings);
   } catch (error) {
+    return cannotLoad(bindings, error);
+  }
+  if (instantiate.render === undefined) {
+    const error = new Error('it has no flowercore:tenant-sync/render export: an older tenant-sync, or another component');
     return cannotLoad(bindings, error);
   }
   const { render } = instantiate;

@@ -134,9 +134,11 @@ export async function loadComponent(dir, modules = new Map()) {
     return modules.get(path);
   };
   // An instance of its own, granted nothing: the running one cannot render while it waits
-  // inside an import.
-  const render = renderer(instantiate(getCoreModule, importsFor({ services: [], env: {} }, () => {})).render);
-  const instantiateUnder = (grants, log = render.log) => instantiate(getCoreModule, importsFor(grants, log));
+  // inside an import. A component without the export (an older tenant-sync, or another
+  // component) leaves `render` undefined.
+  const exported = instantiate(getCoreModule, importsFor({ services: [], env: {} }, () => {})).render;
+  const render = exported === undefined ? undefined : renderer(exported);
+  const instantiateUnder = (grants, log = render?.log) => instantiate(getCoreModule, importsFor(grants, log));
   return Object.assign(instantiateUnder, { render, modules });
 }
 
