@@ -402,6 +402,14 @@ fn one_tenant_is_reconciled_by_name_lookups_alone() {
         2 * 2,
         "a lookup and a write per group, no listing: {requests:?}"
     );
+    // Two lookups of the collection (`?name=`), and no re-read of one group before the PATCH:
+    // the lookup was fresh enough. A listing of one page plus a re-read would also be 4.
+    let collection_reads = requests
+        .iter()
+        .filter(|r| *r == "GET /api/v3/core/groups/")
+        .count();
+    assert_eq!(collection_reads, 2, "{requests:?}");
+    assert!(looked_up_by_name(&ran), "{}", ran.stderr);
     assert_eq!(
         job.stored_group("acme-users")["attributes"],
         job.block("acme", "user")
@@ -418,6 +426,17 @@ fn one_tenant_is_reconciled_by_name_lookups_alone() {
     let again = job.run(&["--group", &job.name("acme-users")]);
     assert_exit(&again, 0);
     assert_eq!(authentik_requests(&again, &peer.url).len(), 1, "one lookup");
+    assert!(looked_up_by_name(&again), "{}", again.stderr);
+}
+
+/// The run looked its groups up by name instead of listing them all (its own event says so).
+fn looked_up_by_name(ran: &Ran) -> bool {
+    let said = |start: &str| {
+        ran.events()
+            .iter()
+            .any(|e| e["@mt"].as_str().is_some_and(|t| t.starts_with(start)))
+    };
+    said("Looked up {Selected} selected groups by name") && !said("Authentik has {Existing} groups")
 }
 
 #[test]
