@@ -91,6 +91,60 @@ async fn wasi_cli_run_reads_its_options_from_the_environment() {
     assert!(world.ak.writes().is_empty());
 }
 
+/// A plain WASI host (`wasmtime run`) prints what `tenant-sync` prints: a failure is the same
+/// JSON document on stdout, not silence.
+#[tokio::test]
+async fn wasi_cli_run_prints_the_failure_document_of_a_failed_run() {
+    let world = World::with_mapping(r#"{"version": 1, "mappings": [{"authentikGroup": "x"}]}"#);
+    let env = |extra: &[(&str, String)]| {
+        let mut env = vec![
+            ("OP_CONNECT_HOST".to_owned(), world.op.url()),
+            ("OP_CONNECT_TOKEN".to_owned(), OP_TOKEN.to_owned()),
+            ("AUTHENTIK_TOKEN".to_owned(), AUTHENTIK_TOKEN.to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        env
+    };
+    let run = async |env: Vec<(String, String)>| {
+        let grants = Grants {
+            allowlist: Allowlist::new([
+                ServiceGrant::onepassword(&world.op.url()).unwrap(),
+                ServiceGrant::authentik(&world.ak.url()).unwrap(),
+            ]),
+            env,
+            log: LogSink::memory(),
+            ..Grants::default()
+        };
+        let (result, stdout) = runtime().cli_run(&grants).await.unwrap();
+        let stdout = String::from_utf8(stdout).unwrap();
+        assert_clean(&grants.log.contents(), &stdout);
+        (result, serde_json::from_str::<Value>(&stdout).unwrap())
+    };
+
+    let (result, printed) = run(env(&[("AUTHENTIK_URL", world.ak.url())])).await;
+    assert_eq!(result, Err(()));
+    assert_eq!(printed["error"]["kind"], "invalid-mapping", "{printed}");
+    assert!(
+        printed["error"]["issues"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("mappings[0] (group \"x\"): "),
+        "{printed}"
+    );
+
+    let (result, printed) = run(env(&[])).await;
+    assert_eq!(result, Err(()));
+    assert_eq!(printed["error"]["kind"], "invalid-config", "{printed}");
+    assert!(
+        printed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("AUTHENTIK_URL is not set"),
+        "{printed}"
+    );
+    assert!(world.ak.requests().is_empty());
+}
+
 #[tokio::test]
 async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() {
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);

@@ -1,11 +1,12 @@
 //! `wasi:cli/run`: the same reconcile, configured from environment variables, so any WASI host
-//! (`wasmtime run -S http --env ...`) can run the component unchanged. The JSON report goes to
-//! stdout, CLEF logs to stderr.
+//! (`wasmtime run -S http --env ...`) can run the component unchanged. stdout gets what
+//! `sync.run-printed` gives every host (the JSON report, or the failure document), CLEF logs go
+//! to stderr; `wasi:cli/run` can only say success (in sync) or failure.
 
-use super::failure::Failure;
 use super::wit::{MappingSource, OnepasswordLocation, SyncOptions};
-use super::{log, stream, sync};
+use super::{log, render, stream};
 use crate::sync_core::defaults;
+use crate::sync_core::outcome::{Exit, FailureKind};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -13,28 +14,22 @@ pub fn run() -> Result<(), ()> {
     let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
         .into_iter()
         .collect();
-    let options = match options_from(&env) {
-        Ok(options) => options,
+    let printed = match options_from(&env) {
+        Ok(options) => render::run_printed(&options),
         Err(message) => {
             log::error(
                 "Configuration error: {Message}; nothing was written",
                 &[("Message", json!(message))],
             );
-            return Err(());
+            render::failure(FailureKind::InvalidConfig, &message, &[])
         }
     };
-    let (report, in_sync) = match sync::run_logged(&options) {
-        Ok(report) => {
-            let in_sync = report.in_sync();
-            (report, in_sync)
-        }
-        Err(Failure::Partial(report)) => (report, false),
-        Err(_) => return Err(()),
-    };
-    let mut text = report.to_json();
-    text.push('\n');
+    let text = format!("{}\n", printed.stdout);
     let _ = stream::write_all(&wasi::cli::stdout::get_stdout(), text.as_bytes());
-    if in_sync { Ok(()) } else { Err(()) }
+    match printed.exit_code == Exit::Success.code() {
+        true => Ok(()),
+        false => Err(()),
+    }
 }
 
 fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
