@@ -60,3 +60,17 @@ fn exports_sync_mapping_render_and_the_cli_run() {
         ]
     );
 }
+
+/// The component ships in a ConfigMap (`deploy/component-configmap.yaml`): at most 1 MiB, and
+/// binaryData is base64, so the component must stay under 704 KiB (README, "The component").
+#[test]
+fn the_component_fits_its_configmap_budget() {
+    let size = tenant_sync::runtime::EMBEDDED_COMPONENT.len();
+    let budget = 704 * 1024;
+    assert!(
+        size <= budget,
+        "the component is {size} bytes, over its {budget}-byte budget: find what grew (just size; twiggy top)"
+    );
+    // The budget itself: base64 of it, plus the manifest, fits the ConfigMap limit.
+    assert!(budget.div_ceil(3) * 4 < 1024 * 1024);
+}
