@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use support::Ran;
 use tenant_sync_fakes::FakeAuthentik;
 use tenant_sync_fakes::tls::{Leaf, TestCa};
@@ -12,10 +13,14 @@ mod support;
 
 const AUTHENTIK_TOKEN: &str = "ak-canary-tls-7d2e90c4f1";
 
+/// A new file for each call: the tests run in parallel, and one rewriting a shared mapping file
+/// while another run read it made that run see an empty document.
 fn file(name: &str, contents: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tls");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}-{name}", std::process::id()));
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{}-{n}-{name}", std::process::id()));
     std::fs::write(&path, contents).unwrap();
     path
 }

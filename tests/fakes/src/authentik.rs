@@ -6,10 +6,10 @@
 //! when it has a `Content-Length` (Django REST framework reads a chunked body as empty, so a
 //! chunked POST is a 400 and a chunked PATCH a `200` that changes nothing).
 
-use crate::server::{Fault, Faults, Handler, Reply, Request, Response, Server, with_fault};
+use crate::server::{Fake, Fault, Faults, Reply, Request, Response, Server, with_fault};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 const DEFAULT_PAGE_SIZE: usize = 20;
 const MAX_PAGE_SIZE: usize = 100;
@@ -92,15 +92,21 @@ pub mod route {
     pub const PATCH: &str = "patch";
 }
 
-pub struct FakeAuthentik {
-    state: Arc<Mutex<State>>,
-    server: Server,
+/// Dereferences to its server (`url`, `addr`, `connections`, `peak_in_flight`, `set_latency`).
+pub struct FakeAuthentik(Fake<State>);
+
+impl std::ops::Deref for FakeAuthentik {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.0
+    }
 }
 
 impl FakeAuthentik {
     /// Starts a fake that accepts `token` (as `Authorization: Bearer <token>`).
     pub fn start(token: &str) -> FakeAuthentik {
-        FakeAuthentik::start_on(token, Server::start)
+        FakeAuthentik(Fake::start(State::accepting(token), handle))
     }
 
     /// The same over TLS with `config`, at `https://localhost:<port>`.
@@ -109,49 +115,11 @@ impl FakeAuthentik {
         token: &str,
         config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
     ) -> FakeAuthentik {
-        FakeAuthentik::start_on(token, |handler| Server::start_tls(handler, config))
-    }
-
-    fn start_on(token: &str, serve: impl FnOnce(Handler) -> Server) -> FakeAuthentik {
-        let state = Arc::new(Mutex::new(State {
-            token: token.to_owned(),
-            ..State::default()
-        }));
-        let handler_state = state.clone();
-        let handler: Handler = Arc::new(move |request| handle(&handler_state, request));
-        FakeAuthentik {
-            state,
-            server: serve(handler),
-        }
-    }
-
-    /// The origin to configure, e.g. `http://127.0.0.1:41234`.
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    /// The loopback address it listens on (for a proxy in front of it).
-    pub fn addr(&self) -> std::net::SocketAddr {
-        self.server.addr()
-    }
-
-    /// The most requests Authentik was answering at the same time.
-    pub fn peak_in_flight(&self) -> usize {
-        self.server.peak_in_flight()
-    }
-
-    /// TCP connections clients opened to this fake so far.
-    pub fn connections(&self) -> usize {
-        self.server.connections()
-    }
-
-    /// Adds `latency` to every answer, like a server across a network.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.server.set_latency(latency);
+        FakeAuthentik(Fake::start_tls(State::accepting(token), handle, config))
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap()
+        self.0.state()
     }
 
     /// Adds a group directly (not a recorded request); returns its pk.
@@ -241,6 +209,13 @@ impl FakeAuthentik {
 }
 
 impl State {
+    fn accepting(token: &str) -> State {
+        State {
+            token: token.to_owned(),
+            ..State::default()
+        }
+    }
+
     fn insert_group(&mut self, group: Group) {
         self.by_name.insert(group.name.clone(), group.pk.clone());
         self.groups.insert(group.pk.clone(), group);

@@ -3,10 +3,10 @@
 //! `{"status","message"}`, vault and item lists with SCIM `eq` filters, full items with fields
 //! and files, file content as octet-stream, and the unauthenticated `/heartbeat` and `/health`.
 
-use crate::server::{Fault, Faults, Handler, Reply, Request, Response, Server, with_fault};
+use crate::server::{Fake, Fault, Faults, Reply, Request, Response, Server, with_fault};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 #[derive(Debug, Clone)]
 pub struct Vault {
@@ -48,6 +48,15 @@ struct State {
     faults: Faults,
 }
 
+impl State {
+    fn accepting(token: &str) -> State {
+        State {
+            token: token.to_owned(),
+            ..State::default()
+        }
+    }
+}
+
 /// The routes faults can target.
 pub mod route {
     /// `GET /v1/vaults`.
@@ -60,14 +69,21 @@ pub mod route {
     pub const CONTENT: &str = "content";
 }
 
-pub struct FakeOnePassword {
-    state: Arc<Mutex<State>>,
-    server: Server,
+/// Dereferences to its server (`url`, `addr`, `connections`, `set_latency`).
+pub struct FakeOnePassword(Fake<State>);
+
+impl std::ops::Deref for FakeOnePassword {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.0
+    }
 }
 
 impl FakeOnePassword {
+    /// Starts a fake that accepts `token` (as `Authorization: Bearer <token>`).
     pub fn start(token: &str) -> FakeOnePassword {
-        FakeOnePassword::start_on(token, Server::start)
+        FakeOnePassword(Fake::start(State::accepting(token), handle))
     }
 
     /// The same over TLS with `config`, at `https://localhost:<port>`.
@@ -76,45 +92,14 @@ impl FakeOnePassword {
         token: &str,
         config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
     ) -> FakeOnePassword {
-        FakeOnePassword::start_on(token, |handler| Server::start_tls(handler, config))
-    }
-
-    fn start_on(token: &str, serve: impl FnOnce(Handler) -> Server) -> FakeOnePassword {
-        let state = Arc::new(Mutex::new(State {
-            token: token.to_owned(),
-            ..State::default()
-        }));
-        let handler_state = state.clone();
-        let handler: Handler = Arc::new(move |request| handle(&handler_state, request));
-        FakeOnePassword {
-            state,
-            server: serve(handler),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    /// The loopback address it listens on (for a proxy in front of it).
-    pub fn addr(&self) -> std::net::SocketAddr {
-        self.server.addr()
-    }
-
-    /// TCP connections clients opened to this fake so far.
-    pub fn connections(&self) -> usize {
-        self.server.connections()
-    }
-
-    /// Adds `latency` to every answer, like a server across a network.
-    pub fn set_latency(&self, latency: std::time::Duration) {
-        self.server.set_latency(latency);
+        FakeOnePassword(Fake::start_tls(State::accepting(token), handle, config))
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap()
+        self.0.state()
     }
 
+    /// Adds a vault; returns its id.
     pub fn add_vault(&self, name: &str) -> String {
         let mut state = self.state();
         let id = op_id(&mut state);

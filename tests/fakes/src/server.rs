@@ -9,8 +9,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -239,19 +239,6 @@ impl Server {
             .store(latency.as_micros() as u64, Ordering::SeqCst);
     }
 
-    pub fn start(handler: Handler) -> Server {
-        Server::start_with(handler, None)
-    }
-
-    /// Serves over TLS with `config`, at `https://localhost:<port>`.
-    #[cfg(feature = "tls")]
-    pub fn start_tls(
-        handler: Handler,
-        config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
-    ) -> Server {
-        Server::start_with(handler, Some(config))
-    }
-
     fn start_with(handler: Handler, tls: Tls) -> Server {
         let https = tls.is_some();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
@@ -289,6 +276,53 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+}
+
+/// A fake service: its state, and the server answering from it. It dereferences to the server
+/// (`url`, `addr`, `connections`, `set_latency`, ...), so each fake adds only what it models.
+pub struct Fake<S> {
+    state: Arc<Mutex<S>>,
+    server: Server,
+}
+
+impl<S: Send + 'static> Fake<S> {
+    /// Serves `state` with `handle` over plain HTTP.
+    pub fn start(state: S, handle: fn(&Mutex<S>, Request) -> Reply) -> Fake<S> {
+        Fake::start_with(state, handle, None)
+    }
+
+    /// The same over TLS with `config`, at `https://localhost:<port>`.
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        state: S,
+        handle: fn(&Mutex<S>, Request) -> Reply,
+        config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
+    ) -> Fake<S> {
+        Fake::start_with(state, handle, Some(config))
+    }
+
+    fn start_with(state: S, handle: fn(&Mutex<S>, Request) -> Reply, tls: Tls) -> Fake<S> {
+        let state = Arc::new(Mutex::new(state));
+        let handler_state = state.clone();
+        let handler: Handler = Arc::new(move |request| handle(&handler_state, request));
+        Fake {
+            state,
+            server: Server::start_with(handler, tls),
+        }
+    }
+
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, S> {
+        self.state.lock().unwrap()
+    }
+}
+
+impl<S> std::ops::Deref for Fake<S> {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
