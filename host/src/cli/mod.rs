@@ -9,7 +9,7 @@ mod validate;
 
 use crate::logging::{Level, LogSink};
 use crate::outcome::Exit;
-use args::{ComponentArgs, RunArgs, ValidateArgs};
+use args::{RunArgs, ValidateArgs};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
@@ -44,7 +44,7 @@ enum Command {
     Schema,
     /// Show a dry run, an apply and a no-op re-run against built-in fake services.
     #[cfg(feature = "demo")]
-    Demo(ComponentArgs),
+    Demo(args::ComponentArgs),
 }
 
 /// Parses the command line and runs it. Usage errors are CLEF events too, since stderr is

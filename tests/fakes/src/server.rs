@@ -198,8 +198,9 @@ impl std::error::Error for Dropped {}
 /// A TLS configuration to serve with, when the `tls` feature is on.
 #[cfg(feature = "tls")]
 pub type Tls = Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>;
+/// Without it, never a configuration (shared like the real one, so the code is the same).
 #[cfg(not(feature = "tls"))]
-pub type Tls = Option<std::convert::Infallible>;
+pub type Tls = Option<std::sync::Arc<std::convert::Infallible>>;
 
 pub struct Server {
     addr: SocketAddr,
