@@ -134,3 +134,22 @@ test("the host's own events and failures are rendered by the component, as the w
   assert.equal(instantiate.render.failure('stopped', 'x').exitCode, 143);
   assert.equal(instantiate.render.failure('invalid-config', 'x').exitCode, 2);
 });
+
+test("a refusal is logged through the component's renderer when no log is given", () => {
+  const lines = [];
+  const write = process.stderr.write;
+  // The component's own events arrive here too, as bytes.
+  process.stderr.write = (chunk) => lines.push(Buffer.from(chunk).toString());
+  try {
+    const component = instantiate({ services: [serviceGrant('authentik', allowed.url)], env: { AUTHENTIK_TOKEN: 'ak-node-canary' } });
+    const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, allowSuperuserGroups: false, onlyGroups: [], onlyTenants: [] };
+    assert.throws(() => component.sync.run(options));
+  } finally {
+    process.stderr.write = write;
+  }
+  const events = lines.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line));
+  const refusal = events.find((e) => e['@mt'].startsWith('Refused a request to {Origin}'));
+  assert.ok(refusal, JSON.stringify(events));
+  assert.equal(refusal['@l'], 'Warning');
+  assert.equal(refusal.Origin, forbidden.url);
+});
