@@ -14,7 +14,6 @@ use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
 use crate::sync_core::secrets::Redactor;
 use crate::sync_core::verify;
 use serde_json::{Value, json};
-use std::cell::RefCell;
 use wasi::http::types::Method;
 
 /// Why a group's write did not happen.
@@ -56,26 +55,9 @@ impl Authentik<'_> {
     pub async fn list_groups(&self, concurrency: usize) -> Result<Vec<ExistingGroup>, Upstream> {
         let first = self.page(1).await?;
         let total = api::page_count(&first).map_err(|e| self.inconsistent(e))?;
-        let rest = RefCell::new(vec![None; (total - 1) as usize]);
-        let failure = RefCell::new(None);
         // The first failure stops further fetches.
-        queue::bounded(2..=total, concurrency, async |n| match self.page(n).await {
-            Ok(page) => {
-                rest.borrow_mut()[(n - 2) as usize] = Some(page);
-                true
-            }
-            Err(e) => {
-                failure.borrow_mut().get_or_insert(e);
-                false
-            }
-        })
-        .await;
-        if let Some(failure) = failure.into_inner() {
-            return Err(failure);
-        }
-        let pages = std::iter::once(first)
-            .chain(rest.into_inner().into_iter().flatten())
-            .collect();
+        let rest = queue::try_all(2..=total, concurrency, |n| self.page(n)).await?;
+        let pages = std::iter::once(first).chain(rest).collect();
         api::assemble(pages).map_err(|e| self.inconsistent(e))
     }
 
@@ -87,27 +69,13 @@ impl Authentik<'_> {
         names: &[&str],
         concurrency: usize,
     ) -> Result<Vec<ExistingGroup>, Upstream> {
-        let found = RefCell::new(Vec::new());
-        let failure = RefCell::new(None);
-        queue::bounded(names.iter(), concurrency, async |name| {
-            match self.find_by_name(name).await {
-                Ok(group) => {
-                    found.borrow_mut().extend(group);
-                    true
-                }
-                Err(e) => {
-                    failure.borrow_mut().get_or_insert(
-                        self.upstream(None, format!("looking up the group {name:?}: {e}")),
-                    );
-                    false
-                }
-            }
+        let found = queue::try_all(names.iter(), concurrency, async |name| {
+            self.find_by_name(name)
+                .await
+                .map_err(|e| self.upstream(None, format!("looking up the group {name:?}: {e}")))
         })
-        .await;
-        match failure.into_inner() {
-            Some(failure) => Err(failure),
-            None => Ok(found.into_inner()),
-        }
+        .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// One page of the listing, decoded.

@@ -27,3 +27,36 @@ where
     };
     join_all((0..concurrency.max(1)).map(|_| worker())).await;
 }
+
+/// Runs `work` on every item like `bounded`, and returns the results in the items' order, or
+/// the first error: no further item is started after it (those in flight finish).
+pub async fn try_all<I, F, Fut, T, E>(items: I, concurrency: usize, work: F) -> Result<Vec<T>, E>
+where
+    I: Iterator,
+    F: Fn(I::Item) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let done = RefCell::new(Vec::new());
+    let failure = RefCell::new(None);
+    bounded(
+        items.enumerate(),
+        concurrency,
+        async |(i, item)| match work(item).await {
+            Ok(value) => {
+                done.borrow_mut().push((i, value));
+                true
+            }
+            Err(e) => {
+                failure.borrow_mut().get_or_insert(e);
+                false
+            }
+        },
+    )
+    .await;
+    if let Some(failure) = failure.into_inner() {
+        return Err(failure);
+    }
+    let mut done = done.into_inner();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, value)| value).collect())
+}
