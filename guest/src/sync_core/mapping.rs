@@ -4,6 +4,7 @@
 use crate::sync_core::untrusted::{excerpt, is_invisible};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fmt;
 use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
@@ -506,10 +507,10 @@ impl EntryReader<'_> {
 /// decomposed `ü` (u + U+0308) would be a second group that looks like the first. Another
 /// spelling is reconciled as its NFC form, with a warning.
 fn nfc_name(name: String, index: u32, warnings: &mut Vec<ValidationIssue>) -> String {
-    if unicode_normalization::is_nfc_quick(name.chars()) == IsNormalized::Yes {
-        return name;
-    }
-    let nfc: String = name.nfc().collect();
+    let nfc = match nfc(&name) {
+        Cow::Borrowed(_) => return name,
+        Cow::Owned(nfc) => nfc,
+    };
     if nfc != name {
         warnings.push(ValidationIssue {
             entry: Some(index),
@@ -519,6 +520,15 @@ fn nfc_name(name: String, index: u32, warnings: &mut Vec<ValidationIssue>) -> St
         });
     }
     nfc
+}
+
+/// `name` in Unicode NFC, borrowed when it already is (the common case, found without
+/// normalizing). Group names are compared in this spelling, here and by the plan.
+pub fn nfc(name: &str) -> Cow<'_, str> {
+    match unicode_normalization::is_nfc_quick(name.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(name),
+        _ => Cow::Owned(name.nfc().collect()),
+    }
 }
 
 /// Why a name or value is unusable, if it is.

@@ -2,11 +2,10 @@
 //! Pure; the only writes that can ever happen are the `Write`s it returns.
 
 use super::managed::{self, AttributeChange, Attributes, Ownership};
-use super::mapping::DesiredState;
+use super::mapping::{DesiredState, nfc};
 use super::untrusted::excerpt;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// A group as Authentik lists it, reduced to what the plan needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,13 +273,6 @@ fn index_by_name(
         same_key.push(group);
     }
     Ok(by_name)
-}
-
-fn nfc(name: &str) -> Cow<'_, str> {
-    match unicode_normalization::is_nfc_quick(name.chars()) {
-        IsNormalized::Yes => Cow::Borrowed(name),
-        _ => Cow::Owned(name.nfc().collect()),
-    }
 }
 
 /// Why a mapped name that Authentik holds in other Unicode spellings is left alone.
