@@ -66,41 +66,41 @@ pub fn complete(
     let set = names
         .iter()
         .find(|name| env.iter().any(|(k, v)| k == *name && !v.trim().is_empty()));
-    if let Some(name) = set {
-        log.event(
-            Level::Information,
-            "{Token} comes from {Source}",
-            &[
-                ("Token", json!(names[0])),
-                ("Source", json!(format!("the environment ({name})"))),
-            ],
-        );
-        return Ok(());
-    }
-    let unset = match names {
-        [one] => format!("{one} is not set"),
-        _ => format!("{} are not set", names.join(" and ")),
-    };
-    let (token, source) = match fallback {
-        Fallback::Secret(secret) => {
-            let (token, context) = read_secret(secret)
-                .map_err(|why| format!("{unset}, and reading it from {secret} failed: {why}"))?;
-            (token, format!("{secret} (kubectl, context {context})"))
+    let source = match set {
+        Some(name) => format!("the environment ({name})"),
+        None => {
+            let (token, source) = from_fallback(names, fallback)?;
+            env.retain(|(k, _)| !names.contains(&k.as_str()));
+            env.push((names[0].to_owned(), token));
+            source
         }
-        Fallback::Command(command) => (
-            run_helper(command)
-                .map_err(|why| format!("{unset}, and the token command failed: {why}"))?,
-            "the token command (--op-token-command / OP_TOKEN_COMMAND)".to_owned(),
-        ),
     };
     log.event(
         Level::Information,
         "{Token} comes from {Source}",
         &[("Token", json!(names[0])), ("Source", json!(source))],
     );
-    env.retain(|(k, _)| !names.contains(&k.as_str()));
-    env.push((names[0].to_owned(), token));
     Ok(())
+}
+
+/// The token `fallback` gives for `names`, none of which is set, and where it came from.
+fn from_fallback(names: &[&str], fallback: &Fallback) -> Result<(String, String), String> {
+    let unset = match names {
+        [one] => format!("{one} is not set"),
+        _ => format!("{} are not set", names.join(" and ")),
+    };
+    match fallback {
+        Fallback::Secret(secret) => {
+            let (token, context) = read_secret(secret)
+                .map_err(|why| format!("{unset}, and reading it from {secret} failed: {why}"))?;
+            Ok((token, format!("{secret} (kubectl, context {context})")))
+        }
+        Fallback::Command(command) => Ok((
+            run_helper(command)
+                .map_err(|why| format!("{unset}, and the token command failed: {why}"))?,
+            "the token command (--op-token-command / OP_TOKEN_COMMAND)".to_owned(),
+        )),
+    }
 }
 
 /// The entry of `secret` and the kubectl context it was read through.
