@@ -41,15 +41,16 @@ fn run_failure_kind(failure: &RunFailure) -> FailureKind {
     }
 }
 
-/// Prints the outcome of a `sync` call and picks the exit code.
+/// Prints the outcome of a `sync` call and picks the exit code (`exit_code`'s, unless the
+/// component's report cannot be printed).
 pub fn report_outcome(
     result: Result<Result<types::Report, SyncError>, RunFailure>,
     format: Format,
     log: &LogSink,
 ) -> Exit {
+    let exit = exit_code(&result);
     let (kind, message, issues) = match result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            let exit = contract::report_exit(&convert::summary(&report.summary));
             match output::report(report, format) {
                 Ok(text) => {
                     println!("{}", text.trim_end());
@@ -61,7 +62,12 @@ pub fn report_outcome(
                         "The component failed: {Message}",
                         &[("Message", json!(message))],
                     );
-                    (FailureKind::Internal, message, Vec::new())
+                    let kind = FailureKind::Internal;
+                    println!(
+                        "{}",
+                        output::failure(kind, &message, &[], format).trim_end()
+                    );
+                    return kind.exit();
                 }
             }
         }
@@ -94,5 +100,5 @@ pub fn report_outcome(
         "{}",
         output::failure(kind, &message, &issues, format).trim_end()
     );
-    kind.exit()
+    exit
 }
