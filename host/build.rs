@@ -44,10 +44,12 @@ fn ensure_target(workspace: &Path) {
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
         .is_some_and(|libdir| libdir.is_dir());
-    let rustup = Command::new("rustup")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    // Asked only when it matters: the usual build has the target already.
+    let rustup = !installed
+        && Command::new("rustup")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
     let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
     match toolchain::next_step(installed, rustup, toolchain.as_deref()) {
         toolchain::Step::Ready => {}
