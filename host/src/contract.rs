@@ -2,8 +2,8 @@
 //! `hosts/node/src/contract.json`, generated from the tables here and kept equal by a test
 //! (`TENANT_SYNC_BLESS=1 cargo test -p tenant-sync --lib contract_file` regenerates it). What is
 //! printed comes from the component itself (`sync.run-printed`, `render`); this file carries
-//! the data: the requests each service is granted, the variables a run may see, the defaults
-//! and limits, and the exit codes.
+//! the data: the requests each service is granted (query, headers, body), the variables a run
+//! may see, the defaults and limits, and the exit codes.
 
 use crate::grants::{self, AUTHENTIK_OPERATIONS, ONEPASSWORD_OPERATIONS, Operation};
 use crate::sandbox::Limits;
@@ -16,7 +16,20 @@ pub fn contract() -> Value {
     let table = |operations: &[Operation]| {
         operations
             .iter()
-            .map(|o| json!({"method": o.method, "path": o.path, "query": o.query}))
+            .map(|o| {
+                json!({
+                    "method": o.method,
+                    "path": o.path,
+                    "query": o.query,
+                    "pinned": o.pinned.iter().map(|(key, value)| json!({"key": key, "value": value})).collect::<Vec<_>>(),
+                    "body": o.body.map(|shape| {
+                        shape
+                            .iter()
+                            .map(|(key, kind)| json!({"key": key, "type": kind.name()}))
+                            .collect::<Vec<_>>()
+                    }),
+                })
+            })
             .collect::<Vec<_>>()
     };
     let limits = Limits::DEFAULT;
@@ -24,6 +37,11 @@ pub fn contract() -> Value {
         "operations": {
             "authentik": table(AUTHENTIK_OPERATIONS),
             "onepassword": table(ONEPASSWORD_OPERATIONS),
+        },
+        "requests": {
+            "headers": grants::REQUEST_HEADERS,
+            "bodyContentType": grants::BODY_CONTENT_TYPE,
+            "maxBodyBytes": grants::MAX_BODY_BYTES,
         },
         "secretVars": grants::SECRET_VARS,
         "defaults": {

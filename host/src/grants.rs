@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use http::Uri;
 use std::ffi::OsString;
 use std::fmt;
+use tenant_sync_guest::sync_core::untrusted::{excerpt, terminal_safe};
 
 /// The secrets a run may need; only these (and the config variables) reach the component.
 pub const SECRET_VARS: [&str; 3] = ["OP_TOKEN", "OP_CONNECT_TOKEN", "AUTHENTIK_TOKEN"];
@@ -56,37 +57,97 @@ impl fmt::Display for Origin {
 }
 
 /// One kind of request a service is granted: a method and a path template under the service's
-/// base path (`{uuid}` is one UUID segment, `**` one or more further segments), with the query
-/// parameters it may carry.
+/// base path (`{uuid}` is one UUID segment, `**` one or more further segments), the query
+/// parameters it may carry, those it must carry with one value, and the body it must have.
 #[derive(Debug)]
 pub struct Operation {
     pub method: &'static str,
     pub path: &'static str,
+    /// The query keys the request may carry (the pinned ones included).
     pub query: &'static [&'static str],
+    /// Query keys the request must carry exactly once, with exactly this value.
+    pub pinned: &'static [(&'static str, &'static str)],
+    /// `None`: the request has no body. Otherwise a JSON object with exactly these keys.
+    pub body: Option<&'static [(&'static str, JsonKind)]>,
 }
 
+/// The JSON type a body key's value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    String,
+    Object,
+}
+
+impl JsonKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            JsonKind::String => "string",
+            JsonKind::Object => "object",
+        }
+    }
+
+    fn holds(self, value: &serde_json::Value) -> bool {
+        match self {
+            JsonKind::String => value.is_string(),
+            JsonKind::Object => value.is_object(),
+        }
+    }
+}
+
+/// The largest request body the component may send. A PATCH carries the group's whole
+/// `attributes` (Authentik replaces them at every level), so this bounds the attributes of a
+/// group the sync can write: Authentik's own group attributes are a few hundred bytes, and a
+/// group with a megabyte of them is a misuse worth a refusal. It also bounds what the host
+/// holds per request while checking (at most 64 writes in flight: 64 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The only header names the component may send; anything else (`x-http-method-override`,
+/// `transfer-encoding`, `proxy-authorization`, `cookie`, ...) is refused. `host` is not among
+/// them: the host sets it from the granted authority.
+pub const REQUEST_HEADERS: &[&str] = &[
+    "authorization",
+    "accept",
+    "user-agent",
+    "content-type",
+    "content-length",
+];
+
+/// The one content type a body may be sent as.
+pub const BODY_CONTENT_TYPE: &str = "application/json";
+
 /// What the sync needs from Authentik: list and look up groups, create one, change one. Not
-/// delete, not users, not tokens, whatever the token itself would allow.
+/// delete, not users, not tokens, whatever the token itself would allow. A token that may change
+/// groups may also put users, parents and roles on them, which makes it admin-equivalent on a
+/// real Authentik (README, "Security model"): the bodies are pinned to the keys the sync writes,
+/// and groups are never read with their members.
 pub const AUTHENTIK_OPERATIONS: &[Operation] = &[
     Operation {
         method: "GET",
         path: "/api/v3/core/groups/",
         query: &["include_users", "ordering", "page", "page_size", "name"],
+        pinned: &[("include_users", "false")],
+        body: None,
     },
     Operation {
         method: "GET",
         path: "/api/v3/core/groups/{uuid}/",
         query: &["include_users"],
+        pinned: &[("include_users", "false")],
+        body: None,
     },
     Operation {
         method: "POST",
         path: "/api/v3/core/groups/",
         query: &[],
+        pinned: &[],
+        body: Some(&[("name", JsonKind::String), ("attributes", JsonKind::Object)]),
     },
     Operation {
         method: "PATCH",
         path: "/api/v3/core/groups/{uuid}/",
         query: &[],
+        pinned: &[],
+        body: Some(&[("attributes", JsonKind::Object)]),
     },
 ];
 
@@ -96,11 +157,15 @@ pub const ONEPASSWORD_OPERATIONS: &[Operation] = &[
         method: "GET",
         path: "/v1/vaults",
         query: &["filter"],
+        pinned: &[],
+        body: None,
     },
     Operation {
         method: "GET",
         path: "/v1/vaults/**",
         query: &["filter"],
+        pinned: &[],
+        body: None,
     },
 ];
 
@@ -140,27 +205,30 @@ impl ServiceGrant {
         })
     }
 
-    /// Whether `method` on `uri` (already known to be at this origin) is one of the operations.
-    fn permits(&self, method: &str, uri: &Uri) -> bool {
-        let Some(path) = uri
+    /// The operation `method` on `uri` (already known to be at this origin) is, if any: its
+    /// method, path and query keys match. Pinned query values are checked by the `Permit`.
+    fn operation(&self, method: &str, uri: &Uri) -> Option<&'static Operation> {
+        let path = uri
             .path()
             .strip_prefix(self.base_path.as_str())
-            .filter(|rest| rest.starts_with('/'))
-        else {
-            return false;
-        };
-        let keys: Vec<&str> = uri
-            .query()
-            .into_iter()
-            .flat_map(|query| query.split('&'))
-            .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
-            .collect();
-        self.operations.iter().any(|operation| {
+            .filter(|rest| rest.starts_with('/'))?;
+        let pairs = query_pairs(uri);
+        self.operations.iter().find(|operation| {
             operation.method == method
                 && path_matches(operation.path, path)
-                && keys.iter().all(|key| operation.query.contains(key))
+                && pairs.iter().all(|(key, _)| operation.query.contains(key))
         })
     }
+}
+
+/// The query's `key=value` pairs, raw (not percent-decoded: an encoded key is not a granted
+/// key, and an encoded value is not a pinned value).
+fn query_pairs(uri: &Uri) -> Vec<(&str, &str)> {
+    uri.query()
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .collect()
 }
 
 /// `path` against a template: literal segments, `{uuid}` for one UUID, `**` (last) for one or
@@ -210,6 +278,167 @@ pub enum Refusal {
         method: String,
         path: String,
     },
+    /// The method and path are granted; what the request carries (a query value, a header, the
+    /// body) is not.
+    Content(Box<ContentRefusal>),
+}
+
+/// A granted method and path whose query, headers or body are not granted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ContentRefusal {
+    pub service: &'static str,
+    pub origin: String,
+    pub method: String,
+    pub path: String,
+    /// What is wrong, in words for the operator.
+    pub reason: String,
+    /// The offending query key, header or body key, if one is to blame.
+    pub key: Option<String>,
+}
+
+/// A request whose method, path and query keys are granted: what it carries is checked next.
+#[derive(Debug)]
+pub struct Permit {
+    pub service: ServiceGrant,
+    pub operation: &'static Operation,
+    method: String,
+    path: String,
+}
+
+impl Permit {
+    fn refuse(&self, reason: String, key: Option<&str>) -> Refusal {
+        Refusal::Content(Box::new(ContentRefusal {
+            service: self.service.service,
+            origin: self.service.origin.to_string(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            reason,
+            key: key.map(str::to_owned),
+        }))
+    }
+
+    /// Pinned query values: each pinned key exactly once, with its value.
+    fn check_query(&self, uri: &Uri) -> Result<(), Refusal> {
+        let pairs = query_pairs(uri);
+        for (key, value) in self.operation.pinned {
+            let given: Vec<&str> = pairs
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| *v)
+                .collect();
+            if given != [*value] {
+                return Err(self.refuse(
+                    format!("the query must carry {key}={value} exactly once"),
+                    Some(key),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The request's headers: only `REQUEST_HEADERS`, and a body's content type and length.
+    /// `host`, which the host itself sets from the granted authority, is not looked at.
+    pub fn check_headers<'h>(
+        &self,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    ) -> Result<(), Refusal> {
+        let mut content_type = Vec::new();
+        let mut content_length = Vec::new();
+        for (name, value) in headers {
+            let name = name.to_ascii_lowercase();
+            match name.as_str() {
+                "host" => {}
+                "content-type" => content_type.push(value),
+                "content-length" => content_length.push(value),
+                other if REQUEST_HEADERS.contains(&other) => {}
+                other => {
+                    return Err(self.refuse(
+                        format!("the header {other:?} is not one the sync sends"),
+                        Some(other),
+                    ));
+                }
+            }
+        }
+        match self.operation.body {
+            None if !content_type.is_empty() || content_length.iter().any(|v| *v != b"0") => {
+                Err(self.oversized())
+            }
+            None => Ok(()),
+            Some(_) if content_type != [BODY_CONTENT_TYPE.as_bytes()] => Err(self.refuse(
+                format!("the body must be sent as Content-Type: {BODY_CONTENT_TYPE}"),
+                Some("content-type"),
+            )),
+            // Without a length the body goes out chunked, and Authentik reads that as empty.
+            Some(_) if content_length.len() != 1 => Err(self.refuse(
+                "the body must be sent with one Content-Length".to_owned(),
+                Some("content-length"),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The refusal of a body longer than the operation allows (any body, if it has none).
+    pub fn oversized(&self) -> Refusal {
+        match self.operation.body {
+            None => self.refuse("this request may not carry a body".to_owned(), None),
+            Some(_) => self.refuse(
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                None,
+            ),
+        }
+    }
+
+    /// The whole body, before any of it is sent: nothing for a request without one; otherwise
+    /// JSON, at most `MAX_BODY_BYTES`, an object with exactly the operation's keys and types.
+    pub fn check_body(&self, body: &[u8]) -> Result<(), Refusal> {
+        let Some(shape) = self.operation.body else {
+            return match body.is_empty() {
+                true => Ok(()),
+                false => Err(self.oversized()),
+            };
+        };
+        if body.len() > MAX_BODY_BYTES {
+            return Err(self.oversized());
+        }
+        let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) else {
+            return Err(self.refuse("the body is not a JSON object".to_owned(), None));
+        };
+        let allowed = || {
+            shape
+                .iter()
+                .map(|(key, _)| format!("{key:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(foreign) = object
+            .keys()
+            .find(|k| !shape.iter().any(|(key, _)| key == k))
+        {
+            // The component chose this key: cut and escaped before a log shows it.
+            let shown = terminal_safe(&excerpt(foreign)).into_owned();
+            return Err(self.refuse(
+                format!("the body may not carry {shown:?} (only {})", allowed()),
+                Some(&shown),
+            ));
+        }
+        for (key, kind) in shape {
+            match object.get(*key) {
+                Some(value) if kind.holds(value) => {}
+                Some(_) => {
+                    return Err(self.refuse(
+                        format!("the body's {key:?} must be a JSON {}", kind.name()),
+                        Some(key),
+                    ));
+                }
+                None => {
+                    return Err(
+                        self.refuse(format!("the body must carry {}", allowed()), Some(key))
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The services the component may reach; every other request is refused.
@@ -225,8 +454,9 @@ impl Allowlist {
         }
     }
 
-    /// Whether `method` on `uri` may go out, and to which service.
-    pub fn check(&self, method: &str, uri: &Uri) -> Result<&ServiceGrant, Refusal> {
+    /// Whether `method` on `uri` may go out, to which service and as which operation. Its
+    /// headers and body are checked by the `Permit`.
+    pub fn check(&self, method: &str, uri: &Uri) -> Result<Permit, Refusal> {
         let Some(origin) = Origin::of(uri) else {
             return Err(Refusal::Origin(uri.to_string()));
         };
@@ -238,14 +468,23 @@ impl Allowlist {
         let Some(first) = at_origin.peek().copied() else {
             return Err(Refusal::Origin(origin.to_string()));
         };
-        at_origin
-            .find(|service| service.permits(method, uri))
+        let permit = at_origin
+            .find_map(|service| {
+                service.operation(method, uri).map(|operation| Permit {
+                    service: service.clone(),
+                    operation,
+                    method: method.to_owned(),
+                    path: uri.path().to_owned(),
+                })
+            })
             .ok_or_else(|| Refusal::Operation {
                 service: first.service,
                 origin: origin.to_string(),
                 method: method.to_owned(),
                 path: uri.path().to_owned(),
-            })
+            })?;
+        permit.check_query(uri)?;
+        Ok(permit)
     }
 
     /// The granted origins, each once.
@@ -313,8 +552,11 @@ mod tests {
     fn only_exact_origins_are_allowed() {
         let list = local_authentik();
         assert!(
-            list.check("GET", &uri("http://127.0.0.1:8080/api/v3/core/groups/"))
-                .is_ok()
+            list.check(
+                "GET",
+                &uri("http://127.0.0.1:8080/api/v3/core/groups/?include_users=false")
+            )
+            .is_ok()
         );
         for refused in [
             "http://127.0.0.1:8081/",
@@ -351,13 +593,16 @@ mod tests {
                 "GET",
                 "/api/v3/core/groups/?include_users=false&name=a%20b".to_owned(),
             ),
-            ("GET", format!("/api/v3/core/groups/{GROUP}/")),
+            (
+                "GET",
+                format!("/api/v3/core/groups/{GROUP}/?include_users=false"),
+            ),
             ("POST", "/api/v3/core/groups/".to_owned()),
             ("PATCH", format!("/api/v3/core/groups/{GROUP}/")),
         ] {
             let checked = list.check(method, &uri(&format!("{base}{target}")));
             assert_eq!(
-                checked.map(|s| s.service),
+                checked.map(|p| p.service.service),
                 Ok("Authentik"),
                 "{method} {target}"
             );
@@ -421,7 +666,7 @@ mod tests {
         ]);
         let check = |method: &str, path: &str| {
             list.check(method, &uri(&format!("https://edge.example{path}")))
-                .map(|s| s.service)
+                .map(|p| p.service.service)
         };
         assert_eq!(
             check("POST", "/authentik/api/v3/core/groups/"),
@@ -438,6 +683,190 @@ mod tests {
             "another service's operation"
         );
         assert_eq!(list.origins().len(), 1, "one origin, shared");
+    }
+
+    fn permit(method: &str, target: &str) -> Permit {
+        local_authentik()
+            .check(method, &uri(&format!("http://127.0.0.1:8080{target}")))
+            .unwrap()
+    }
+
+    fn content_key(refused: Refusal) -> Option<String> {
+        match refused {
+            Refusal::Content(refused) => refused.key,
+            other => panic!("not a refusal of the request's content: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn groups_are_read_only_without_their_members() {
+        let list = local_authentik();
+        let check = |target: &str| {
+            list.check("GET", &uri(&format!("http://127.0.0.1:8080{target}")))
+                .map(|_| ())
+        };
+        for refused in [
+            "/api/v3/core/groups/?name=x".to_owned(),
+            "/api/v3/core/groups/?include_users=true&name=x".to_owned(),
+            "/api/v3/core/groups/?include_users=false&include_users=true".to_owned(),
+            "/api/v3/core/groups/?include_users".to_owned(),
+            "/api/v3/core/groups/?include_users=False".to_owned(),
+            format!("/api/v3/core/groups/{GROUP}/"),
+            format!("/api/v3/core/groups/{GROUP}/?include_users=1"),
+        ] {
+            assert_eq!(
+                content_key(check(&refused).unwrap_err()).as_deref(),
+                Some("include_users"),
+                "{refused}"
+            );
+        }
+        // An encoded key is not the granted key (Django would decode it to include_users).
+        assert!(matches!(
+            check("/api/v3/core/groups/?include_users=false&include%5Fusers=true"),
+            Err(Refusal::Operation { .. })
+        ));
+        assert!(check("/api/v3/core/groups/?include_users=false&name=x").is_ok());
+    }
+
+    #[test]
+    fn only_the_headers_the_sync_sends_go_out() {
+        let get = permit("GET", "/api/v3/core/groups/?include_users=false");
+        let plain: [(&str, &[u8]); 4] = [
+            ("authorization", b"Bearer t"),
+            ("accept", b"application/json"),
+            ("user-agent", b"tenant-sync/0"),
+            ("host", b"127.0.0.1:8080"),
+        ];
+        assert_eq!(get.check_headers(plain), Ok(()));
+        for name in [
+            "x-http-method-override",
+            "cookie",
+            "transfer-encoding",
+            "upgrade",
+            "proxy-authorization",
+            "x-forwarded-for",
+        ] {
+            let refused = get.check_headers([(name, b"x".as_slice())]).unwrap_err();
+            assert_eq!(content_key(refused).as_deref(), Some(name));
+        }
+        // A GET carries no body.
+        assert!(
+            get.check_headers([("content-type", b"application/json".as_slice())])
+                .is_err()
+        );
+        assert!(
+            get.check_headers([("content-length", b"2".as_slice())])
+                .is_err()
+        );
+
+        let post = permit("POST", "/api/v3/core/groups/");
+        let json: &[u8] = b"application/json";
+        assert_eq!(
+            post.check_headers([("content-type", json), ("content-length", b"2")]),
+            Ok(())
+        );
+        for headers in [
+            vec![("content-length", b"2".as_slice())],
+            vec![("content-type", json)],
+            vec![
+                ("content-type", b"text/plain".as_slice()),
+                ("content-length", b"2"),
+            ],
+            vec![
+                ("content-type", json),
+                ("content-type", json),
+                ("content-length", b"2"),
+            ],
+        ] {
+            assert!(post.check_headers(headers.clone()).is_err(), "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn a_write_body_carries_exactly_the_keys_the_sync_writes() {
+        let post = permit("POST", "/api/v3/core/groups/");
+        let patch = permit("PATCH", &format!("/api/v3/core/groups/{GROUP}/"));
+        assert_eq!(
+            post.check_body(br#"{"name": "a", "attributes": {"fc:tenant": "a"}}"#),
+            Ok(())
+        );
+        assert_eq!(
+            patch.check_body(br#"{"attributes": {"users": [1]}}"#),
+            Ok(())
+        );
+        for (permit, body, key) in [
+            (&patch, r#"{"attributes": {}, "users": [1]}"#, Some("users")),
+            (
+                &patch,
+                r#"{"attributes": {}, "parents": ["x"]}"#,
+                Some("parents"),
+            ),
+            (
+                &patch,
+                r#"{"attributes": {}, "roles": ["x"]}"#,
+                Some("roles"),
+            ),
+            (
+                &patch,
+                r#"{"attributes": {}, "is_superuser": true}"#,
+                Some("is_superuser"),
+            ),
+            (
+                &patch,
+                r#"{"attributes": {}, "\u0075sers": [1]}"#,
+                Some("users"),
+            ),
+            (
+                &patch,
+                r#"{"attributes": {}, "name": "renamed"}"#,
+                Some("name"),
+            ),
+            (
+                &post,
+                r#"{"name": "a", "attributes": {}, "children": []}"#,
+                Some("children"),
+            ),
+            (
+                &post,
+                r#"{"name": "a", "attributes": {}, "users": [1]}"#,
+                Some("users"),
+            ),
+            (&post, r#"{"name": "a"}"#, Some("attributes")),
+            (&post, r#"{"name": 1, "attributes": {}}"#, Some("name")),
+            (&patch, r#"{"attributes": []}"#, Some("attributes")),
+            (&patch, r#"{}"#, Some("attributes")),
+            (&patch, r#"[{"attributes": {}}]"#, None),
+            (&patch, r#"{"attributes": {}"#, None),
+            (&patch, "", None),
+        ] {
+            assert_eq!(
+                content_key(permit.check_body(body.as_bytes()).unwrap_err()).as_deref(),
+                key,
+                "{body}"
+            );
+        }
+        let huge = format!(
+            r#"{{"attributes": {{"x": "{}"}}}}"#,
+            "a".repeat(MAX_BODY_BYTES)
+        );
+        assert!(patch.check_body(huge.as_bytes()).is_err());
+        let get = permit("GET", "/api/v3/core/groups/?include_users=false");
+        assert_eq!(get.check_body(b""), Ok(()));
+        assert!(get.check_body(b"{}").is_err());
+    }
+
+    #[test]
+    fn a_refusal_names_a_hostile_key_within_bounds() {
+        let patch = permit("PATCH", &format!("/api/v3/core/groups/{GROUP}/"));
+        let key = format!("users\\u202e{}", "k".repeat(100_000));
+        let body = format!(r#"{{"attributes": {{}}, "{key}": 1}}"#);
+        let Refusal::Content(refused) = patch.check_body(body.as_bytes()).unwrap_err() else {
+            panic!()
+        };
+        let ContentRefusal { reason, key, .. } = *refused;
+        assert!(reason.len() < 2_000, "{}", reason.len());
+        assert!(key.unwrap().len() < 2_000);
+        assert!(!reason.contains('\u{202e}'));
     }
 
     fn os(text: &str) -> OsString {

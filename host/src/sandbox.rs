@@ -1,10 +1,11 @@
 //! The store state a run executes in, and the enforcement of its grants: outgoing HTTP only to
 //! the allowlist (with bounded timeouts), a memory cap, no filesystem, no sockets, no stdin.
 
-use crate::grants::{Allowlist, Refusal};
+use crate::grants::{Allowlist, MAX_BODY_BYTES, Permit, Refusal};
 use crate::logging::{Level, LogSink};
 use crate::stop::Stop;
 use crate::transport::Transport;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tenant_sync_guest::sync_core::untrusted::excerpt;
@@ -168,28 +169,48 @@ impl Hooks {
                     ),
                 ],
             ),
-            Refusal::Operation {
-                service,
-                origin,
-                method,
-                path,
-            } => self.log.event(
-                Level::Warning,
-                "Refused {Method} {Path} to {Service} at {Origin}: the sandbox grants only the group requests the sync needs",
-                &[
-                    ("Method", json!(excerpt(method))),
-                    ("Path", json!(excerpt(path))),
-                    ("Service", json!(service)),
-                    ("Origin", json!(origin)),
-                ],
-            ),
+            other => log_refusal(&self.log, other),
         }
     }
 }
 
+/// The Warning for a request refused at a granted origin.
+fn log_refusal(log: &LogSink, refused: &Refusal) {
+    match refused {
+        Refusal::Origin(_) => unreachable!("refusals by origin are logged with the grants"),
+        Refusal::Operation {
+            service,
+            origin,
+            method,
+            path,
+        } => log.event(
+            Level::Warning,
+            "Refused {Method} {Path} to {Service} at {Origin}: the sandbox grants only the group requests the sync needs",
+            &[
+                ("Method", json!(excerpt(method))),
+                ("Path", json!(excerpt(path))),
+                ("Service", json!(service)),
+                ("Origin", json!(origin)),
+            ],
+        ),
+        Refusal::Content(refused) => log.event(
+            Level::Warning,
+            "Refused {Method} {Path} to {Service} at {Origin}: {Reason}",
+            &[
+                ("Method", json!(excerpt(&refused.method))),
+                ("Path", json!(excerpt(&refused.path))),
+                ("Service", json!(refused.service)),
+                ("Origin", json!(refused.origin)),
+                ("Reason", json!(refused.reason)),
+                ("Key", json!(refused.key)),
+            ],
+        ),
+    }
+}
+
 impl WasiHttpHooks for Hooks {
-    /// The network grant: method, origin and path checked on the final request, before any
-    /// connection is made.
+    /// The network grant: method, origin, path, query and headers checked on the final request
+    /// before any connection is made; the body read whole and checked before any of it is sent.
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
@@ -200,11 +221,18 @@ impl WasiHttpHooks for Hooks {
         if self.stop.requested().is_some() {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        let origin = match self
+        let permit = self
             .allowlist
             .check(request.method().as_str(), request.uri())
-        {
-            Ok(service) => service.origin.clone(),
+            .and_then(|permit| {
+                let headers = request
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_bytes()));
+                permit.check_headers(headers).map(|()| permit)
+            });
+        let permit = match permit {
+            Ok(permit) => permit,
             Err(refused) => {
                 self.refuse(&refused);
                 return Box::new(async { Err(HttpError::HttpRequestDenied) });
@@ -222,11 +250,19 @@ impl WasiHttpHooks for Hooks {
             (
                 request.method().to_string(),
                 request.uri().path().to_owned(),
-                origin.to_string(),
+                permit.service.origin.to_string(),
             )
         });
         let (transport, log) = (self.transport.clone(), self.log.clone());
         Box::new(async move {
+            let request = match checked_body(request, &permit).await {
+                Ok(request) => request,
+                Err(Denied::Refused(refused)) => {
+                    log_refusal(&log, &refused);
+                    return Err(HttpError::HttpRequestDenied);
+                }
+                Err(Denied::Failed(error)) => return Err(error),
+            };
             let started = Instant::now();
             let result = transport
                 .send(request, first_byte, between_bytes, &log)
@@ -254,6 +290,44 @@ impl WasiHttpHooks for Hooks {
             Ok((result?, io))
         })
     }
+}
+
+/// Why a request's body did not go out.
+enum Denied {
+    /// The grants refuse it.
+    Refused(Refusal),
+    /// The component's body stream failed.
+    Failed(HttpError),
+}
+
+/// `request` with its body read whole (at most what the operation allows) and checked: the
+/// server sees a body only once all of it is known to be granted.
+async fn checked_body(
+    request: http::Request<WasiBody>,
+    permit: &Permit,
+) -> Result<http::Request<WasiBody>, Denied> {
+    let limit = match permit.operation.body {
+        Some(_) => MAX_BODY_BYTES,
+        None => 0,
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => {
+            return Err(Denied::Refused(permit.oversized()));
+        }
+        Err(error) => {
+            return Err(Denied::Failed(match error.downcast::<HttpError>() {
+                Ok(error) => *error,
+                Err(other) => HttpError::InternalError(Some(other.to_string())),
+            }));
+        }
+    };
+    permit.check_body(&bytes).map_err(Denied::Refused)?;
+    let body = Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(http::Request::from_parts(parts, body))
 }
 
 /// The component may ask for shorter timeouts, never longer ones.

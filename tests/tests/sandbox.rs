@@ -150,6 +150,7 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
     let group = ak.seed_group("tenant-a", serde_json::json!({}), &[]);
     let base = ak.url();
+    let admins = "5e1b3c2a-0d4f-4a6b-8c9d-0e1f2a3b4c5d";
     let forbidden = [
         format!("GET {base}/api/v3/core/tokens/"),
         format!("GET {base}/api/v3/core/users/"),
@@ -157,10 +158,22 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
         format!("PUT {base}/api/v3/core/groups/{group}/"),
         format!("POST {base}/api/v3/core/groups/{group}/add_user/"),
         format!("GET {base}/api/v3/core/groups/../tokens/"),
+        // What makes a token that may change groups admin-equivalent: members, parents, roles.
+        format!(r#"PATCH {base}/api/v3/core/groups/{group}/ {{"attributes": {{}}, "users": [1]}}"#),
+        format!(
+            r#"PATCH {base}/api/v3/core/groups/{group}/ {{"attributes": {{}}, "parents": ["{admins}"]}}"#
+        ),
+        format!(
+            r#"POST {base}/api/v3/core/groups/ {{"name": "x", "attributes": {{}}, "roles": ["r"]}}"#
+        ),
+        format!("GET {base}/api/v3/core/groups/?include_users=true"),
+        format!("GET {base}/api/v3/core/groups/{group}/"),
+        format!("GET {base}/api/v3/core/groups/?include_users=false x-http-method-override:DELETE"),
     ];
     let allowed = [
-        format!("GET {base}/api/v3/core/groups/?name=tenant-a"),
-        format!("GET {base}/api/v3/core/groups/{group}/"),
+        format!("GET {base}/api/v3/core/groups/?include_users=false&name=tenant-a"),
+        format!("GET {base}/api/v3/core/groups/{group}/?include_users=false"),
+        format!(r#"PATCH {base}/api/v3/core/groups/{group}/ {{"attributes": {{"k": 1}}}}"#),
     ];
     let log = LogSink::memory();
     let grants = Grants {
@@ -202,7 +215,16 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
         allowed.len(),
         "only granted requests arrive: {arrived:?}"
     );
-    assert!(arrived.iter().all(|(method, _)| method == "GET"));
+    assert_eq!(
+        arrived.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(),
+        ["GET", "GET", "PATCH"]
+    );
+    let stored = ak.group("tenant-a").unwrap();
+    assert_eq!(
+        Value::Object(stored.attributes),
+        serde_json::json!({"k": 1})
+    );
+    assert!(stored.users.is_empty() && stored.parents.is_empty() && stored.roles.is_empty());
     let warnings: Vec<Value> = log
         .contents()
         .lines()
@@ -214,5 +236,17 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
     assert_eq!(warnings[0]["Path"], "/api/v3/core/tokens/");
     assert_eq!(warnings[2]["Method"], "DELETE");
     assert_eq!(warnings[2]["Service"], "Authentik");
+    let keys: Vec<&Value> = warnings[6..].iter().map(|w| &w["Key"]).collect();
+    assert_eq!(
+        keys,
+        [
+            "users",
+            "parents",
+            "roles",
+            "include_users",
+            "include_users",
+            "x-http-method-override"
+        ]
+    );
     assert!(!log.contents().contains(AUTHENTIK_TOKEN));
 }

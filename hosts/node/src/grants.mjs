@@ -56,9 +56,11 @@ export function serviceGrant(kind, url) {
 }
 
 /**
- * Whether a request may go out: `{ service }` when granted, `{ refused: 'origin' }` when no
- * service is granted at `origin` (or it is `null`), `{ refused: 'operation', service }` when
- * the service is granted but not this method and path.
+ * Whether a request may go out: `{ service, operation }` when its method, path and query are
+ * granted (its headers and body are checked next: `checkHeaders`, `checkBody`),
+ * `{ refused: 'origin' }` when no service is granted at `origin` (or it is `null`),
+ * `{ refused: 'operation', service }` when the service is granted but not this method and path,
+ * `{ refused: 'content', service, reason, key }` when a pinned query value is wrong.
  */
 export function checkRequest(services, origin, method, pathWithQuery) {
   const atOrigin = services.filter((s) => s.origin === origin);
@@ -68,22 +70,141 @@ export function checkRequest(services, origin, method, pathWithQuery) {
   const target = pathWithQuery ?? '/';
   const cut = target.indexOf('?');
   const [path, query] = cut < 0 ? [target, undefined] : [target.slice(0, cut), target.slice(cut + 1)];
-  const granted = atOrigin.find((s) => permits(s, method, path, query));
-  return granted === undefined ? { refused: 'operation', service: atOrigin[0].service } : { service: granted.service };
+  const pairs = queryPairs(query);
+  for (const service of atOrigin) {
+    const operation = operationOf(service, method, path, pairs);
+    if (operation !== undefined) {
+      const problem = checkPinned(operation, pairs);
+      return problem === null ? { service: service.service, operation } : { refused: 'content', service: service.service, ...problem };
+    }
+  }
+  return { refused: 'operation', service: atOrigin[0].service };
 }
 
-function permits(service, method, path, query) {
+/** The raw `[key, value]` pairs of a query (not percent-decoded: an encoded key is not a granted key). */
+function queryPairs(query) {
+  if (query === undefined) {
+    return [];
+  }
+  return query.split('&').map((pair) => {
+    const at = pair.indexOf('=');
+    return at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
+  });
+}
+
+function operationOf(service, method, path, pairs) {
   if (!path.startsWith(service.basePath)) {
-    return false;
+    return undefined;
   }
   const rest = path.slice(service.basePath.length);
   if (!rest.startsWith('/')) {
-    return false;
+    return undefined;
   }
-  const keys = query === undefined ? [] : query.split('&').map((pair) => pair.split('=')[0]);
-  return service.operations.some(
-    (op) => op.method === method && pathMatches(op.path, rest) && keys.every((key) => op.query.includes(key)),
+  return service.operations.find(
+    (op) => op.method === method && pathMatches(op.path, rest) && pairs.every(([key]) => op.query.includes(key)),
   );
+}
+
+/** Each pinned query key exactly once, with its value; `null` or `{ reason, key }`. */
+function checkPinned(operation, pairs) {
+  for (const { key, value } of operation.pinned) {
+    const given = pairs.filter(([k]) => k === key).map(([, v]) => v);
+    if (given.length !== 1 || given[0] !== value) {
+      return { reason: `the query must carry ${key}=${value} exactly once`, key };
+    }
+  }
+  return null;
+}
+
+const REQUESTS = CONTRACT.requests;
+
+function noBody(operation) {
+  return operation.body === null
+    ? { reason: 'this request may not carry a body', key: null }
+    : { reason: `the body is larger than ${REQUESTS.maxBodyBytes} bytes`, key: null };
+}
+
+/** The longest body `operation` may carry: 0 when it has none. */
+export function maxBodyBytes(operation) {
+  return operation.body === null ? 0 : REQUESTS.maxBodyBytes;
+}
+
+/**
+ * The request's headers (`[name, value]` text pairs): only the contract's names, and a body's
+ * content type and length. `null`, or `{ reason, key }`.
+ */
+export function checkHeaders(operation, entries) {
+  const contentType = [];
+  const contentLength = [];
+  for (const [rawName, value] of entries) {
+    const name = rawName.toLowerCase();
+    if (name === 'content-type') {
+      contentType.push(value);
+    } else if (name === 'content-length') {
+      contentLength.push(value);
+    } else if (!REQUESTS.headers.includes(name)) {
+      return { reason: `the header ${JSON.stringify(name)} is not one the sync sends`, key: name };
+    }
+  }
+  if (operation.body === null) {
+    return contentType.length > 0 || contentLength.some((v) => v !== '0') ? noBody(operation) : null;
+  }
+  if (contentType.length !== 1 || contentType[0] !== REQUESTS.bodyContentType) {
+    return { reason: `the body must be sent as Content-Type: ${REQUESTS.bodyContentType}`, key: 'content-type' };
+  }
+  // Without a length the body goes out chunked, and Authentik reads that as empty.
+  if (contentLength.length !== 1) {
+    return { reason: 'the body must be sent with one Content-Length', key: 'content-length' };
+  }
+  return null;
+}
+
+/**
+ * The whole body (a Uint8Array), before any of it is sent: empty for a request without one;
+ * otherwise JSON, within the size bound, an object with exactly the operation's keys and
+ * types. `null`, or `{ reason, key }`.
+ */
+export function checkBody(operation, bytes) {
+  if (operation.body === null) {
+    return bytes.length === 0 ? null : noBody(operation);
+  }
+  if (bytes.length > REQUESTS.maxBodyBytes) {
+    return noBody(operation);
+  }
+  let value;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+  } catch {
+    value = undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { reason: 'the body is not a JSON object', key: null };
+  }
+  const allowed = operation.body.map(({ key }) => JSON.stringify(key)).join(', ');
+  const foreign = Object.keys(value).find((key) => !operation.body.some((field) => field.key === key));
+  if (foreign !== undefined) {
+    // The component chose this key: cut and escaped before a log shows it.
+    const shown = shownKey(foreign);
+    return { reason: `the body may not carry ${JSON.stringify(shown)} (only ${allowed})`, key: shown };
+  }
+  for (const { key, type } of operation.body) {
+    if (!Object.hasOwn(value, key)) {
+      return { reason: `the body must carry ${allowed}`, key };
+    }
+    const held = value[key];
+    const holds = type === 'string' ? typeof held === 'string' : held !== null && typeof held === 'object' && !Array.isArray(held);
+    if (!holds) {
+      return { reason: `the body's ${JSON.stringify(key)} must be a JSON ${type}`, key };
+    }
+  }
+  return null;
+}
+
+/** At most 300 characters, control and invisible characters escaped. */
+function shownKey(key) {
+  const chars = [...key];
+  const cut = chars.slice(0, 300).map((c) => (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(c) ? `\\u{${c.codePointAt(0).toString(16).padStart(4, '0')}}` : c));
+  return cut.join('') + (chars.length > 300 ? '…' : '');
 }
 
 /** Literal segments, `{uuid}` for one UUID, `**` (last) for one or more; dot segments never match. */

@@ -4,13 +4,13 @@
 // filesystem, and every socket, UDP datagram and name lookup denied. jco's default shims
 // would hand the guest all of process.env and raw sockets; this module is what replaces them.
 
-import { http, sockets } from '@bytecodealliance/preview2-shim';
+import { clocks, http, sockets } from '@bytecodealliance/preview2-shim';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTRACT } from './contract.mjs';
-import { checkRequest, methodName, requestOrigin } from './grants.mjs';
+import { checkBody, checkHeaders, checkRequest, methodName, requestOrigin } from './grants.mjs';
 import { ADVICE as TLS_ADVICE, certificateProblem } from './tls.mjs';
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -60,29 +60,235 @@ export function importsFor(grants, log) {
         });
         throw { tag: 'HTTP-request-denied' };
       }
-      const future = http.outgoingHandler.handle(request, bounded(options));
-      // A certificate Node does not trust arrives as internal-error; make it the error code
-      // the component does not retry, and say here what the code cannot carry.
-      const take = future.get.bind(future);
-      future.get = () => {
-        const result = take();
-        const code = result?.tag === 'ok' && result.val.tag === 'err' ? result.val.val : undefined;
-        const reason = certificateProblem(code);
-        if (reason !== null) {
-          log('Error', 'The TLS certificate of {Authority} is not trusted: {Reason}. {Advice}', {
-            Authority: request.authority(),
-            Reason: reason,
-            Advice: TLS_ADVICE,
-          });
-          result.val.val = { tag: 'TLS-certificate-error' };
-        }
-        return result;
+      const refuse = (problem) => {
+        log('Warning', 'Refused {Method} {Path} to {Service} at {Origin}: {Reason}', {
+          Method: method.slice(0, 300),
+          Path: (pathWithQuery ?? '/').split('?')[0].slice(0, 300),
+          Service: checked.service,
+          Origin: origin,
+          Reason: problem.reason,
+          Key: problem.key,
+        });
       };
-      return future;
+      const decoder = new TextDecoder();
+      const headers = request.headers().entries().map(([name, value]) => [name, decoder.decode(value)]);
+      const problem = checked.refused === 'content' ? checked : checkHeaders(checked.operation, headers);
+      if (problem !== null) {
+        refuse(problem);
+        throw { tag: 'HTTP-request-denied' };
+      }
+      // Nothing goes out until the whole body is known to be granted.
+      return new DeferredResponse(request, checked.operation, refuse, (copy) =>
+        withCertificateAdvice(http.outgoingHandler.handle(copy, bounded(options)), request.authority(), log),
+      );
     },
+  };
+  // The component's requests and bodies are these classes, so the bodies it writes are held
+  // here until checked instead of streaming to the server.
+  imports['wasi:http/types'] = {
+    ...imports['wasi:http/types'],
+    OutgoingRequest: CheckedOutgoingRequest,
+    OutgoingBody: CheckedOutgoingBody,
+    FutureIncomingResponse: DeferredResponse,
   };
   Object.assign(imports, deniedSockets());
   return imports;
+}
+
+const CAPTURE = Symbol('tenant-sync: the body the component wrote');
+// What the shim and jco's bindings call to drop a resource.
+const symbolDispose = Symbol.dispose || Symbol.for('dispose');
+
+/** What the component wrote into a request's body: at most the largest body any request may have. */
+class BodyCapture {
+  chunks = [];
+  size = 0;
+  finished = false;
+
+  add(bytes) {
+    if (this.finished) {
+      throw { tag: 'closed' };
+    }
+    this.size += bytes.length;
+    if (this.size <= CONTRACT.requests.maxBodyBytes) {
+      this.chunks.push(Uint8Array.from(bytes));
+    }
+  }
+
+  /** The whole body, or a stand-in one byte too long when it outgrew every bound. */
+  bytes() {
+    if (this.size > CONTRACT.requests.maxBodyBytes) {
+      return new Uint8Array(CONTRACT.requests.maxBodyBytes + 1);
+    }
+    const whole = new Uint8Array(this.size);
+    let at = 0;
+    for (const chunk of this.chunks) {
+      whole.set(chunk, at);
+      at += chunk.length;
+    }
+    return whole;
+  }
+}
+
+/** A request whose body is held in a `BodyCapture` instead of the shim's stream. */
+class CheckedOutgoingRequest extends http.types.OutgoingRequest {
+  constructor(headers) {
+    super(headers);
+    this[CAPTURE] = new BodyCapture();
+  }
+
+  body() {
+    const body = super.body();
+    Object.setPrototypeOf(body, CheckedOutgoingBody.prototype);
+    body[CAPTURE] = this[CAPTURE];
+    return body;
+  }
+}
+
+/** A body whose stream writes into its request's capture. */
+class CheckedOutgoingBody extends http.types.OutgoingBody {
+  write() {
+    const stream = super.write();
+    const capture = this[CAPTURE];
+    const zeroes = (len) => capture.add(new Uint8Array(Math.min(Number(len), CONTRACT.requests.maxBodyBytes + 1)));
+    // Own properties shadow the shim's methods for this stream alone.
+    Object.assign(stream, {
+      checkWrite: () => {
+        if (capture.finished) {
+          throw { tag: 'closed' };
+        }
+        return 65536n;
+      },
+      write: (bytes) => capture.add(bytes),
+      blockingWriteAndFlush: (bytes) => capture.add(bytes),
+      flush: () => {},
+      blockingFlush: () => {},
+      writeZeroes: zeroes,
+      blockingWriteZeroesAndFlush: zeroes,
+      splice: () => {
+        throw { tag: 'closed' };
+      },
+      blockingSplice: () => {
+        throw { tag: 'closed' };
+      },
+      subscribe: () => clocks.monotonicClock.subscribeDuration(0n),
+    });
+    return stream;
+  }
+
+  static finish(body, trailers) {
+    if (trailers !== undefined) {
+      throw { tag: 'internal-error', val: 'trailers unsupported' };
+    }
+    body[CAPTURE].finished = true;
+  }
+}
+
+/**
+ * The answer to a request whose body is still being written: once the component finishes the
+ * body, it is checked; a refused one is HTTP-request-denied (nothing was sent), a granted one
+ * goes out as a new shim request with the same method, target and headers.
+ */
+class DeferredResponse extends http.types.FutureIncomingResponse {
+  #request;
+  #operation;
+  #refuse;
+  #send;
+  #sent;
+  #denied;
+
+  constructor(request, operation, refuse, send) {
+    super();
+    this.#request = request;
+    this.#operation = operation;
+    this.#refuse = refuse;
+    this.#send = send;
+  }
+
+  /** Once the body is finished: checks it and sends it, or refuses it. */
+  #start() {
+    if (this.#sent !== undefined || this.#denied !== undefined || !this.#request[CAPTURE].finished) {
+      return;
+    }
+    const bytes = this.#request[CAPTURE].bytes();
+    const problem = checkBody(this.#operation, bytes);
+    if (problem !== null) {
+      this.#refuse(problem);
+      this.#denied = { tag: 'ok', val: { tag: 'err', val: { tag: 'HTTP-request-denied' } } };
+      return;
+    }
+    // The order a guest uses: body, handle, write, finish.
+    const copy = copyRequest(this.#request);
+    const body = copy.body();
+    this.#sent = this.#send(copy);
+    writeAndFinish(body, bytes);
+  }
+
+  subscribe() {
+    this.#start();
+    // Until the component finishes the body there is nothing to wait for but the component.
+    return this.#sent?.subscribe() ?? clocks.monotonicClock.subscribeDuration(this.#denied === undefined ? 10_000_000n : 0n);
+  }
+
+  get() {
+    this.#start();
+    if (this.#denied !== undefined) {
+      const answer = this.#denied;
+      this.#denied = { tag: 'err' };
+      return answer;
+    }
+    return this.#sent?.get();
+  }
+
+  [symbolDispose]() {
+    this.#sent?.[symbolDispose]?.();
+  }
+}
+
+/** A shim request with `request`'s method, target and headers, its body not yet written. */
+function copyRequest(request) {
+  const headers = new http.types.Fields();
+  for (const [name, value] of request.headers().entries()) {
+    headers.append(name, value);
+  }
+  const copy = new http.types.OutgoingRequest(headers);
+  copy.setMethod(request.method());
+  copy.setScheme(request.scheme());
+  copy.setAuthority(request.authority());
+  copy.setPathWithQuery(request.pathWithQuery());
+  return copy;
+}
+
+/** Writes `bytes` into a shim request's `body` and finishes it. */
+function writeAndFinish(body, bytes) {
+  const stream = body.write();
+  for (let at = 0; at < bytes.length; at += 4096) {
+    stream.blockingWriteAndFlush(bytes.subarray(at, at + 4096));
+  }
+  stream[symbolDispose]?.();
+  http.types.OutgoingBody.finish(body, undefined);
+}
+
+/** `future`, with a certificate Node does not trust made the error code the component does not retry. */
+function withCertificateAdvice(future, authority, log) {
+  // A certificate Node does not trust arrives as internal-error; make it the error code
+  // the component does not retry, and say here what the code cannot carry.
+  const take = future.get.bind(future);
+  future.get = () => {
+    const result = take();
+    const code = result?.tag === 'ok' && result.val.tag === 'err' ? result.val.val : undefined;
+    const reason = certificateProblem(code);
+    if (reason !== null) {
+      log('Error', 'The TLS certificate of {Authority} is not trusted: {Reason}. {Advice}', {
+        Authority: authority,
+        Reason: reason,
+        Advice: TLS_ADVICE,
+      });
+      result.val.val = { tag: 'TLS-certificate-error' };
+    }
+    return result;
+  };
+  return future;
 }
 
 /** The guest may ask for shorter timeouts, never longer ones. */

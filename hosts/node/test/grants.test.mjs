@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkRequest, grantedEnv, methodName, originOf, requestOrigin, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
+import { checkBody, checkHeaders, checkRequest, grantedEnv, methodName, originOf, requestOrigin, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
 
 test('origins are scheme, lower-cased host and explicit port', () => {
   assert.equal(originOf('https://Auth.Example.com/'), 'https://auth.example.com:443');
@@ -23,11 +23,12 @@ test('Authentik is granted only what the sync does with groups (as host/src/gran
   for (const [method, target] of [
     ['GET', '/api/v3/core/groups/?include_users=false&ordering=name&page=2&page_size=100'],
     ['GET', '/api/v3/core/groups/?include_users=false&name=a%20b'],
-    ['GET', `/api/v3/core/groups/${GROUP}/`],
+    ['GET', `/api/v3/core/groups/${GROUP}/?include_users=false`],
     ['POST', '/api/v3/core/groups/'],
     ['PATCH', `/api/v3/core/groups/${GROUP}/`],
   ]) {
-    assert.deepEqual(check(method, target), { service: 'Authentik' }, `${method} ${target}`);
+    assert.equal(check(method, target).service, 'Authentik', `${method} ${target}`);
+    assert.equal(check(method, target).refused, undefined, `${method} ${target}`);
   }
   for (const [method, target] of [
     ['GET', '/api/v3/core/tokens/'],
@@ -90,4 +91,81 @@ test('only the granted variables reach the component', () => {
   const env = { OP_TOKEN: 'op', AUTHENTIK_TOKEN: 'ak', OP_CONNECT_TOKEN: '', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'x' };
   assert.deepEqual(grantedEnv(env), { OP_TOKEN: 'op', OP_CONNECT_TOKEN: '', AUTHENTIK_TOKEN: 'ak' });
   assert.deepEqual(SECRET_VARS, ['OP_TOKEN', 'OP_CONNECT_TOKEN', 'AUTHENTIK_TOKEN']);
+});
+
+const authentik = [serviceGrant('authentik', 'http://127.0.0.1:8080')];
+const operation = (method, target) => checkRequest(authentik, 'http://127.0.0.1:8080', method, target).operation;
+
+test('groups are read only without their members (as host/src/grants.rs)', () => {
+  const check = (target) => checkRequest(authentik, 'http://127.0.0.1:8080', 'GET', target);
+  for (const target of [
+    '/api/v3/core/groups/?name=x',
+    '/api/v3/core/groups/?include_users=true&name=x',
+    '/api/v3/core/groups/?include_users=false&include_users=true',
+    '/api/v3/core/groups/?include_users',
+    '/api/v3/core/groups/?include_users=False',
+    `/api/v3/core/groups/${GROUP}/`,
+    `/api/v3/core/groups/${GROUP}/?include_users=1`,
+  ]) {
+    const checked = check(target);
+    assert.equal(checked.refused, 'content', target);
+    assert.equal(checked.key, 'include_users', target);
+  }
+  assert.equal(check('/api/v3/core/groups/?include_users=false&include%5Fusers=true').refused, 'operation');
+  assert.equal(check('/api/v3/core/groups/?include_users=false&name=x').refused, undefined);
+});
+
+test('only the headers the sync sends go out (as host/src/grants.rs)', () => {
+  const get = operation('GET', '/api/v3/core/groups/?include_users=false');
+  assert.equal(checkHeaders(get, [['Authorization', 'Bearer t'], ['accept', 'application/json'], ['user-agent', 'x']]), null);
+  for (const name of ['x-http-method-override', 'cookie', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'x-forwarded-for']) {
+    assert.equal(checkHeaders(get, [[name, 'x']])?.key, name);
+  }
+  assert.notEqual(checkHeaders(get, [['content-type', 'application/json']]), null);
+  assert.notEqual(checkHeaders(get, [['content-length', '2']]), null);
+  const post = operation('POST', '/api/v3/core/groups/');
+  assert.equal(checkHeaders(post, [['content-type', 'application/json'], ['content-length', '2']]), null);
+  for (const headers of [
+    [['content-length', '2']],
+    [['content-type', 'application/json']],
+    [['content-type', 'text/plain'], ['content-length', '2']],
+    [['content-type', 'application/json'], ['content-type', 'application/json'], ['content-length', '2']],
+  ]) {
+    assert.notEqual(checkHeaders(post, headers), null, JSON.stringify(headers));
+  }
+});
+
+test('a write body carries exactly the keys the sync writes (as host/src/grants.rs)', () => {
+  const post = operation('POST', '/api/v3/core/groups/');
+  const patch = operation('PATCH', `/api/v3/core/groups/${GROUP}/`);
+  const bytes = (text) => new TextEncoder().encode(text);
+  assert.equal(checkBody(post, bytes('{"name": "a", "attributes": {"fc:tenant": "a"}}')), null);
+  assert.equal(checkBody(patch, bytes('{"attributes": {"users": [1]}}')), null);
+  for (const [op, body, key] of [
+    [patch, '{"attributes": {}, "users": [1]}', 'users'],
+    [patch, '{"attributes": {}, "parents": ["x"]}', 'parents'],
+    [patch, '{"attributes": {}, "roles": ["x"]}', 'roles'],
+    [patch, '{"attributes": {}, "is_superuser": true}', 'is_superuser'],
+    [patch, '{"attributes": {}, "\\u0075sers": [1]}', 'users'],
+    [patch, '{"attributes": {}, "name": "renamed"}', 'name'],
+    [post, '{"name": "a", "attributes": {}, "children": []}', 'children'],
+    [post, '{"name": "a", "attributes": {}, "users": [1]}', 'users'],
+    [post, '{"name": "a"}', 'attributes'],
+    [post, '{"name": 1, "attributes": {}}', 'name'],
+    [patch, '{"attributes": []}', 'attributes'],
+    [patch, '{}', 'attributes'],
+    [patch, '[{"attributes": {}}]', null],
+    [patch, '{"attributes": {}', null],
+    [patch, '', null],
+  ]) {
+    assert.equal(checkBody(op, bytes(body))?.key, key, body);
+  }
+  const huge = `{"attributes": {"x": "${'a'.repeat(1024 * 1024)}"}}`;
+  assert.notEqual(checkBody(patch, bytes(huge)), null);
+  const get = operation('GET', '/api/v3/core/groups/?include_users=false');
+  assert.equal(checkBody(get, new Uint8Array()), null);
+  assert.notEqual(checkBody(get, bytes('{}')), null);
+  const hostile = checkBody(patch, bytes(`{"attributes": {}, "users\\u202e${'k'.repeat(100_000)}": 1}`));
+  assert.ok(hostile.reason.length < 2_000 && hostile.key.length < 2_000);
+  assert.ok(!hostile.reason.includes('\u202e'));
 });

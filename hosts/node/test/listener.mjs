@@ -1,5 +1,5 @@
-// A loopback HTTP server on its own thread, answering every request with an empty Authentik
-// group page. It must not share the test's thread: a component call blocks that thread until
+// A loopback HTTP server on its own thread, recording each request (with its body) and answering
+// it with an empty Authentik group page. It must not share the test's thread: a component call blocks that thread until
 // its requests are answered.
 
 import { createServer } from 'node:http';
@@ -28,9 +28,14 @@ export async function listener() {
 if (!isMainThread) {
   const seen = [];
   const server = createServer((request, response) => {
-    seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization });
-    response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify(EMPTY_PAGE));
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body });
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify(EMPTY_PAGE));
+    });
   });
   server.listen(0, '127.0.0.1', () => parentPort.postMessage(`http://127.0.0.1:${server.address().port}`));
   parentPort.on('message', () => parentPort.postMessage(seen));

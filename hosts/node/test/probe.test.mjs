@@ -13,6 +13,7 @@ import { listener } from './listener.mjs';
 
 const probe = process.env.TENANT_SYNC_NODE_PROBE;
 const GROUP = '3f2a9c1e-7b4d-4e8f-9a0b-1c2d3e4f5a6b';
+const ADMINS = '5e1b3c2a-0d4f-4a6b-8c9d-0e1f2a3b4c5d';
 let authentik;
 
 before(async () => {
@@ -34,10 +35,20 @@ test('a tampered component can send only the group requests the sync needs', asy
     ['PUT', `/api/v3/core/groups/${GROUP}/`],
     ['POST', `/api/v3/core/groups/${GROUP}/add_user/`],
     ['GET', '/api/v3/core/groups/../tokens/'],
+    // What makes a token that may change groups admin-equivalent: members, parents, roles.
+    ['PATCH', `/api/v3/core/groups/${GROUP}/`, '{"attributes": {}, "users": [1]}', 'users'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/`, `{"attributes": {}, "parents": ["${ADMINS}"]}`, 'parents'],
+    ['POST', '/api/v3/core/groups/', '{"name": "x", "attributes": {}, "roles": ["r"]}', 'roles'],
+    ['GET', '/api/v3/core/groups/?include_users=true', undefined, 'include_users'],
+    ['GET', `/api/v3/core/groups/${GROUP}/`, undefined, 'include_users'],
+    ['GET', '/api/v3/core/groups/?include_users=false x-http-method-override:DELETE', undefined, 'x-http-method-override'],
+    ['GET', '/api/v3/core/groups/?include_users=false transfer-encoding:chunked', undefined, 'transfer-encoding'],
+    ['GET', '/api/v3/core/groups/?include_users=false proxy-authorization:x', undefined, 'proxy-authorization'],
   ];
   const allowed = [
-    ['GET', '/api/v3/core/groups/?name=tenant-a'],
-    ['GET', `/api/v3/core/groups/${GROUP}/`],
+    ['GET', '/api/v3/core/groups/?include_users=false&name=tenant-a'],
+    ['GET', `/api/v3/core/groups/${GROUP}/?include_users=false`],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/`, '{"attributes": {"k": 1}}'],
   ];
   const events = [];
   const instantiate = await loadComponent(probe);
@@ -46,7 +57,7 @@ test('a tampered component can send only the group requests the sync needs', asy
       services: [serviceGrant('authentik', base)],
       env: {
         AUTHENTIK_TOKEN: 'ak-node-probe-canary',
-        PROBE_REQUESTS: [...forbidden, ...allowed].map(([method, path]) => `${method} ${base}${path}`).join('\n'),
+        PROBE_REQUESTS: [...forbidden, ...allowed].map(([method, path, body]) => `${method} ${base}${path}${body === undefined ? '' : ` ${body}`}`).join('\n'),
       },
     },
     (level, template, properties) => events.push({ level, template, ...properties }),
@@ -54,13 +65,17 @@ test('a tampered component can send only the group requests the sync needs', asy
   component.run.run();
   const seen = await authentik.seen();
   assert.deepEqual(
-    seen.map((r) => [r.method, r.url]),
-    allowed,
-    'only the granted requests reached the server',
+    seen.map((r) => [r.method, r.url, r.body]),
+    allowed.map(([method, path, body]) => [method, path, body ?? '']),
+    'only the granted requests reached the server, with their bodies whole',
   );
-  const refused = events.filter((e) => e.level === 'Warning').map((e) => [e.Method, e.Path, e.Service]);
+  const refused = events.filter((e) => e.level === 'Warning');
   assert.deepEqual(
-    refused,
-    forbidden.map(([method, path]) => [method, path, 'Authentik']),
+    refused.map((e) => [e.Method, e.Path, e.Service]),
+    forbidden.map(([method, path]) => [method, path.split(/[? ]/)[0], 'Authentik']),
+  );
+  assert.deepEqual(
+    refused.slice(6).map((e) => e.Key),
+    forbidden.slice(6).map(([, , , key]) => key),
   );
 });
