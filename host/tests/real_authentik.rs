@@ -665,3 +665,31 @@ fn writes_the_server_did_not_apply_are_failures() {
     assert_eq!(job.stored_group("drifted")["attributes"], drifted);
     assert!(peer.group(&job.name("new")).is_none());
 }
+
+#[test]
+fn a_token_stored_in_a_managed_attribute_never_reaches_the_output() {
+    // Someone pasted the job's token into a managed group's label. The run replaces the label
+    // and reports the change, without ever showing the old value.
+    let scratch = Scratch::new(authentik(), "token-label");
+    let document = json!({"version": 1, "mappings": [{
+        "authentikGroup": scratch.name("acme-admins"), "fcTenantId": "acme", "fcRole": "admin",
+        "label": "Acme admins",
+    }]});
+    let job = Job::with_document(scratch, &document);
+    let peer = job.peer();
+    let mut pasted = job.block("acme", "admin");
+    pasted["fc:label"] = json!(format!("Bearer {}", peer.token));
+    peer.create_group(&job.name("acme-admins"), pasted, &[]);
+
+    // `support::checked` fails the test if the token shows in stdout or stderr.
+    let ran = job.run(&[]);
+    assert_exit(&ran, 0);
+    assert_eq!(
+        decisions(&ran),
+        [(job.name("acme-admins"), "update".into(), "applied".into())]
+    );
+    assert!(ran.stdout.contains("[redacted]"), "{}", ran.stdout);
+    let mut expected = job.block("acme", "admin");
+    expected["fc:label"] = json!("Acme admins");
+    assert_eq!(job.stored_group("acme-admins")["attributes"], expected);
+}

@@ -626,3 +626,72 @@ async fn a_group_made_superuser_during_the_run_is_not_written() {
     );
     assert!(world.ak.writes().is_empty(), "{:?}", world.ak.writes());
 }
+
+#[tokio::test]
+async fn a_token_in_any_answer_of_the_write_path_never_leaves_the_component() {
+    // A hostile or broken server echoes the token where the component quotes its answers: in a
+    // re-read's field, a write's answer, a content type, the pks of a listing. None of it may
+    // reach the report, the events or the failure.
+    let drifted = |world: &World| world.ak.group("drifted").unwrap();
+    let charset: &'static str =
+        Box::leak(format!("text/html; charset={AUTHENTIK_TOKEN}").into_boxed_str());
+    let duplicates = json!({
+        "pagination": {"next": 0, "previous": 0, "count": 2, "current": 1, "total_pages": 1,
+                       "start_index": 1, "end_index": 2},
+        "results": [
+            {"pk": format!("{AUTHENTIK_TOKEN}-1"), "name": "drifted", "is_superuser": false, "attributes": {}},
+            {"pk": format!("{AUTHENTIK_TOKEN}-2"), "name": "drifted", "is_superuser": false, "attributes": {}},
+        ],
+    });
+    type Scenario = (&'static str, Box<dyn Fn(&World) -> Fault>);
+    let scenarios: [Scenario; 5] = [
+        (
+            route::READ,
+            Box::new(move |world| Fault::Answer {
+                status: 200,
+                body: json!({"pk": drifted(world).pk, "name": "drifted",
+                             "is_superuser": AUTHENTIK_TOKEN, "attributes": {}})
+                .to_string(),
+            }),
+        ),
+        (
+            route::PATCH,
+            Box::new(|_| Fault::Answer {
+                status: 200,
+                body: json!({"detail": format!("Bearer {AUTHENTIK_TOKEN}")}).to_string(),
+            }),
+        ),
+        (
+            route::PATCH,
+            Box::new(move |world| Fault::Answer {
+                status: 200,
+                body: json!({"pk": drifted(world).pk, "name": "drifted", "is_superuser": false,
+                             "attributes": {"fc:managed-by": AUTHENTIK_TOKEN}})
+                .to_string(),
+            }),
+        ),
+        (route::PATCH, Box::new(move |_| Fault::ContentType(charset))),
+        (
+            route::LIST,
+            Box::new(move |_| Fault::Answer {
+                status: 200,
+                body: duplicates.to_string(),
+            }),
+        ),
+    ];
+    for (route, fault) in &scenarios {
+        let world = world();
+        world.ak.inject(route, 1, fault(&world));
+        let run = world.run(false).await;
+        let everything = format!("{}\n{:?}", run.logs, run.result);
+        assert!(
+            !everything.contains(&AUTHENTIK_TOKEN[..8]),
+            "{route}: the token leaked:\n{everything}"
+        );
+        assert_ne!(
+            exit_code(&run.result),
+            Exit::Success,
+            "{route}: {everything}"
+        );
+    }
+}

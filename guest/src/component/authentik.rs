@@ -11,7 +11,6 @@ use crate::sync_core::authentik as api;
 use crate::sync_core::create::{self, CreateStep};
 use crate::sync_core::managed::{self, Attributes};
 use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
-use crate::sync_core::secrets::Redactor;
 use crate::sync_core::verify;
 use serde_json::{Value, json};
 use wasi::http::types::Method;
@@ -43,7 +42,6 @@ impl From<NoAnswer> for WriteFailure {
 
 pub struct Authentik<'a> {
     pub client: &'a Client,
-    pub redactor: &'a Redactor,
     /// Which existing groups may be written (checked again right before each write).
     pub rules: Rules<'a>,
 }
@@ -155,10 +153,7 @@ impl Authentik<'_> {
                     1 => String::new(),
                     n => format!(" (after {n} attempts)"),
                 };
-                let given_up = WriteFailure::Failed(
-                    self.redactor
-                        .scrub(&format!("{doing} failed{attempts}: {reason}")),
-                );
+                let given_up = WriteFailure::Failed(format!("{doing} failed{attempts}: {reason}"));
                 Attempt::Again {
                     trouble,
                     reason,
@@ -255,17 +250,16 @@ impl Authentik<'_> {
         let stored = api::decode_group(body)
             .map_err(|e| format!("{doing}: the answer was not a group: {e}"))?;
         verify::stored_as_sent(name, sent, &stored).map_err(|e| {
-            self.redactor.scrub(&format!(
+            format!(
                 "{doing}: Authentik accepted the request (HTTP {}) but did not apply it: {e}. \
                  Check that nothing between this job and Authentik drops request bodies, then re-run",
                 response.status
-            ))
+            )
         })
     }
 
     fn failed(&self, doing: &str, response: &Response) -> String {
-        self.redactor
-            .scrub(&format!("{doing}: {}", self.describe_failure(response)))
+        format!("{doing}: {}", self.describe_failure(response))
     }
 
     fn expect_json<'r>(&self, response: &'r Response, doing: &str) -> Result<&'r [u8], Upstream> {
@@ -302,7 +296,7 @@ impl Authentik<'_> {
         Upstream {
             service: Service::Authentik,
             status,
-            message: self.redactor.scrub(&message),
+            message,
         }
     }
 }

@@ -22,8 +22,9 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 impl Batch {
     pub fn push(&mut self, level: Level, template: &str, properties: &[(&str, Value)]) {
+        let properties = super::redact::properties(properties);
         self.0
-            .push_str(&clef::render(&now(), level, template, properties));
+            .push_str(&clef::render(&now(), level, template, &properties));
         self.0.push('\n');
         if self.0.len() >= BATCH_BYTES {
             self.flush();

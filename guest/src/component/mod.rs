@@ -11,6 +11,7 @@ mod http;
 mod log;
 mod onepassword;
 mod queue;
+mod redact;
 mod render;
 mod stream;
 mod sync;

@@ -5,7 +5,6 @@ use super::failure::Upstream;
 use super::http::{Client, Response};
 use super::wit::Service;
 use crate::sync_core::onepassword::{self as op, DocumentLocation};
-use crate::sync_core::secrets::Redactor;
 
 pub struct Location<'a> {
     pub vault: &'a str,
@@ -13,15 +12,11 @@ pub struct Location<'a> {
     pub field: &'a str,
 }
 
-pub async fn read_document(
-    client: &Client,
-    redactor: &Redactor,
-    at: &Location<'_>,
-) -> Result<String, Upstream> {
+pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String, Upstream> {
     let fail = |status: Option<u16>, message: String| Upstream {
         service: Service::Onepassword,
         status,
-        message: redactor.scrub(&message),
+        message,
     };
     let vaults = fetch_json(client, op::VAULTS_TARGET, "listing vaults", &fail).await?;
     let vault_id = op::find_vault(&vaults.body, at.vault).map_err(|m| fail(None, m))?;

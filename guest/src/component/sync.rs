@@ -5,7 +5,7 @@ use super::authentik::{Authentik, WriteFailure};
 use super::config::{self, Source};
 use super::failure::{Failure, Upstream};
 use super::wit::{self, Service, SyncError, SyncOptions};
-use super::{convert, events, log, onepassword, queue};
+use super::{convert, events, log, onepassword, queue, redact};
 use crate::sync_core::defaults;
 use crate::sync_core::mapping;
 use crate::sync_core::plan::{self, ExistingGroup, PlannedGroup, Rules, Write};
@@ -26,7 +26,7 @@ pub fn run(options: SyncOptions) -> Result<wit::Report, SyncError> {
 /// A whole run; a failure is logged before it is returned.
 pub fn run_logged(options: &SyncOptions) -> Result<Report, Failure> {
     // One event loop for the whole run: requests wait on wasi:io/poll through it.
-    let result = wstd::runtime::block_on(reconcile(options));
+    let result = redact::outcome(wstd::runtime::block_on(reconcile(options)));
     if let Err(error) = &result {
         events::failure(error);
     }
@@ -38,6 +38,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         .into_iter()
         .collect();
     let run = config::resolve(options, &env)?;
+    redact::install(run.redactor.clone());
     events::started(
         &run.source.describe(),
         &run.authentik.endpoint().to_string(),
@@ -46,7 +47,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     );
     let document: Cow<str> = match &run.source {
         Source::Onepassword(client, at) => {
-            Cow::Owned(onepassword::read_document(client, &run.redactor, at).await?)
+            Cow::Owned(onepassword::read_document(client, at).await?)
         }
         Source::Inline(text) => Cow::Borrowed(text),
     };
@@ -81,7 +82,6 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
 
     let authentik = Authentik {
         client: &run.authentik,
-        redactor: &run.redactor,
         rules: Rules {
             manager: &run.manager,
             allow_superuser_groups: options.allow_superuser_groups,

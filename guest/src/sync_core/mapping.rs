@@ -1,6 +1,7 @@
 //! The tenant-mapping document (schema v1): parsing, validation and normalization into the
 //! desired state. Every problem is collected, so an operator fixes the document in one pass.
 
+use crate::sync_core::secrets::Redactor;
 use crate::sync_core::untrusted::{excerpt, is_invisible};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -48,6 +49,14 @@ pub struct ValidationIssue {
 }
 
 impl ValidationIssue {
+    /// Every text of the issue scrubbed of the tokens.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        for text in self.group.iter_mut().chain(self.field.iter_mut()) {
+            redactor.scrub_in_place(text);
+        }
+        redactor.scrub_in_place(&mut self.message);
+    }
+
     fn document(field: Option<&str>, message: impl Into<String>) -> Self {
         ValidationIssue {
             entry: None,

@@ -264,8 +264,8 @@ fn index_by_name(
                 return Err(InconsistentListing(format!(
                     "Authentik listed two groups named {:?} (pk {} and {}); group names are unique, so the listing is inconsistent. Re-run; if it persists, check the Authentik database",
                     excerpt(&group.name),
-                    seen.pk,
-                    group.pk
+                    excerpt(&seen.pk),
+                    excerpt(&group.pk)
                 )));
             }
             continue;

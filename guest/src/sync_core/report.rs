@@ -4,6 +4,7 @@
 use super::managed::AttributeChange;
 use super::mapping::ValidationIssue;
 use super::plan::{Action, PlannedGroup};
+use super::secrets::Redactor;
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde_json::Value;
@@ -68,6 +69,29 @@ pub struct Report {
     pub groups: Vec<GroupReport>,
     pub requests: RequestCounts,
     pub warnings: Vec<ValidationIssue>,
+}
+
+impl Report {
+    /// Every text in the report scrubbed of the tokens: names, reasons, errors, values, warnings.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        if redactor.is_empty() {
+            return;
+        }
+        for group in &mut self.groups {
+            redactor.scrub_in_place(&mut group.group);
+            for text in group.reason.iter_mut().chain(group.error.iter_mut()) {
+                redactor.scrub_in_place(text);
+            }
+            for change in &mut group.changes {
+                for value in change.before.iter_mut().chain(change.after.iter_mut()) {
+                    redactor.scrub_value(value);
+                }
+            }
+        }
+        self.warnings
+            .iter_mut()
+            .for_each(|issue| issue.redact(redactor));
+    }
 }
 
 /// How the writes went: each attempted one by group name (`Err` holds the cause), and why the

@@ -1,5 +1,8 @@
-//! Keeps tokens out of everything this component says: messages that quote server answers are
-//! scrubbed of the tokens before they reach a log, an error or the report.
+//! Keeps tokens out of everything this component says. The component scrubs once, where its
+//! output leaves it (events, the report, failures: `component/redact.rs`), so no call site
+//! that quotes a server's answer can forget to.
+
+use serde_json::Value;
 
 /// Tokens shorter than this cannot be told apart from ordinary words, so they are not scrubbed
 /// (and a real token is never this short).
@@ -32,6 +35,40 @@ impl Redactor {
                 .collect::<Vec<_>>()
                 .join(CUT)
         })
+    }
+}
+
+impl Redactor {
+    /// Whether there is anything to scrub at all.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// `text` scrubbed where it is.
+    pub fn scrub_in_place(&self, text: &mut String) {
+        if !self.is_empty() {
+            *text = self.scrub(text);
+        }
+    }
+
+    /// Every string in `value`, object keys included, scrubbed.
+    pub fn scrub_value(&self, value: &mut Value) {
+        if self.is_empty() {
+            return;
+        }
+        match value {
+            Value::String(text) => self.scrub_in_place(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| self.scrub_value(item)),
+            Value::Object(object) => {
+                let entries = std::mem::take(object);
+                for (mut key, mut item) in entries {
+                    self.scrub_in_place(&mut key);
+                    self.scrub_value(&mut item);
+                    object.insert(key, item);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
     }
 }
 
@@ -79,6 +116,20 @@ mod tests {
     fn text_that_merely_ends_like_a_token_start_is_kept_when_shorter_than_8() {
         let r = Redactor::new(["ak-secret-token".to_owned()]);
         assert_eq!(r.scrub("say ak-sec…"), "say ak-sec…");
+    }
+
+    #[test]
+    fn every_string_of_a_json_value_is_scrubbed_keys_too() {
+        let r = Redactor::new(["s3cr3t-token".to_owned()]);
+        let mut value = serde_json::json!({
+            "a": ["x s3cr3t-token", {"s3cr3t-token": "Bearer s3cr3t-token"}],
+            "n": 1,
+        });
+        r.scrub_value(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"a": ["x [redacted]", {"[redacted]": "Bearer [redacted]"}], "n": 1})
+        );
     }
 
     #[test]
