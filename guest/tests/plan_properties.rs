@@ -1,10 +1,11 @@
 //! Property tests of the planner: applying a plan and planning again yields no writes; keys
 //! outside the managed block survive; nothing outside the plan's writes changes; groups another
-//! manager owns, and superuser groups unless allowed, are never written.
+//! manager owns, and superuser groups (also by inheritance) unless allowed, are never written.
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use tenant_sync_guest::sync_core::ancestry::{self, Ancestry};
 use tenant_sync_guest::sync_core::managed::{self, MANAGED_KEYS};
 use tenant_sync_guest::sync_core::mapping::{self, DesiredState};
 use tenant_sync_guest::sync_core::plan::{self, Action, ExistingGroup, Rules, Write};
@@ -90,20 +91,48 @@ fn attributes() -> impl Strategy<Value = Map<String, Value>> {
         })
 }
 
+/// A listing, as the full run sees it: some groups under a parent (which may be listed or not),
+/// their ancestry resolved from the listing.
 fn existing() -> impl Strategy<Value = Vec<ExistingGroup>> {
-    prop::collection::btree_map(0..12u8, (attributes(), prop::bool::weighted(0.2)), 0..10).prop_map(
-        |groups| {
-            groups
-                .into_iter()
-                .map(|(n, (attributes, is_superuser))| ExistingGroup {
-                    pk: format!("pk-{n}"),
-                    name: format!("g{n}"),
-                    attributes,
-                    is_superuser,
-                })
-                .collect()
-        },
-    )
+    let group = (
+        attributes(),
+        prop::bool::weighted(0.2),
+        prop::option::weighted(0.3, 0..12u8),
+    );
+    prop::collection::btree_map(0..12u8, group, 0..10).prop_map(|groups| {
+        let mut groups: Vec<ExistingGroup> = groups
+            .into_iter()
+            .map(|(n, (attributes, is_superuser, parent))| ExistingGroup {
+                pk: format!("pk-{n}"),
+                name: format!("g{n}"),
+                attributes,
+                is_superuser,
+                parents: parent.map(|p| format!("pk-{p}")).into_iter().collect(),
+                ancestry: Ancestry::Clear,
+            })
+            .collect();
+        ancestry::resolve_from_listing(&mut groups);
+        groups
+    })
+}
+
+/// Whether a superuser group, or a parent not in the listing, is anywhere above `group` (walked
+/// naively here, independently of `ancestry`).
+fn superuser_above(group: &ExistingGroup, by_pk: &BTreeMap<&str, &ExistingGroup>) -> bool {
+    let mut seen = Vec::new();
+    let mut next = group.parents.clone();
+    while let Some(pk) = next.pop() {
+        if seen.contains(&pk) {
+            continue;
+        }
+        match by_pk.get(pk.as_str()) {
+            None => return true,
+            Some(parent) if parent.is_superuser => return true,
+            Some(parent) => next.extend(parent.parents.clone()),
+        }
+        seen.push(pk);
+    }
+    false
 }
 
 /// What Authentik would hold after every write of the plan succeeded.
@@ -121,6 +150,8 @@ fn apply(existing: &[ExistingGroup], planned: &[plan::PlannedGroup]) -> Vec<Exis
                         name: name.clone(),
                         attributes: block.clone(),
                         is_superuser: false,
+                        parents: Vec::new(),
+                        ancestry: Ancestry::Clear,
                     },
                 );
             }
@@ -187,14 +218,20 @@ proptest! {
     fn superuser_groups_are_written_only_when_allowed(desired in desired(), existing in existing()) {
         let refused = plan::plan(&desired, &existing, &ME).unwrap();
         let allowed = plan::plan(&desired, &existing, &Rules { allow_superuser_groups: true, ..ME }).unwrap();
-        for group in existing.iter().filter(|g| g.is_superuser) {
+        // A superuser group itself, one under a superuser ancestor, or one whose parent is not
+        // in the listing (it may be one).
+        let by_pk: BTreeMap<&str, &ExistingGroup> = existing.iter().map(|g| (g.pk.as_str(), g)).collect();
+        for group in existing.iter().filter(|g| g.is_superuser || superuser_above(g, &by_pk)) {
             if let Some(p) = refused.iter().find(|p| p.group == group.name) {
                 prop_assert!(p.write.is_none(), "{:?}", p);
             }
         }
         // Allowing them changes nothing for ordinary groups, and writes only what a plain
         // (non-superuser) twin of each group would get.
-        let ordinary: Vec<ExistingGroup> = existing.iter().map(|g| ExistingGroup { is_superuser: false, ..g.clone() }).collect();
+        let ordinary: Vec<ExistingGroup> = existing
+            .iter()
+            .map(|g| ExistingGroup { is_superuser: false, ancestry: Ancestry::Clear, ..g.clone() })
+            .collect();
         prop_assert_eq!(allowed, plan::plan(&desired, &ordinary, &ME).unwrap());
     }
 }

@@ -198,6 +198,8 @@ fn validate_and_plan() {
                 name: g.name.clone(),
                 attributes,
                 is_superuser: false,
+                parents: Vec::new(),
+                ancestry: Default::default(),
             }
         })
         .collect();

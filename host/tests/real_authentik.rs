@@ -693,3 +693,88 @@ fn a_token_stored_in_a_managed_attribute_never_reaches_the_output() {
     expected["fc:label"] = json!("Acme admins");
     assert_eq!(job.stored_group("acme-admins")["attributes"], expected);
 }
+
+#[test]
+fn a_group_under_a_superuser_group_is_a_conflict_at_any_depth_unless_allowed() {
+    // "root" is a superuser group; "child" is under it, "grandchild" under "child". Their members
+    // get every permission too, so neither is written: not by the full run (which decides from
+    // the listing), not by --group (which reads the ancestors), until superuser groups are
+    // allowed.
+    let job = Job::new(
+        "inherited",
+        &[("child", "acme", "admin"), ("grandchild", "acme", "user")],
+    );
+    let peer = job.peer();
+    let root = peer.create_group(&job.name("root"), json!({}), &[]);
+    let root_pk = root["pk"].as_str().unwrap();
+    let made = peer.write(
+        "PATCH",
+        &format!("/api/v3/core/groups/{root_pk}/"),
+        &json!({"is_superuser": true}),
+    );
+    assert_eq!(made.status, 200, "{}", String::from_utf8_lossy(&made.body));
+    let under = |name: &str, parent: &str| {
+        let created = peer.create_group(&job.name(name), json!({"team": "ops"}), &[]);
+        let pk = created["pk"].as_str().unwrap().to_owned();
+        let moved = peer.write(
+            "PATCH",
+            &format!("/api/v3/core/groups/{pk}/"),
+            &json!({"parents": [parent]}),
+        );
+        assert_eq!(
+            moved.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&moved.body)
+        );
+        pk
+    };
+    let child = under("child", root_pk);
+    under("grandchild", &child);
+    assert_eq!(job.stored_group("grandchild")["is_superuser"], false);
+
+    let conflicts = [
+        (
+            job.name("child"),
+            "conflict".to_owned(),
+            "skipped".to_owned(),
+        ),
+        (job.name("grandchild"), "conflict".into(), "skipped".into()),
+    ];
+    let full = job.run(&[]);
+    assert_exit(&full, 5);
+    assert_eq!(decisions(&full), conflicts);
+    assert!(
+        full.stdout.contains(&format!(
+            "its ancestor group \\\"{}\\\" is a superuser group",
+            job.name("root")
+        )),
+        "{}",
+        full.stdout
+    );
+    let one = job.run(&[
+        "--group",
+        &job.name("grandchild"),
+        "--group",
+        &job.name("child"),
+    ]);
+    assert_exit(&one, 5);
+    assert_eq!(decisions(&one), conflicts);
+    for ran in [&full, &one] {
+        assert_eq!(writes(ran, &peer.url), Vec::<String>::new());
+    }
+    assert_eq!(
+        job.stored_group("child")["attributes"],
+        json!({"team": "ops"})
+    );
+    assert_eq!(
+        job.stored_group("grandchild")["attributes"],
+        json!({"team": "ops"})
+    );
+
+    let allowed = job.run(&["--allow-superuser-groups"]);
+    assert_exit(&allowed, 0);
+    let mut expected = job.block("acme", "user");
+    expected["team"] = json!("ops");
+    assert_eq!(job.stored_group("grandchild")["attributes"], expected);
+}

@@ -7,12 +7,14 @@ use super::failure::Upstream;
 use super::http::{Attempt, Client, NoAnswer, Response};
 use super::queue;
 use super::wit::Service;
+use crate::sync_core::ancestry;
 use crate::sync_core::authentik as api;
 use crate::sync_core::create::{self, CreateStep};
 use crate::sync_core::managed::{self, Attributes};
 use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
 use crate::sync_core::verify;
 use serde_json::{Value, json};
+use std::collections::{BTreeMap, VecDeque};
 use wasi::http::types::Method;
 
 /// Why a group's write did not happen.
@@ -172,29 +174,69 @@ impl Authentik<'_> {
         }
     }
 
-    /// The group named exactly `name`, if it exists (a lookup, retried like any GET).
+    /// The group named exactly `name`, if it exists (a lookup, retried like any GET), with its
+    /// ancestry read.
     async fn find_by_name(&self, name: &str) -> Result<Option<ExistingGroup>, String> {
         let response = self.client.get(&api::by_name_target(name)).await?;
         if !response.is_success() {
             return Err(self.failed("looking the group up by name", &response));
         }
         let page = api::decode_page(response.json_body()?)?;
-        Ok(page.groups.into_iter().find(|g| g.name == name))
+        match page.groups.into_iter().find(|g| g.name == name) {
+            Some(found) => Ok(Some(self.with_ancestry(found).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The group `pk` as it is now; `None` if it does not exist (any more).
+    async fn read_group(&self, pk: &str, doing: &str) -> Result<Option<ExistingGroup>, String> {
+        let response = self
+            .client
+            .get(&format!("{}?include_users=false", api::group_target(pk)))
+            .await?;
+        if response.status == 404 {
+            return Ok(None);
+        }
+        self.check(&response, doing)?;
+        Ok(Some(api::decode_group(response.json_body()?)?))
+    }
+
+    /// `group` with its ancestry decided (`ancestry::ancestry_of`) from its ancestors, read
+    /// level by level: no request for a group without parents, at most `MAX_ANCESTORS` for one
+    /// with. An ancestor that is gone leaves the ancestry unknown, which is not safe to write.
+    async fn with_ancestry(&self, mut group: ExistingGroup) -> Result<ExistingGroup, String> {
+        let mut known: BTreeMap<String, ExistingGroup> = BTreeMap::new();
+        let mut next: VecDeque<String> = group.parents.iter().cloned().collect();
+        while let Some(pk) = next.pop_front() {
+            if known.contains_key(&pk) || known.len() > ancestry::MAX_ANCESTORS {
+                continue;
+            }
+            let doing = "reading an ancestor of the group (superuser rights are inherited)";
+            if let Some(parent) = self.read_group(&pk, doing).await? {
+                next.extend(parent.parents.iter().cloned());
+                known.insert(pk, parent);
+            }
+        }
+        let by_pk = known.iter().map(|(pk, g)| (pk.as_str(), g)).collect();
+        group.ancestry = ancestry::ancestry_of(&group, &by_pk);
+        Ok(group)
     }
 
     /// Patches the block into the group's attributes as they are now: the group is read again
-    /// right before the write, so a foreign key added since the listing is kept.
+    /// right before the write, so a foreign key added since the listing is kept, and a parent
+    /// added since is judged too.
     pub async fn write_block_after_rereading(
         &self,
         pk: &str,
         block: &Attributes,
     ) -> Result<(), WriteFailure> {
-        let response = self
-            .client
-            .get(&format!("{}?include_users=false", api::group_target(pk)))
-            .await?;
-        self.check(&response, "re-reading the group before the update")?;
-        let current = api::decode_group(response.json_body()?)?;
+        let doing = "re-reading the group before the update";
+        let Some(current) = self.read_group(pk, doing).await? else {
+            return Err(WriteFailure::Failed(
+                "the group was deleted while this run was working; nothing was written".to_owned(),
+            ));
+        };
+        let current = self.with_ancestry(current).await?;
         self.write_block_onto(&current, block).await
     }
 

@@ -1,6 +1,7 @@
 //! Authentik's groups API (`/api/v3/core/groups/`): request targets and decoders for its answers.
 //! Every response is untrusted: shapes are checked and anything unexpected is an error.
 
+use super::ancestry::{self, Ancestry};
 use super::endpoint::escape;
 use super::managed::Attributes;
 use super::plan::ExistingGroup;
@@ -76,6 +77,12 @@ struct RawGroup {
     attributes: Option<Value>,
     // Required: a group whose superuser status is unknown cannot be judged safe to write.
     is_superuser: bool,
+    /// Authentik 2025.12 and later: the parent groups' pks.
+    #[serde(default)]
+    parents: Option<Vec<String>>,
+    /// Before 2025.12: the one parent's pk, or null.
+    #[serde(default)]
+    parent: Option<String>,
 }
 
 pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
@@ -148,6 +155,8 @@ pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, String> {
             return Err(format!("page {n} brought no new groups"));
         }
     }
+    // The whole listing holds every ancestor: superuser rights inherited are decided here.
+    ancestry::resolve_from_listing(&mut groups);
     Ok(groups)
 }
 
@@ -175,11 +184,24 @@ fn group_from_value(value: Value) -> Result<ExistingGroup, String> {
             ));
         }
     };
+    let parents: Vec<String> = raw
+        .parents
+        .unwrap_or_default()
+        .into_iter()
+        .chain(raw.parent)
+        .collect();
+    // Resolved from the listing, or from the ancestors read, before any decision.
+    let ancestry = match parents.is_empty() {
+        true => Ancestry::Clear,
+        false => Ancestry::Unknown("its ancestors were not read".to_owned()),
+    };
     Ok(ExistingGroup {
         pk: raw.pk,
         name: raw.name,
         attributes,
         is_superuser: raw.is_superuser,
+        parents,
+        ancestry,
     })
 }
 
@@ -277,6 +299,8 @@ mod tests {
                     name: (*name).to_owned(),
                     attributes: Attributes::new(),
                     is_superuser: false,
+                    parents: Vec::new(),
+                    ancestry: Ancestry::Clear,
                 })
                 .collect(),
             next: (n < total).then_some(n + 1),

@@ -1,6 +1,7 @@
 //! The pure core: mapping → desired state → plan → report, plus the decoders for what the two
 //! services answer. No I/O here, so all of it is tested (and fuzzed) natively.
 
+pub mod ancestry;
 pub mod authentik;
 pub mod clef;
 pub mod create;

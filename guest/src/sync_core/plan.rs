@@ -1,6 +1,7 @@
 //! The planner: desired state × Authentik's current groups → one decision per group.
 //! Pure; the only writes that can ever happen are the `Write`s it returns.
 
+use super::ancestry::Ancestry;
 use super::managed::{self, AttributeChange, Attributes, Ownership};
 use super::mapping::{DesiredState, nfc};
 use super::untrusted::excerpt;
@@ -15,6 +16,10 @@ pub struct ExistingGroup {
     pub attributes: Attributes,
     /// Members of a superuser group get every permission in Authentik.
     pub is_superuser: bool,
+    /// The pks of its parent groups, whose superuser rights it inherits.
+    pub parents: Vec<String>,
+    /// What it inherits from its ancestors, once resolved (`ancestry`).
+    pub ancestry: Ancestry,
 }
 
 /// What a run may manage: groups marked with `manager` (or unmarked ones, which it adopts), and
@@ -41,6 +46,9 @@ pub enum Untouchable {
     Foreign(String),
     /// `is_superuser: true`, and superuser groups are not allowed.
     Superuser,
+    /// An ancestor is a superuser group (or may be: it could not be read), and superuser
+    /// groups are not allowed.
+    SuperuserAncestor(Ancestry),
 }
 
 impl std::fmt::Display for Untouchable {
@@ -51,6 +59,16 @@ impl std::fmt::Display for Untouchable {
                 f,
                 "it is a superuser group (is_superuser: true), whose members get every permission"
             ),
+            Untouchable::SuperuserAncestor(Ancestry::Superuser(ancestor)) => write!(
+                f,
+                "its ancestor group {ancestor:?} is a superuser group, so its members get every permission"
+            ),
+            Untouchable::SuperuserAncestor(Ancestry::Unknown(why)) => {
+                write!(f, "{why}, so it may inherit superuser rights")
+            }
+            Untouchable::SuperuserAncestor(Ancestry::Clear) => {
+                write!(f, "it inherits no superuser rights")
+            }
         }
     }
 }
@@ -73,6 +91,9 @@ pub fn standing(current: &ExistingGroup, rules: &Rules) -> Standing {
         Ownership::Foreign(owner) => Standing::Untouchable(Untouchable::Foreign(excerpt(&owner))),
         _ if current.is_superuser && !rules.allow_superuser_groups => {
             Standing::Untouchable(Untouchable::Superuser)
+        }
+        _ if current.ancestry != Ancestry::Clear && !rules.allow_superuser_groups => {
+            Standing::Untouchable(Untouchable::SuperuserAncestor(current.ancestry.clone()))
         }
         Ownership::Ours => Standing::Ours,
         Ownership::Unclaimed => Standing::Unclaimed,
@@ -175,7 +196,9 @@ pub fn plan(
                     "{why}, not {manager}; left untouched. Hand it over by removing that attribute in Authentik, or map a different group"
                 )),
             ),
-            Standing::Untouchable(why @ Untouchable::Superuser) => (
+            Standing::Untouchable(
+                why @ (Untouchable::Superuser | Untouchable::SuperuserAncestor(_)),
+            ) => (
                 Action::Conflict,
                 Some(format!(
                     "{why}; left untouched. Map a group without superuser rights, or allow superuser groups (--allow-superuser-groups) if this one is meant to be managed"
@@ -320,6 +343,8 @@ mod tests {
             name: name.into(),
             attributes: attributes.as_object().unwrap().clone(),
             is_superuser: false,
+            parents: Vec::new(),
+            ancestry: Ancestry::Clear,
         }
     }
 
@@ -383,6 +408,8 @@ mod tests {
     fn a_superuser_group_is_a_conflict_unless_allowed() {
         let superuser = |attributes: Value| ExistingGroup {
             is_superuser: true,
+            parents: Vec::new(),
+            ancestry: Ancestry::Clear,
             ..existing("plain", "3", attributes)
         };
         for attributes in [

@@ -78,6 +78,8 @@ mod tests {
             name: name.into(),
             attributes: attrs(attributes),
             is_superuser: false,
+            parents: Vec::new(),
+            ancestry: Default::default(),
         }
     }
 

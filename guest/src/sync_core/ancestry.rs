@@ -1,0 +1,129 @@
+//! Superuser by inheritance: in Authentik a group's members get every permission when the group
+//! or any of its ancestors is a superuser group. Pure: the full run decides it from the listing,
+//! the `--group`/`--tenant` path and the re-read before a write from the ancestors it read.
+
+use super::plan::ExistingGroup;
+use super::untrusted::excerpt;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The most ancestors followed from one group. Authentik's own hierarchies are a few levels
+/// deep; a chain longer than this (or a server that makes one up) is not judged safe.
+pub const MAX_ANCESTORS: usize = 64;
+
+/// What a group inherits from its ancestors.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Ancestry {
+    /// No ancestor is a superuser group (or the group has no parent).
+    #[default]
+    Clear,
+    /// This ancestor (its name, bounded) is a superuser group.
+    Superuser(String),
+    /// An ancestor could not be found or read, or the chain is too long: why, in words. A group
+    /// that may inherit superuser rights is treated as if it did.
+    Unknown(String),
+}
+
+/// `group`'s ancestry from the groups known by pk (a listing, or the ancestors read for it).
+/// Follows every parent, breadth first, each group once (a cycle ends there).
+pub fn ancestry_of(group: &ExistingGroup, known: &BTreeMap<&str, &ExistingGroup>) -> Ancestry {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut next: Vec<&str> = group.parents.iter().map(String::as_str).collect();
+    while !next.is_empty() {
+        let mut after = Vec::new();
+        for pk in next {
+            if !seen.insert(pk) {
+                continue;
+            }
+            if seen.len() > MAX_ANCESTORS {
+                return Ancestry::Unknown(format!(
+                    "it has more than {MAX_ANCESTORS} ancestor groups"
+                ));
+            }
+            let Some(parent) = known.get(pk) else {
+                return Ancestry::Unknown(format!(
+                    "its ancestor group {:?} could not be read",
+                    excerpt(pk)
+                ));
+            };
+            if parent.is_superuser {
+                return Ancestry::Superuser(excerpt(&parent.name));
+            }
+            after.extend(parent.parents.iter().map(String::as_str));
+        }
+        next = after;
+    }
+    Ancestry::Clear
+}
+
+/// Every listed group's ancestry, from the listing itself (which holds every group).
+pub fn resolve_from_listing(groups: &mut [ExistingGroup]) {
+    let decided: Vec<Ancestry> = {
+        let by_pk: BTreeMap<&str, &ExistingGroup> =
+            groups.iter().map(|g| (g.pk.as_str(), g)).collect();
+        groups.iter().map(|g| ancestry_of(g, &by_pk)).collect()
+    };
+    for (group, ancestry) in groups.iter_mut().zip(decided) {
+        group.ancestry = ancestry;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync_core::managed::Attributes;
+
+    fn group(pk: &str, is_superuser: bool, parents: &[&str]) -> ExistingGroup {
+        ExistingGroup {
+            pk: pk.into(),
+            name: format!("group {pk}"),
+            attributes: Attributes::new(),
+            is_superuser,
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            ancestry: Ancestry::Unknown("not resolved".into()),
+        }
+    }
+
+    fn resolved(groups: Vec<ExistingGroup>) -> Vec<Ancestry> {
+        let mut groups = groups;
+        resolve_from_listing(&mut groups);
+        groups.into_iter().map(|g| g.ancestry).collect()
+    }
+
+    #[test]
+    fn a_superuser_anywhere_above_is_inherited() {
+        let ancestries = resolved(vec![
+            group("admins", true, &[]),
+            group("middle", false, &["admins"]),
+            group("leaf", false, &["other", "middle"]),
+            group("other", false, &[]),
+            group("alone", false, &[]),
+        ]);
+        assert_eq!(
+            ancestries,
+            [
+                Ancestry::Clear,
+                Ancestry::Superuser("group admins".into()),
+                Ancestry::Superuser("group admins".into()),
+                Ancestry::Clear,
+                Ancestry::Clear,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_parent_a_cycle_and_a_long_chain_are_judged_safely() {
+        let missing = resolved(vec![group("a", false, &["gone"])]);
+        assert!(matches!(&missing[0], Ancestry::Unknown(why) if why.contains("\"gone\"")));
+
+        let cycle = resolved(vec![group("a", false, &["b"]), group("b", false, &["a"])]);
+        assert_eq!(cycle, [Ancestry::Clear, Ancestry::Clear]);
+
+        let mut chain: Vec<ExistingGroup> = (0..=MAX_ANCESTORS + 1)
+            .map(|i| group(&i.to_string(), false, &[&(i + 1).to_string()]))
+            .collect();
+        chain.push(group(&(MAX_ANCESTORS + 2).to_string(), false, &[]));
+        let ancestries = resolved(chain);
+        assert!(matches!(&ancestries[0], Ancestry::Unknown(why) if why.contains("more than")));
+        assert_eq!(ancestries[MAX_ANCESTORS + 2], Ancestry::Clear);
+    }
+}
