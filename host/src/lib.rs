@@ -19,6 +19,7 @@ pub mod outcome;
 pub mod output;
 pub mod runtime;
 pub mod sandbox;
+pub mod stdout;
 // Used by build.rs; compiled here so its decisions are unit-tested.
 pub mod stop;
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::convert;
 use crate::logging::{Level, LogSink};
 use crate::output::{self, Format};
 use crate::runtime::RunFailure;
+use crate::stdout;
 use serde_json::json;
 pub use tenant_sync_guest::sync_core::outcome::Exit;
 use tenant_sync_guest::sync_core::outcome::{self as contract, FailureKind};
@@ -53,7 +54,7 @@ pub fn report_outcome(
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
             match output::report(report, format) {
                 Ok(text) => {
-                    println!("{}", text.trim_end());
+                    stdout::print(&text, log);
                     return exit;
                 }
                 Err(message) => {
@@ -63,10 +64,7 @@ pub fn report_outcome(
                         &[("Message", json!(message))],
                     );
                     let kind = FailureKind::Internal;
-                    println!(
-                        "{}",
-                        output::failure(kind, &message, &[], format).trim_end()
-                    );
+                    stdout::print(&output::failure(kind, &message, &[], format), log);
                     return kind.exit();
                 }
             }
@@ -96,9 +94,6 @@ pub fn report_outcome(
             (kind, message, Vec::new())
         }
     };
-    println!(
-        "{}",
-        output::failure(kind, &message, &issues, format).trim_end()
-    );
+    stdout::print(&output::failure(kind, &message, &issues, format), log);
     exit
 }

@@ -480,3 +480,40 @@ fn schema_prints_the_mappings_json_schema() {
         "https://json-schema.org/draft/2020-12/schema"
     );
 }
+
+#[test]
+fn a_closed_stdout_neither_panics_nor_changes_the_exit_code() {
+    // The report's reader went away (a closed pipe): the writes were done, so the run's own
+    // exit code stands, and a Warning says the report was lost.
+    let services = Services::with_mapping(&mapping(&[("a", "t", "user")]));
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = support::command(
+        &["run", "--output", "json"],
+        &[
+            ("OP_CONNECT_HOST", &services.op.url()),
+            ("AUTHENTIK_URL", &services.ak.url()),
+            ("OP_TOKEN", OP_TOKEN),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
+    )
+    .stdout(writer)
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let warning = stderr
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|event| event["@l"] == "Warning")
+        .unwrap_or_else(|| panic!("no Warning: {stderr}"));
+    assert!(
+        warning["@mt"]
+            .as_str()
+            .unwrap()
+            .starts_with("The output could not be written to stdout"),
+        "{warning}"
+    );
+    assert!(services.ak.group("a").is_some(), "the write was done");
+}

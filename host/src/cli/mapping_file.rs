@@ -4,6 +4,7 @@
 use crate::logging::{Level, LogSink};
 use crate::outcome::Exit;
 use crate::output::{self, Format};
+use crate::stdout;
 use serde_json::json;
 use std::path::Path;
 use tenant_sync_guest::sync_core::outcome::FailureKind;
@@ -15,9 +16,9 @@ pub fn not_text(log: &LogSink, message: &str, format: Format) -> Exit {
         "Invalid mapping: {Issue}",
         &[("Issue", json!(message))],
     );
-    println!(
-        "{}",
-        output::failure(FailureKind::InvalidMapping, message, &[], format).trim_end()
+    stdout::print(
+        &output::failure(FailureKind::InvalidMapping, message, &[], format),
+        log,
     );
     Exit::InvalidMapping
 }

@@ -9,6 +9,7 @@ mod validate;
 
 use crate::logging::{Level, LogSink};
 use crate::outcome::Exit;
+use crate::stdout;
 use args::{RunArgs, ValidateArgs};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -77,7 +78,7 @@ pub fn main(log: &LogSink) -> Exit {
     let exit = match cli.command {
         Command::Run(args) => tokio.block_on(run::run(*args, log)),
         Command::Validate(args) => tokio.block_on(validate::validate(args, log)),
-        Command::Schema => schema(),
+        Command::Schema => schema(log),
         #[cfg(feature = "demo")]
         Command::Demo(args) => match args.load(log) {
             Ok(runtime) => tokio.block_on(crate::demo::run(&runtime)),
@@ -106,12 +107,10 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 /// `schema`: generated from the validator's own rules, so it needs no component.
-fn schema() -> Exit {
+fn schema(log: &LogSink) -> Exit {
     let schema = tenant_sync_guest::sync_core::mapping_schema::json_schema();
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).expect("a schema serializes")
-    );
+    let text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    stdout::print(&text, log);
     Exit::Success
 }
 

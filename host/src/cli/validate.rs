@@ -7,6 +7,7 @@ use crate::logging::LogSink;
 use crate::outcome::{Exit, report_outcome};
 use crate::output;
 use crate::sandbox::Grants;
+use crate::stdout;
 use tenant_sync_guest::sync_core::outcome::FailureKind;
 
 pub async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
@@ -27,7 +28,7 @@ pub async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
     };
     match runtime.validate(&document, &grants).await {
         Ok(Ok(state)) => {
-            println!("{}", output::desired_state(&state, args.output).trim_end());
+            stdout::print(&output::desired_state(&state, args.output), log);
             Exit::Success
         }
         Ok(Err(issues)) => {
@@ -36,10 +37,9 @@ pub async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
                 args.path.display(),
                 issues.len()
             );
-            println!(
-                "{}",
-                output::failure(FailureKind::InvalidMapping, &message, &issues, args.output)
-                    .trim_end()
+            stdout::print(
+                &output::failure(FailureKind::InvalidMapping, &message, &issues, args.output),
+                log,
             );
             Exit::InvalidMapping
         }
