@@ -2,12 +2,15 @@
 //! (the CronJob's Secret references), then what the operator's runbook reads them from — the
 //! Kubernetes Secrets through the `kubectl` on PATH, or the operator's own credential helper
 //! for the 1Password token. The component still sees only the granted variables; this only
-//! fills them in. No token value is ever logged or quoted.
+//! fills them in. No token value is ever logged or quoted: the commands run without the token
+//! variables, and what they print is scrubbed of every token already known.
 
+use crate::grants::SECRET_VARS;
 use crate::logging::{Level, LogSink};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
+use tenant_sync_guest::sync_core::secrets::Redactor;
 use tenant_sync_guest::sync_core::untrusted::excerpt;
 
 /// `NAMESPACE/NAME:KEY` of a Kubernetes Secret entry.
@@ -69,7 +72,14 @@ pub fn complete(
     let source = match set {
         Some(name) => format!("the environment ({name})"),
         None => {
-            let (token, source) = from_fallback(names, fallback)?;
+            // A command's message may quote what it printed, or the command line itself.
+            let known = Redactor::new(
+                env.iter()
+                    .filter(|(name, _)| SECRET_VARS.contains(&name.as_str()))
+                    .map(|(_, value)| value.clone()),
+            );
+            let (token, source) =
+                from_fallback(names, fallback).map_err(|message| known.scrub(&message))?;
             env.retain(|(k, _)| !names.contains(&k.as_str()));
             env.push((names[0].to_owned(), token));
             source
@@ -120,8 +130,7 @@ fn read_secret(secret: &SecretRef) -> Result<(String, String), String> {
 
 /// Runs kubectl and returns its stdout; `Err` says what went wrong in words.
 fn kubectl(args: &[&str]) -> Result<String, String> {
-    let output = Command::new("kubectl")
-        .args(args)
+    let output = without_tokens(Command::new("kubectl").args(args))
         .stdin(Stdio::null())
         .output()
         .map_err(|e| match e.kind() {
@@ -139,6 +148,14 @@ fn kubectl(args: &[&str]) -> Result<String, String> {
         output.status.code(),
         &String::from_utf8_lossy(&output.stderr),
     ))
+}
+
+/// `command` without the token variables in its environment: kubectl and a credential helper
+/// need none of them, and a helper that prints its environment must not find one.
+fn without_tokens(command: &mut Command) -> &mut Command {
+    SECRET_VARS
+        .iter()
+        .fold(command, |command, name| command.env_remove(name))
 }
 
 /// The first non-empty line of a command's stderr, bounded.
@@ -220,8 +237,7 @@ pub fn secret_value(json: &str, key: &str) -> Result<String, String> {
 
 /// Runs the operator's credential helper; its trimmed stdout is the token.
 fn run_helper(command: &str) -> Result<String, String> {
-    let output = Command::new("sh")
-        .args(["-c", command])
+    let output = without_tokens(Command::new("sh").args(["-c", command]))
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("`{command}` could not be started: {e}"))?;

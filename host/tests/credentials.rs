@@ -292,3 +292,30 @@ fn every_way_of_failing_names_the_command_and_what_to_do() {
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("NAMESPACE/NAME:KEY"), "{}", ran.stderr);
 }
+
+#[test]
+fn commands_never_see_the_token_variables_and_their_messages_never_quote_a_token() {
+    let services = services();
+    let kubectl = FakeKubectl::new("leak");
+    // A helper that prints its environment's tokens, then fails.
+    let ran = dry_run(
+        &services,
+        &kubectl.path(),
+        &["--op-token-command", "env | grep TOKEN >&2; exit 1"],
+        &[("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+    );
+    let message = usage_error(&ran, &services);
+    assert!(message.contains("ended with exit code 1"), "{message}");
+    // A helper that knows the token anyway (here: written into the command line).
+    let ran = dry_run(
+        &services,
+        &kubectl.path(),
+        &[
+            "--op-token-command",
+            &format!("echo 'Bearer {AUTHENTIK_TOKEN}' >&2; exit 1"),
+        ],
+        &[("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)],
+    );
+    let message = usage_error(&ran, &services);
+    assert!(message.contains("Bearer [redacted]"), "{message}");
+}
