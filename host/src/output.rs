@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tenant_sync_guest::sync_core::mapping::ValidationIssue;
 use tenant_sync_guest::sync_core::outcome::{self, FailureKind};
 use tenant_sync_guest::sync_core::report::Report;
-use tenant_sync_guest::sync_core::untrusted::terminal_safe;
+use tenant_sync_guest::sync_core::untrusted::{json_terminal_safe, terminal_safe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -111,7 +111,7 @@ fn shown(value: &Option<Value>) -> String {
 /// The normalized desired state `validate` prints.
 pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
     match format {
-        Format::Json => json!({
+        Format::Json => json_terminal_safe(json!({
             "valid": true,
             "groups": state.groups.iter().map(|g| json!({
                 "authentikGroup": g.name, "fcTenantId": g.tenant, "fcRole": g.role,
@@ -120,7 +120,9 @@ pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
             "skipped": state.skipped.iter().map(|s| json!({"entry": s.entry, "authentikGroup": s.group, "reason": s.reason})).collect::<Vec<_>>(),
             "warnings": state.warnings.iter().map(|w| convert::issue(w).to_string()).collect::<Vec<_>>(),
         })
-        .to_string(),
+        .to_string()),
+        // The mapping's names are checked for invisible characters, but unknown keys quoted in
+        // warnings, and skipped entries, are not: the same rule as the report's table.
         Format::Text => {
             let mut out = format!("valid: {} groups, {} wildcard entries skipped\n", state.groups.len(), state.skipped.len());
             for g in &state.groups {
@@ -134,14 +136,17 @@ pub fn desired_state(state: &types::DesiredState, format: Format) -> String {
                 if let Some(s) = g.strict_mode {
                     extra.push(format!("strictMode={s}"));
                 }
-                out.push_str(format!("  {}  tenant={} role={} {}\n", g.name, g.tenant, g.role, extra.join(" ")).trim_end());
+                let line = format!("  {}  tenant={} role={} {}", g.name, g.tenant, g.role, extra.join(" "));
+                out.push_str(terminal_safe(line.trim_end()).as_ref());
                 out.push('\n');
             }
             for s in &state.skipped {
-                out.push_str(&format!("  {}  skipped (mappings[{}]): {}\n", s.group, s.entry, s.reason));
+                let line = format!("  {}  skipped (mappings[{}]): {}", s.group, s.entry, s.reason);
+                out.push_str(terminal_safe(&line).as_ref());
+                out.push('\n');
             }
             for w in &state.warnings {
-                out.push_str(&format!("warning: {}\n", convert::issue(w)));
+                out.push_str(&format!("warning: {}\n", terminal_safe(&convert::issue(w).to_string())));
             }
             out
         }

@@ -517,3 +517,56 @@ fn a_closed_stdout_neither_panics_nor_changes_the_exit_code() {
     );
     assert!(services.ak.group("a").is_some(), "the write was done");
 }
+
+/// Whether `text` holds a character that hides or passes for another (a newline aside).
+fn has_invisible(text: &str) -> bool {
+    text.chars()
+        .any(|c| c != '\n' && tenant_sync_guest::sync_core::untrusted::is_invisible(c))
+}
+
+#[test]
+fn server_text_is_cut_and_escaped_in_the_report_the_table_and_the_events() {
+    // A managed group whose label Authentik holds as 3 MB with bidi and line-separator
+    // characters in it: the update shows an excerpt of it, escaped, everywhere.
+    let document = json!({"version": 1, "mappings": [
+        {"authentikGroup": "a", "fcTenantId": "t", "fcRole": "user", "label": "Tenant A"}]});
+    let services = Services::with_mapping(&document.to_string());
+    let label = format!("\u{202e}\u{2028}{}", "l".repeat(3_000_000));
+    services.ak.seed_group(
+        "a",
+        json!({"fc:managed-by": defaults::MANAGER, "fc:tenant": "t", "fc:role": "user", "fc:label": label}),
+        &[],
+    );
+    for format in ["json", "text"] {
+        let ran = services.run(&["--output", format, "--dry-run", "--verbose"]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        assert!(
+            ran.stdout.len() < 4_000,
+            "{format}: {} bytes",
+            ran.stdout.len()
+        );
+        assert!(
+            ran.stderr.len() < 64_000,
+            "{format}: {} bytes of events",
+            ran.stderr.len()
+        );
+        assert!(!has_invisible(&ran.stdout), "{format}: {}", ran.stdout);
+        assert!(!has_invisible(&ran.stderr), "{format}: {}", ran.stderr);
+    }
+}
+
+#[test]
+fn validate_escapes_what_a_mapping_hides_in_keys_it_ignores() {
+    let document = "{\"version\": 1, \"x\u{202e}\": 2, \"mappings\": [{\"authentikGroup\": \"ok\", \
+        \"fcTenantId\": \"t\", \"fcRole\": \"user\", \"zz\u{2028}y\": 1}]}";
+    let file = temp_file("invisible-keys.json", document.as_bytes());
+    for format in ["text", "json"] {
+        let ran = tenant_sync(
+            &["validate", "--output", format, file.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+        assert!(ran.stdout.contains("202e"), "{format}: {}", ran.stdout);
+        assert!(!has_invisible(&ran.stdout), "{format}: {}", ran.stdout);
+    }
+}

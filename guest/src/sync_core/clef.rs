@@ -1,6 +1,7 @@
 //! Compact Log Event Format (Serilog's CLEF): one JSON object per line with `@t`, `@mt`, `@l`.
 //! Pure formatting; the component and the host each write the lines to their stderr.
 
+use super::untrusted::json_terminal_safe;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
@@ -59,7 +60,8 @@ pub fn render(
         line.push_str(&value.to_string());
     }
     line.push('}');
-    line
+    // A server's string may carry U+2028 (a line break to some log viewers) or bidi controls.
+    json_terminal_safe(line)
 }
 
 fn push_json_string(out: &mut String, text: &str) {
@@ -85,6 +87,16 @@ mod tests {
             json!({"@t": "2026-11-28T00:00:00.000Z", "@mt": "Created {Group}", "Group": "a\"b", "@@odd": 1})
         );
         assert!(line.starts_with("{\"@t\":"));
+        let hostile = render(
+            "t",
+            Level::Warning,
+            "x",
+            &[("Name", json!("a\u{2028}\u{202e}b"))],
+        );
+        assert_eq!(
+            hostile,
+            r#"{"@t":"t","@mt":"x","@l":"Warning","Name":"a\u2028\u202eb"}"#
+        );
         let warning = render("t", Level::Warning, "x", &[]);
         assert_eq!(warning, r#"{"@t":"t","@mt":"x","@l":"Warning"}"#);
     }

@@ -2,6 +2,7 @@
 //! Ownership is decided here, in one place, so nothing else can widen what gets written.
 
 use super::mapping::DesiredGroup;
+use super::untrusted::shown_value;
 use serde_json::{Map, Value};
 
 pub const MANAGED_BY: &str = "fc:managed-by";
@@ -68,10 +69,11 @@ pub fn changes(current: &Attributes, block: &Attributes) -> Vec<AttributeChange>
     MANAGED_KEYS
         .iter()
         .filter(|key| current.get(**key) != block.get(**key))
+        // What is shown of each value is bounded: a server may hold megabytes in a label.
         .map(|key| AttributeChange {
             key,
-            before: current.get(*key).cloned(),
-            after: block.get(*key).cloned(),
+            before: current.get(*key).map(shown_value),
+            after: block.get(*key).map(shown_value),
         })
         .collect()
 }

@@ -183,15 +183,16 @@ pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentL
             }
         }
     };
+    // The file's name is 1Password's text, only ever shown: bounded like any excerpt.
     if file.id.is_empty() {
         return Err(format!(
             "file {:?} of item {item:?} has an empty id",
-            file.name
+            excerpt(&file.name)
         ));
     }
     Ok(DocumentLocation::File {
         id: file.id.clone(),
-        name: file.name.clone(),
+        name: excerpt(&file.name),
     })
 }
 
@@ -271,5 +272,22 @@ mod tests {
             items_target("v", "a \"b\""),
             "/v1/vaults/v/items?filter=title%20eq%20%22a%20%5C%22b%5C%22%22"
         );
+    }
+
+    #[test]
+    fn a_file_name_of_megabytes_is_shown_as_an_excerpt() {
+        let name = "n".repeat(1_000_000);
+        let body =
+            serde_json::json!({"fields": [], "files": [{"id": "", "name": name}]}).to_string();
+        let error = locate_document(body.as_bytes(), "item", "mapping").unwrap_err();
+        assert!(error.len() < 2_000, "{} bytes", error.len());
+        let body =
+            serde_json::json!({"fields": [], "files": [{"id": "f", "name": name}]}).to_string();
+        let Ok(DocumentLocation::File { name, .. }) =
+            locate_document(body.as_bytes(), "item", "mapping")
+        else {
+            panic!()
+        };
+        assert!(name.len() < 2_000, "{} bytes", name.len());
     }
 }

@@ -4,6 +4,7 @@
 
 use super::mapping::ValidationIssue;
 use super::report::Summary;
+use super::untrusted::json_terminal_safe;
 use serde_json::json;
 
 /// Exit codes (README, "Exit codes").
@@ -98,7 +99,7 @@ pub fn report_exit(summary: &Summary) -> Exit {
 /// A failure as the one JSON document a script reads on stdout. `issues` lists the mapping's
 /// problems when that is what failed.
 pub fn failure_json(kind: FailureKind, message: &str, issues: &[ValidationIssue]) -> String {
-    json!({
+    let document = json!({
         "error": {
             "kind": kind.as_str(),
             "message": message,
@@ -107,8 +108,8 @@ pub fn failure_json(kind: FailureKind, message: &str, issues: &[ValidationIssue]
                 "text": i.to_string(),
             })).collect::<Vec<_>>(),
         }
-    })
-    .to_string()
+    });
+    json_terminal_safe(document.to_string())
 }
 
 /// The message of an invalid mapping's failure document.

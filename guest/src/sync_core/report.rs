@@ -5,6 +5,7 @@ use super::managed::AttributeChange;
 use super::mapping::ValidationIssue;
 use super::plan::{Action, PlannedGroup};
 use super::secrets::Redactor;
+use super::untrusted::json_terminal_safe;
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde_json::Value;
@@ -215,7 +216,7 @@ impl Report {
     /// The `--output json` document, serialized straight from the report: a tree of JSON
     /// values for ten thousand groups would cost several times the text.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a report always serializes")
+        json_terminal_safe(serde_json::to_string(self).expect("a report always serializes"))
     }
 }
 

@@ -2,6 +2,7 @@
 //! and stripped of control characters first, so a broken or hostile server cannot flood or
 //! forge log lines.
 
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// Longest excerpt of server text kept in a message.
@@ -34,6 +35,47 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
             })
             .collect(),
     )
+}
+
+/// A JSON document safe to show on a terminal, meaning the same: every [`is_invisible`]
+/// character becomes a `\uXXXX` escape (a surrogate pair past U+FFFF). serde_json writes
+/// U+202E or U+2028 inside strings as they are; outside strings JSON has only ASCII
+/// whitespace, which stays.
+pub fn json_terminal_safe(json: String) -> String {
+    if !json
+        .chars()
+        .any(|c| is_invisible(c) && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_invisible(c) && !matches!(c, '\n' | '\r' | '\t') {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A value from a server or the mapping, bounded for a report or a log: a string is cut like
+/// any excerpt, and any other value whose JSON is longer than an excerpt becomes an excerpt of
+/// that JSON.
+pub fn shown_value(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(excerpt(text)),
+        other => {
+            let text = other.to_string();
+            match text.chars().count() > MAX_EXCERPT_CHARS {
+                true => Value::String(excerpt(&text)),
+                false => other.clone(),
+            }
+        }
+    }
 }
 
 /// Whether `c` shows as nothing, or as something it is not: see [`INVISIBLE`].
@@ -138,6 +180,45 @@ mod tests {
         ] {
             assert!(!is_invisible(c), "U+{:04X}", c as u32);
         }
+    }
+
+    #[test]
+    fn json_is_made_terminal_safe_without_changing_its_meaning() {
+        let value = serde_json::json!({"a\u{202e}b": "x\u{2028}y\u{e0041}z\nq", "n": [1, 2]});
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        let safe = json_terminal_safe(pretty.clone());
+        assert!(
+            !safe.chars().any(|c| is_invisible(c) && c != '\n'),
+            "{safe}"
+        );
+        assert!(
+            safe.contains("a\\u202eb") && safe.contains("\\udb40\\udc41"),
+            "{safe}"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&safe).unwrap(), value);
+        assert_eq!(safe.lines().count(), pretty.lines().count());
+        let plain = r#"{"a":"b"}"#.to_owned();
+        assert_eq!(json_terminal_safe(plain.clone()), plain);
+    }
+
+    #[test]
+    fn a_shown_value_is_bounded_whatever_its_type() {
+        let huge = "l".repeat(3_000_000);
+        let shown = shown_value(&Value::String(huge.clone()));
+        assert_eq!(
+            shown.as_str().unwrap().chars().count(),
+            MAX_EXCERPT_CHARS + 1
+        );
+        let nested = serde_json::json!({"deep": [huge]});
+        assert!(shown_value(&nested).to_string().len() < 2_000);
+        assert_eq!(
+            shown_value(&serde_json::json!(true)),
+            serde_json::json!(true)
+        );
+        assert_eq!(
+            shown_value(&serde_json::json!("ok")),
+            serde_json::json!("ok")
+        );
     }
 
     #[test]
