@@ -2,26 +2,14 @@
 //! or any of its ancestors is a superuser group. Pure: the full run decides it from the listing,
 //! the `--group`/`--tenant` path and the re-read before a write from the ancestors it read.
 
-use super::plan::ExistingGroup;
+pub use super::group::Ancestry;
+use super::group::ExistingGroup;
 use super::untrusted::excerpt;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The most ancestors followed from one group. Authentik's own hierarchies are a few levels
 /// deep; a chain longer than this (or a server that makes one up) is not judged safe.
 pub const MAX_ANCESTORS: usize = 64;
-
-/// What a group inherits from its ancestors.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Ancestry {
-    /// No ancestor is a superuser group (or the group has no parent).
-    #[default]
-    Clear,
-    /// This ancestor (its name, bounded) is a superuser group.
-    Superuser(String),
-    /// An ancestor could not be found or read, or the chain is too long: why, in words. A group
-    /// that may inherit superuser rights is treated as if it did.
-    Unknown(String),
-}
 
 /// `group`'s ancestry from the groups known by pk (a listing, or the ancestors read for it).
 /// Follows every parent, breadth first, each group once (a cycle ends there).

@@ -7,6 +7,7 @@ pub mod clef;
 pub mod create;
 pub mod defaults;
 pub mod endpoint;
+pub mod group;
 pub mod managed;
 pub mod mapping;
 pub mod mapping_schema;

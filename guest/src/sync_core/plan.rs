@@ -1,26 +1,12 @@
 //! The planner: desired state × Authentik's current groups → one decision per group.
 //! Pure; the only writes that can ever happen are the `Write`s it returns.
 
-use super::ancestry::Ancestry;
+pub use super::group::{Ancestry, ExistingGroup};
 use super::managed::{self, AttributeChange, Attributes, Ownership};
 use super::mapping::{DesiredState, nfc};
 use super::untrusted::excerpt;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A group as Authentik lists it, reduced to what the plan needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExistingGroup {
-    pub pk: String,
-    pub name: String,
-    pub attributes: Attributes,
-    /// Members of a superuser group get every permission in Authentik.
-    pub is_superuser: bool,
-    /// The pks of its parent groups, whose superuser rights it inherits.
-    pub parents: Vec<String>,
-    /// What it inherits from its ancestors, once resolved (`ancestry`).
-    pub ancestry: Ancestry,
-}
 
 /// What a run may manage: groups marked with `manager` (or unmarked ones, which it adopts), and
 /// superuser groups only when the operator said so.
