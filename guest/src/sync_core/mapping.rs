@@ -17,6 +17,12 @@ pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_ENTRIES: usize = 100_000;
 /// Longer names and values are typos or junk, not tenants.
 pub const MAX_VALUE_CHARS: usize = 256;
+/// Unknown fields named one by one, per entry (and at the top level); the rest are counted.
+pub const MAX_UNKNOWN_FIELDS_SHOWN: usize = 5;
+/// Warnings, and problems, listed in all; the rest are counted. Output stays proportional to
+/// what a person can act on, whatever the document holds.
+pub const MAX_WARNINGS_SHOWN: usize = 100;
+pub const MAX_ISSUES_SHOWN: usize = 1_000;
 
 /// What an entry field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +117,21 @@ pub struct DesiredState {
     pub warnings: Vec<ValidationIssue>,
 }
 
-/// Parses and validates a mapping document. On failure, returns every problem found.
+/// The first `max` of `found`, and a last one that counts the rest (`what`: "warnings").
+fn first_of(mut found: Vec<ValidationIssue>, max: usize, what: &str) -> Vec<ValidationIssue> {
+    if found.len() > max {
+        let more = found.len() - max;
+        found.truncate(max);
+        found.push(ValidationIssue::document(
+            None,
+            format!("{more} more {what} not shown; fix the ones above and validate again"),
+        ));
+    }
+    found
+}
+
+/// Parses and validates a mapping document. On failure, returns every problem found (the first
+/// `MAX_ISSUES_SHOWN` of them, and how many more).
 pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
     let root = parse_document(document).map_err(|issue| vec![issue])?;
     let mut issues = Vec::new();
@@ -126,13 +146,25 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
             ),
         )]);
     };
-    for key in root.keys() {
-        if key != "version" && key != "mappings" {
-            warnings.push(ValidationIssue::document(
-                Some(key),
-                "unknown top-level field, ignored",
-            ));
-        }
+    let unknown: Vec<&String> = root
+        .keys()
+        .filter(|key| *key != "version" && *key != "mappings")
+        .collect();
+    for key in unknown.iter().take(MAX_UNKNOWN_FIELDS_SHOWN) {
+        warnings.push(ValidationIssue::document(
+            Some(key),
+            "unknown top-level field, ignored",
+        ));
+    }
+    if let Some(more) = unknown
+        .len()
+        .checked_sub(MAX_UNKNOWN_FIELDS_SHOWN)
+        .filter(|n| *n > 0)
+    {
+        warnings.push(ValidationIssue::document(
+            None,
+            format!("{more} more unknown top-level fields, ignored (not named)"),
+        ));
     }
     match root.get("version") {
         None => issues.push(ValidationIssue::document(
@@ -223,8 +255,9 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
     issues.sort_by_key(|issue| issue.entry);
     warnings.sort_by_key(|warning| warning.entry);
     if !issues.is_empty() {
-        return Err(issues);
+        return Err(first_of(issues, MAX_ISSUES_SHOWN, "problems"));
     }
+    let warnings = first_of(warnings, MAX_WARNINGS_SHOWN, "warnings");
 
     let mut state = DesiredState {
         warnings,
@@ -424,15 +457,29 @@ fn read_entry(
     let regulated = reader.optional_bool("regulated");
     let strict_mode = reader.optional_bool("strictMode");
     let ok = reader.ok;
-    for key in fields.keys() {
-        if !ENTRY_FIELDS.iter().any(|(name, _, _)| name == key) {
-            warnings.push(ValidationIssue {
-                entry: Some(index),
-                group: group.clone(),
-                field: Some(excerpt(key)),
-                message: "unknown field, ignored".to_owned(),
-            });
-        }
+    let unknown: Vec<&String> = fields
+        .keys()
+        .filter(|key| !ENTRY_FIELDS.iter().any(|(name, _, _)| name == *key))
+        .collect();
+    for key in unknown.iter().take(MAX_UNKNOWN_FIELDS_SHOWN) {
+        warnings.push(ValidationIssue {
+            entry: Some(index),
+            group: group.clone(),
+            field: Some(excerpt(key)),
+            message: "unknown field, ignored".to_owned(),
+        });
+    }
+    if let Some(more) = unknown
+        .len()
+        .checked_sub(MAX_UNKNOWN_FIELDS_SHOWN)
+        .filter(|n| *n > 0)
+    {
+        warnings.push(ValidationIssue {
+            entry: Some(index),
+            group: group.clone(),
+            field: None,
+            message: format!("{more} more unknown fields, ignored (not named)"),
+        });
     }
     ok.then(|| Entry {
         name: name.unwrap_or_default(),
@@ -906,5 +953,47 @@ mod tests {
                 {"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r"}]}"#,
         );
         assert!(found[0].contains("fcTenantId: conflicts"), "{found:?}");
+    }
+
+    #[test]
+    fn warnings_stay_proportional_to_what_a_person_can_act_on() {
+        let mut entry =
+            serde_json::json!({"authentikGroup": "g", "fcTenantId": "t", "fcRole": "r"});
+        for i in 0..400_000 {
+            entry[format!("k{i}")] = serde_json::json!(1);
+        }
+        let document = serde_json::json!({"version": 1, "mappings": [entry]}).to_string();
+        let warnings = validate(&document).unwrap().warnings;
+        let shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), MAX_UNKNOWN_FIELDS_SHOWN + 1, "{shown:?}");
+        assert_eq!(
+            shown.last().unwrap(),
+            "mappings[0] (group \"g\"): 399995 more unknown fields, ignored (not named)"
+        );
+
+        let entries: Vec<Value> = (0..1_000)
+            .map(|i| serde_json::json!({"authentikGroup": format!("g{i}"), "fcTenantId": "t", "fcRole": "r", "x": 1}))
+            .collect();
+        let document = serde_json::json!({"version": 1, "mappings": entries}).to_string();
+        let warnings = validate(&document).unwrap().warnings;
+        assert_eq!(warnings.len(), MAX_WARNINGS_SHOWN + 1);
+        assert_eq!(
+            warnings.last().unwrap().message,
+            "900 more warnings not shown; fix the ones above and validate again"
+        );
+
+        let entries: Vec<Value> = (0..2_000)
+            .map(|_| serde_json::json!({"fcRole": "r"}))
+            .collect();
+        let document = serde_json::json!({"version": 1, "mappings": entries}).to_string();
+        let issues = validate(&document).unwrap_err();
+        assert_eq!(issues.len(), MAX_ISSUES_SHOWN + 1);
+        assert!(
+            issues
+                .last()
+                .unwrap()
+                .message
+                .ends_with("more problems not shown; fix the ones above and validate again")
+        );
     }
 }
