@@ -28,7 +28,7 @@ fn main() {
     );
     let wasm = std::fs::read(&embedded).expect("reading the embedded component");
     println!(
-        "cargo:rustc-env=TENANT_SYNC_EMBEDDED_FINGERPRINT={:016x}",
+        "cargo:rustc-env=TENANT_SYNC_EMBEDDED_FINGERPRINT={}",
         fingerprint::fingerprint(&wasm)
     );
 }

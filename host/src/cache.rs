@@ -111,9 +111,11 @@ impl<'a> CodeCache<'a> {
             Ok(metadata) => self.trust_dir(&metadata)?,
         }
         let path = self.path(name);
+        // Non-blocking: opening a FIFO planted at the path would otherwise wait for a writer
+        // forever; the check below then refuses anything but a regular file.
         let mut file = match OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
         {
             Ok(file) => file,
@@ -250,6 +252,27 @@ mod tests {
             "no partial file left"
         );
         std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_at_the_artifact_path_is_refused_without_waiting_for_a_writer() {
+        let dir = scratch("fifo");
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("artifact");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a directory entry.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reading = dir.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(CodeCache::new(&reading).read("artifact"));
+        });
+        let read = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("reading the cache waited on a FIFO");
+        let why = read.unwrap_err();
+        assert!(why.contains("a special file"), "{why}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -3,13 +3,14 @@
 
 use crate::bindings::{TenantSync, TenantSyncPre, types};
 use crate::cache::CodeCache;
-use crate::fingerprint::fingerprint;
+use crate::fingerprint::{fingerprint, hex};
 use crate::logging::Level;
 use crate::sandbox::{Grants, HostState, LimitExceeded};
 use anyhow::{Context, Result, anyhow};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,17 +21,13 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 /// The component this binary was built with.
 pub static EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("TENANT_SYNC_EMBEDDED_COMPONENT"));
 
-/// Its fingerprint, computed by build.rs.
-const EMBEDDED_FINGERPRINT: u64 =
-    match u64::from_str_radix(env!("TENANT_SYNC_EMBEDDED_FINGERPRINT"), 16) {
-        Ok(fingerprint) => fingerprint,
-        Err(_) => panic!("build.rs writes the fingerprint in hex"),
-    };
+/// Its fingerprint (SHA-256, hex), computed by build.rs.
+const EMBEDDED_FINGERPRINT: &str = env!("TENANT_SYNC_EMBEDDED_FINGERPRINT");
 
 /// A component's bytes and the fingerprint its compiled artifact is cached under.
 pub struct Wasm<'a> {
     bytes: Cow<'a, [u8]>,
-    fingerprint: u64,
+    fingerprint: Cow<'static, str>,
 }
 
 impl Wasm<'static> {
@@ -38,7 +35,7 @@ impl Wasm<'static> {
     pub fn embedded() -> Wasm<'static> {
         Wasm {
             bytes: Cow::Borrowed(EMBEDDED_COMPONENT),
-            fingerprint: EMBEDDED_FINGERPRINT,
+            fingerprint: Cow::Borrowed(EMBEDDED_FINGERPRINT),
         }
     }
 }
@@ -47,7 +44,7 @@ impl<'a> Wasm<'a> {
     /// A component read from elsewhere (`--component`).
     pub fn new(bytes: impl Into<Cow<'a, [u8]>>) -> Wasm<'a> {
         let bytes = bytes.into();
-        let fingerprint = fingerprint(&bytes);
+        let fingerprint = Cow::Owned(fingerprint(&bytes));
         Wasm { bytes, fingerprint }
     }
 
@@ -337,11 +334,27 @@ fn load_cached(engine: &Engine, wasm: &Wasm, cache: &CodeCache) -> Result<Loaded
     })
 }
 
+/// The artifact's file name: a SHA-256 of the component's fingerprint and of everything about
+/// the engine that makes compiled code compatible, so no other component, wasmtime or
+/// configuration can name the same file.
 fn cache_name(engine: &Engine, wasm: &Wasm) -> String {
-    let mut hasher = DefaultHasher::new();
-    wasm.fingerprint.hash(&mut hasher);
+    let mut hasher = Sha256Hasher(Sha256::new());
+    hasher.write(wasm.fingerprint.as_bytes());
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    format!("tenant-sync-{:016x}.cwasm", hasher.finish())
+    format!("tenant-sync-{}.cwasm", hex(&hasher.0.finalize()))
+}
+
+/// Feeds what `Hash` writes into a SHA-256 (wasmtime exposes its compatibility only as `Hash`).
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        unreachable!("only the SHA-256 digest is read")
+    }
 }
 
 #[cfg(test)]
@@ -357,5 +370,19 @@ mod tests {
             Wasm::new(EMBEDDED_COMPONENT).fingerprint
         );
         assert_ne!(Wasm::new(&b"\0asm"[..]).fingerprint, EMBEDDED_FINGERPRINT);
+    }
+
+    #[test]
+    fn the_cache_name_is_a_sha256_of_the_component_and_the_engine() {
+        let engine = Engine::default();
+        let name = cache_name(&engine, &Wasm::new(&b"\0asm one"[..]));
+        let digest = name
+            .strip_prefix("tenant-sync-")
+            .and_then(|rest| rest.strip_suffix(".cwasm"))
+            .unwrap();
+        assert_eq!(digest.len(), 64, "{name}");
+        assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+        assert_ne!(name, cache_name(&engine, &Wasm::new(&b"\0asm two"[..])));
+        assert_eq!(name, cache_name(&engine, &Wasm::new(&b"\0asm one"[..])));
     }
 }
