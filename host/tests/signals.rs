@@ -134,3 +134,49 @@ fn sigint_mid_run_stops_the_same_way_with_exit_130() {
     assert_eq!(ran.code, 130, "{}\n{}", ran.stdout, ran.stderr);
     assert_stopped_cleanly(&ran, &authentik, "SIGINT");
 }
+
+#[test]
+fn sigterm_while_the_component_compiles_ends_the_run_with_143_and_sends_nothing() {
+    // A fresh cache: the component is compiled, which takes seconds, before anything is sent.
+    let authentik = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let mapping = temp_file(
+        "signals-compiling.json",
+        br#"{"version": 1, "mappings": [{"authentikGroup": "g", "fcTenantId": "t", "fcRole": "user"}]}"#,
+    );
+    let cache =
+        std::env::temp_dir().join(format!("tenant-sync-signals-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let mut child = support::command(
+        &["run", "--mapping-file", mapping.to_str().unwrap()],
+        &[
+            ("AUTHENTIK_URL", &authentik.url()),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
+    )
+    .env("TENANT_SYNC_CACHE_DIR", &cache)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The first event (where the token came from) is logged before the component is loaded.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+    assert!(first.contains("comes from"), "{first}");
+    // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&cache);
+    assert_eq!(status.code(), Some(143), "{first}{rest}");
+    assert!(
+        rest.contains("Received {Signal}: stopping"),
+        "{first}{rest}"
+    );
+    assert!(!rest.contains(AUTHENTIK_TOKEN));
+    assert!(authentik.requests().is_empty(), "nothing was sent");
+}

@@ -17,6 +17,19 @@ use std::path::PathBuf;
 
 pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
     log.set_debug(args.verbose);
+    // Listening before anything slow (a token from kubectl, compiling the component): a stop
+    // then ends the run with its exit code and an event, not silently by the signal.
+    let stop = Stop::default();
+    let signals = match stop.on_signals(log) {
+        Ok(task) => task,
+        Err(e) => return usage(log, format!("cannot listen for stop signals: {e}")),
+    };
+    let exit = run_stoppable(args, log, &stop).await;
+    signals.abort();
+    exit
+}
+
+async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
     let Some(authentik_url) = args.authentik_url.clone() else {
         return usage(
             log,
@@ -74,11 +87,14 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    let stop = Stop::default();
-    let signals = match stop.on_signals(log) {
-        Ok(task) => task,
-        Err(e) => return usage(log, format!("cannot listen for stop signals: {e}")),
-    };
+    if let Some(signal) = stop.requested() {
+        log.event(
+            Level::Warning,
+            "The run was stopped by {Signal} before it started: nothing was sent",
+            &[("Signal", json!(signal.name()))],
+        );
+        return stopped_by(signal);
+    }
     let grants = Grants {
         allowlist,
         env,
@@ -99,7 +115,6 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
         only_tenants: args.tenants.clone(),
     };
     let result = runtime.sync(&grants, &options).await;
-    signals.abort();
     let not_attempted = match &result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
             Some(report.summary.not_attempted)
@@ -118,11 +133,15 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
                     ("NotAttempted", json!(not_attempted)),
                 ],
             );
-            match signal {
-                Signal::Term => Exit::Terminated,
-                Signal::Int => Exit::Interrupted,
-            }
+            stopped_by(signal)
         }
+    }
+}
+
+fn stopped_by(signal: Signal) -> Exit {
+    match signal {
+        Signal::Term => Exit::Terminated,
+        Signal::Int => Exit::Interrupted,
     }
 }
 
