@@ -57,6 +57,7 @@ pub fn contract() -> Value {
             "connectTimeoutSecs": limits.connect_timeout.as_secs(),
             "firstByteTimeoutSecs": limits.first_byte_timeout.as_secs(),
             "betweenBytesTimeoutSecs": limits.between_bytes_timeout.as_secs(),
+            "requestTimeoutSecs": limits.request_timeout.as_secs(),
             "stopGraceSecs": stop::GRACE.as_secs(),
         },
         "exitCodes": Exit::ALL

@@ -26,6 +26,9 @@ pub struct Limits {
     pub connect_timeout: Duration,
     pub first_byte_timeout: Duration,
     pub between_bytes_timeout: Duration,
+    /// One whole exchange, connecting to the last byte of the answer: a server that drips a
+    /// byte just within `between_bytes_timeout` is still cut off here.
+    pub request_timeout: Duration,
 }
 
 impl Limits {
@@ -36,6 +39,7 @@ impl Limits {
         connect_timeout: Duration::from_secs(10),
         first_byte_timeout: Duration::from_secs(30),
         between_bytes_timeout: Duration::from_secs(30),
+        request_timeout: Duration::from_secs(60),
     };
 }
 
@@ -254,6 +258,7 @@ impl WasiHttpHooks for Hooks {
             )
         });
         let (transport, log) = (self.transport.clone(), self.log.clone());
+        let request_timeout = self.limits.request_timeout;
         Box::new(async move {
             let request = match checked_body(request, &permit).await {
                 Ok(request) => request,
@@ -265,7 +270,7 @@ impl WasiHttpHooks for Hooks {
             };
             let started = Instant::now();
             let result = transport
-                .send(request, first_byte, between_bytes, &log)
+                .send(request, first_byte, between_bytes, request_timeout, &log)
                 .await;
             if let Some((method, path, origin)) = verbose {
                 let status = result

@@ -62,16 +62,20 @@ impl Transport {
     }
 
     /// Sends `request` (absolute URI), waiting at most `first_byte` for the answer to begin
-    /// (connecting included) and `between_bytes` between the pieces of its body.
+    /// (connecting included), `between_bytes` between the pieces of its body, and `whole` for
+    /// all of it.
     pub async fn send(
         &self,
         request: http::Request<WasiBody>,
         first_byte: Duration,
         between_bytes: Duration,
+        whole: Duration,
         log: &LogSink,
     ) -> Result<http::Response<WasiBody>, HttpError> {
+        let deadline = Instant::now() + whole;
         // Named only if the request fails; cloning an Authority shares its bytes.
         let authority = request.uri().authority().cloned();
+        let first_byte = first_byte.min(whole);
         let response = match tokio::time::timeout(first_byte, self.client.request(request)).await {
             Err(_) => return Err(HttpError::ConnectionReadTimeout),
             Ok(Err(error)) => {
@@ -80,7 +84,7 @@ impl Transport {
             }
             Ok(Ok(response)) => response,
         };
-        Ok(response.map(|body| TimedBody::new(body, between_bytes).boxed_unsync()))
+        Ok(response.map(|body| TimedBody::new(body, between_bytes, deadline).boxed_unsync()))
     }
 }
 
@@ -165,19 +169,21 @@ fn tls_error(error: &rustls::Error, authority: &str, log: &LogSink) -> HttpError
 }
 
 /// A response body that fails with `ConnectionReadTimeout` when the next piece takes longer
-/// than the limit.
+/// than the limit, or the whole exchange outlasts its deadline.
 struct TimedBody {
     body: hyper::body::Incoming,
     limit: Duration,
     timer: Pin<Box<Sleep>>,
+    deadline: Pin<Box<Sleep>>,
 }
 
 impl TimedBody {
-    fn new(body: hyper::body::Incoming, limit: Duration) -> TimedBody {
+    fn new(body: hyper::body::Incoming, limit: Duration, deadline: Instant) -> TimedBody {
         TimedBody {
             body,
             limit,
             timer: Box::pin(tokio::time::sleep(limit)),
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
         }
     }
 }
@@ -190,6 +196,9 @@ impl Body for TimedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)));
+        }
         match Pin::new(&mut self.body).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 let next = Instant::now() + self.limit;

@@ -570,3 +570,66 @@ fn validate_escapes_what_a_mapping_hides_in_keys_it_ignores() {
         assert!(!has_invisible(&ran.stdout), "{format}: {}", ran.stdout);
     }
 }
+
+/// A server that answers every request with a 1 MB body it sends one byte every 100 ms, until
+/// the client hangs up or `stop` is set.
+fn dripping_server(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> String {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            let Ok((mut conn, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            };
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                conn.set_nonblocking(false).unwrap();
+                let mut seen = Vec::new();
+                let mut byte = [0u8; 1];
+                while !seen.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+                    seen.push(byte[0]);
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n";
+                let mut sent = conn.write_all(head.as_bytes());
+                while sent.is_ok() && !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    sent = conn.write_all(b" ");
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_server_dripping_its_answer_is_cut_off_by_the_per_request_limit() {
+    // Each byte comes well within the between-bytes limit; the whole answer never does.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let url = dripping_server(stop.clone());
+    let file = temp_file("drip.json", mapping(&[("a", "t", "u")]).as_bytes());
+    let ran = tenant_sync(
+        &[
+            "run",
+            "--request-timeout-secs",
+            "2",
+            "--response-timeout-secs",
+            "1",
+            "--deadline-secs",
+            "40",
+            "--mapping-file",
+            file.to_str().unwrap(),
+        ],
+        &[
+            ("AUTHENTIK_URL", &url),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    // An upstream failure after the retries (each attempt cut at 2 s), not the run's deadline.
+    assert_eq!(ran.code, 4, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("read timeout"), "{}", ran.stdout);
+}

@@ -124,6 +124,9 @@ pub struct LimitArgs {
     /// Per-request limit for the first response byte, and between later bytes.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::DEFAULT.first_byte_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub response_timeout_secs: u64,
+    /// Per-request limit for the whole exchange, connecting to the answer's last byte.
+    #[arg(long, value_name = "SECONDS", default_value_t = Limits::DEFAULT.request_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Args)]
@@ -177,6 +180,7 @@ impl LimitArgs {
             connect_timeout: Duration::from_secs(self.connect_timeout_secs),
             first_byte_timeout: Duration::from_secs(self.response_timeout_secs),
             between_bytes_timeout: Duration::from_secs(self.response_timeout_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
         }
     }
 }
