@@ -14,7 +14,6 @@ use crate::sync_core::managed::{self, Attributes};
 use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
 use crate::sync_core::verify;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, VecDeque};
 use wasi::http::types::Method;
 
 /// Why a group's write did not happen.
@@ -190,10 +189,7 @@ impl Authentik<'_> {
 
     /// The group `pk` as it is now; `None` if it does not exist (any more).
     async fn read_group(&self, pk: &str, doing: &str) -> Result<Option<ExistingGroup>, String> {
-        let response = self
-            .client
-            .get(&format!("{}?include_users=false", api::group_target(pk)))
-            .await?;
+        let response = self.client.get(&api::group_target(pk)).await?;
         if response.status == 404 {
             return Ok(None);
         }
@@ -205,20 +201,30 @@ impl Authentik<'_> {
     /// level by level: no request for a group without parents, at most `MAX_ANCESTORS` for one
     /// with. An ancestor that is gone leaves the ancestry unknown, which is not safe to write.
     async fn with_ancestry(&self, mut group: ExistingGroup) -> Result<ExistingGroup, String> {
-        let mut known: BTreeMap<String, ExistingGroup> = BTreeMap::new();
-        let mut next: VecDeque<String> = group.parents.iter().cloned().collect();
-        while let Some(pk) = next.pop_front() {
-            if known.contains_key(&pk) || known.len() > ancestry::MAX_ANCESTORS {
+        let mut known: Vec<ExistingGroup> = Vec::new();
+        let mut tried: Vec<String> = Vec::new();
+        let mut next: Vec<String> = group.parents.clone();
+        let mut at = 0;
+        // Each pk is read at most once, and at most MAX_ANCESTORS + 1 are read in all: a
+        // hostile listing cannot make this loop long (ancestry_of then says why it stopped).
+        while let Some(pk) = next.get(at).cloned() {
+            at += 1;
+            if tried.contains(&pk) || tried.len() > ancestry::MAX_ANCESTORS {
                 continue;
             }
+            tried.push(pk.clone());
             let doing = "reading an ancestor of the group (superuser rights are inherited)";
-            if let Some(parent) = self.read_group(&pk, doing).await? {
-                next.extend(parent.parents.iter().cloned());
-                known.insert(pk, parent);
+            match self.read_group(&pk, doing).await? {
+                Some(parent) => {
+                    next.extend(parent.parents.iter().cloned());
+                    known.push(parent);
+                }
+                // Gone: ancestry_of says so; nothing above it can be read anyway.
+                None => break,
             }
         }
-        let by_pk = known.iter().map(|(pk, g)| (pk.as_str(), g)).collect();
-        group.ancestry = ancestry::ancestry_of(&group, &by_pk);
+        let find = |pk: &str| known.iter().find(|g| g.pk == pk);
+        group.ancestry = ancestry::ancestry_of(&group, &find);
         Ok(group)
     }
 

@@ -5,40 +5,47 @@
 pub use super::group::Ancestry;
 use super::group::ExistingGroup;
 use super::untrusted::excerpt;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The most ancestors followed from one group. Authentik's own hierarchies are a few levels
 /// deep; a chain longer than this (or a server that makes one up) is not judged safe.
 pub const MAX_ANCESTORS: usize = 64;
 
-/// `group`'s ancestry from the groups known by pk (a listing, or the ancestors read for it).
-/// Follows every parent, breadth first, each group once (a cycle ends there).
-pub fn ancestry_of(group: &ExistingGroup, known: &BTreeMap<&str, &ExistingGroup>) -> Ancestry {
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
+/// `group`'s ancestry from the groups `find` knows by pk (a listing, or the ancestors read for
+/// it). Follows every parent, breadth first, each group once (a cycle ends there).
+pub fn ancestry_of<'g>(
+    group: &'g ExistingGroup,
+    find: &dyn Fn(&str) -> Option<&'g ExistingGroup>,
+) -> Ancestry {
+    // Small vectors, not sets: at most MAX_ANCESTORS entries, and the component stays smaller.
+    let mut seen: Vec<&str> = Vec::new();
     let mut next: Vec<&str> = group.parents.iter().map(String::as_str).collect();
-    while !next.is_empty() {
-        let mut after = Vec::new();
-        for pk in next {
-            if !seen.insert(pk) {
-                continue;
-            }
-            if seen.len() > MAX_ANCESTORS {
-                return Ancestry::Unknown(format!(
-                    "it has more than {MAX_ANCESTORS} ancestor groups"
-                ));
-            }
-            let Some(parent) = known.get(pk) else {
-                return Ancestry::Unknown(format!(
-                    "its ancestor group {:?} could not be read",
-                    excerpt(pk)
-                ));
-            };
-            if parent.is_superuser {
-                return Ancestry::Superuser(excerpt(&parent.name));
-            }
-            after.extend(parent.parents.iter().map(String::as_str));
+    let mut at = 0;
+    while let Some(&pk) = next.get(at) {
+        at += 1;
+        if seen.contains(&pk) {
+            continue;
         }
-        next = after;
+        seen.push(pk);
+        if seen.len() > MAX_ANCESTORS {
+            return Ancestry::Unknown(format!("it has more than {MAX_ANCESTORS} ancestor groups"));
+        }
+        let Some(parent) = find(pk) else {
+            return Ancestry::Unknown(format!(
+                "its ancestor group {:?} could not be read",
+                excerpt(pk)
+            ));
+        };
+        if parent.is_superuser {
+            return Ancestry::Superuser(excerpt(&parent.name));
+        }
+        next.extend(parent.parents.iter().map(String::as_str));
+        // Parent links to follow, duplicates included: a hostile listing cannot make this long.
+        if next.len() > 4 * MAX_ANCESTORS {
+            return Ancestry::Unknown(format!(
+                "it has more than {} parent links above it",
+                4 * MAX_ANCESTORS
+            ));
+        }
     }
     Ancestry::Clear
 }
@@ -46,9 +53,15 @@ pub fn ancestry_of(group: &ExistingGroup, known: &BTreeMap<&str, &ExistingGroup>
 /// Every listed group's ancestry, from the listing itself (which holds every group).
 pub fn resolve_from_listing(groups: &mut [ExistingGroup]) {
     let decided: Vec<Ancestry> = {
-        let by_pk: BTreeMap<&str, &ExistingGroup> =
-            groups.iter().map(|g| (g.pk.as_str(), g)).collect();
-        groups.iter().map(|g| ancestry_of(g, &by_pk)).collect()
+        let mut by_pk: Vec<&ExistingGroup> = groups.iter().collect();
+        by_pk.sort_unstable_by(|a, b| a.pk.cmp(&b.pk));
+        let find = |pk: &str| {
+            by_pk
+                .binary_search_by(|g| g.pk.as_str().cmp(pk))
+                .ok()
+                .map(|i| by_pk[i])
+        };
+        groups.iter().map(|g| ancestry_of(g, &find)).collect()
     };
     for (group, ancestry) in groups.iter_mut().zip(decided) {
         group.ancestry = ancestry;
@@ -105,6 +118,10 @@ mod tests {
 
         let cycle = resolved(vec![group("a", false, &["b"]), group("b", false, &["a"])]);
         assert_eq!(cycle, [Ancestry::Clear, Ancestry::Clear]);
+
+        let wide: Vec<&str> = vec!["b"; 10_000];
+        let wide = resolved(vec![group("a", false, &["b"]), group("b", false, &wide)]);
+        assert!(matches!(&wide[0], Ancestry::Unknown(why) if why.contains("parent links")));
 
         let mut chain: Vec<ExistingGroup> = (0..=MAX_ANCESTORS + 1)
             .map(|i| group(&i.to_string(), false, &[&(i + 1).to_string()]))
