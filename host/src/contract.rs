@@ -25,7 +25,7 @@ pub fn contract() -> Value {
                     "body": o.body.map(|shape| {
                         shape
                             .iter()
-                            .map(|(key, kind)| json!({"key": key, "type": kind.name()}))
+                            .map(|(key, kind)| json!({"key": key, "type": kind.name(), "keys": kind.keys()}))
                             .collect::<Vec<_>>()
                     }),
                 })

@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use http::Uri;
 use std::ffi::OsString;
 use std::fmt;
+use tenant_sync_guest::sync_core::managed::MANAGED_KEYS;
 use tenant_sync_guest::sync_core::untrusted::{excerpt, terminal_safe};
 
 /// The secrets a run may need; only these (and the config variables) reach the component.
@@ -76,20 +77,30 @@ pub struct Operation {
 pub enum JsonKind {
     String,
     Object,
+    /// An object whose keys are all among these.
+    ObjectOf(&'static [&'static str]),
 }
 
 impl JsonKind {
     pub fn name(self) -> &'static str {
         match self {
             JsonKind::String => "string",
-            JsonKind::Object => "object",
+            JsonKind::Object | JsonKind::ObjectOf(_) => "object",
+        }
+    }
+
+    /// The keys an object may have, if they are limited.
+    pub fn keys(self) -> Option<&'static [&'static str]> {
+        match self {
+            JsonKind::ObjectOf(keys) => Some(keys),
+            _ => None,
         }
     }
 
     fn holds(self, value: &serde_json::Value) -> bool {
         match self {
             JsonKind::String => value.is_string(),
-            JsonKind::Object => value.is_object(),
+            JsonKind::Object | JsonKind::ObjectOf(_) => value.is_object(),
         }
     }
 }
@@ -135,18 +146,24 @@ pub const AUTHENTIK_OPERATIONS: &[Operation] = &[
         pinned: &[("include_users", "false")],
         body: None,
     },
+    // Authentik answers writes with the group's members' details too, unless told not to.
     Operation {
         method: "POST",
         path: "/api/v3/core/groups/",
-        query: &[],
-        pinned: &[],
-        body: Some(&[("name", JsonKind::String), ("attributes", JsonKind::Object)]),
+        query: &["include_users"],
+        pinned: &[("include_users", "false")],
+        // A new group carries the managed block and nothing else: no attribute of its own that
+        // Authentik or an outpost would act on (`additionalHeaders`, `goauthentik.io/...`).
+        body: Some(&[
+            ("name", JsonKind::String),
+            ("attributes", JsonKind::ObjectOf(&MANAGED_KEYS)),
+        ]),
     },
     Operation {
         method: "PATCH",
         path: "/api/v3/core/groups/{uuid}/",
-        query: &[],
-        pinned: &[],
+        query: &["include_users"],
+        pinned: &[("include_users", "false")],
         body: Some(&[("attributes", JsonKind::Object)]),
     },
 ];
@@ -423,7 +440,21 @@ impl Permit {
         }
         for (key, kind) in shape {
             match object.get(*key) {
-                Some(value) if kind.holds(value) => {}
+                Some(value) if kind.holds(value) => {
+                    let inner = value.as_object().into_iter().flat_map(|o| o.keys());
+                    if let Some(allowed) = kind.keys()
+                        && let Some(other) =
+                            inner.into_iter().find(|k| !allowed.contains(&k.as_str()))
+                    {
+                        let shown = terminal_safe(&excerpt(other)).into_owned();
+                        return Err(self.refuse(
+                            format!(
+                                "the body's {key:?} may not carry {shown:?} (only the managed keys)"
+                            ),
+                            Some(&shown),
+                        ));
+                    }
+                }
                 Some(_) => {
                     return Err(self.refuse(
                         format!("the body's {key:?} must be a JSON {}", kind.name()),
@@ -597,8 +628,14 @@ mod tests {
                 "GET",
                 format!("/api/v3/core/groups/{GROUP}/?include_users=false"),
             ),
-            ("POST", "/api/v3/core/groups/".to_owned()),
-            ("PATCH", format!("/api/v3/core/groups/{GROUP}/")),
+            (
+                "POST",
+                "/api/v3/core/groups/?include_users=false".to_owned(),
+            ),
+            (
+                "PATCH",
+                format!("/api/v3/core/groups/{GROUP}/?include_users=false"),
+            ),
         ] {
             let checked = list.check(method, &uri(&format!("{base}{target}")));
             assert_eq!(
@@ -669,12 +706,12 @@ mod tests {
                 .map(|p| p.service.service)
         };
         assert_eq!(
-            check("POST", "/authentik/api/v3/core/groups/"),
+            check("POST", "/authentik/api/v3/core/groups/?include_users=false"),
             Ok("Authentik")
         );
         assert_eq!(check("GET", "/op/v1/vaults"), Ok("1Password Connect"));
         assert!(
-            check("POST", "/api/v3/core/groups/").is_err(),
+            check("POST", "/api/v3/core/groups/?include_users=false").is_err(),
             "outside the base path"
         );
         assert!(check("GET", "/authentikx/api/v3/core/groups/").is_err());
@@ -726,6 +763,25 @@ mod tests {
             Err(Refusal::Operation { .. })
         ));
         assert!(check("/api/v3/core/groups/?include_users=false&name=x").is_ok());
+        // Writes too: Authentik answers them with the members' details unless told not to.
+        let write = |method: &str, target: &str| {
+            list.check(method, &uri(&format!("http://127.0.0.1:8080{target}")))
+                .map(|_| ())
+        };
+        for (method, target) in [
+            ("POST", "/api/v3/core/groups/".to_owned()),
+            ("PATCH", format!("/api/v3/core/groups/{GROUP}/")),
+            (
+                "PATCH",
+                format!("/api/v3/core/groups/{GROUP}/?include_users=true"),
+            ),
+        ] {
+            assert_eq!(
+                content_key(write(method, &target).unwrap_err()).as_deref(),
+                Some("include_users"),
+                "{method} {target}"
+            );
+        }
     }
 
     #[test]
@@ -759,7 +815,7 @@ mod tests {
                 .is_err()
         );
 
-        let post = permit("POST", "/api/v3/core/groups/");
+        let post = permit("POST", "/api/v3/core/groups/?include_users=false");
         let json: &[u8] = b"application/json";
         assert_eq!(
             post.check_headers([("content-type", json), ("content-length", b"2")]),
@@ -784,12 +840,28 @@ mod tests {
 
     #[test]
     fn a_write_body_carries_exactly_the_keys_the_sync_writes() {
-        let post = permit("POST", "/api/v3/core/groups/");
-        let patch = permit("PATCH", &format!("/api/v3/core/groups/{GROUP}/"));
+        let post = permit("POST", "/api/v3/core/groups/?include_users=false");
+        let patch = permit(
+            "PATCH",
+            &format!("/api/v3/core/groups/{GROUP}/?include_users=false"),
+        );
         assert_eq!(
             post.check_body(br#"{"name": "a", "attributes": {"fc:tenant": "a"}}"#),
             Ok(())
         );
+        // A new group carries the managed block only; a changed one keeps what it has.
+        for foreign in [
+            "additionalHeaders",
+            "goauthentik.io/user/can-change-username",
+            "x",
+        ] {
+            let body =
+                format!(r#"{{"name": "a", "attributes": {{"fc:tenant": "a", "{foreign}": 1}}}}"#);
+            assert_eq!(
+                content_key(post.check_body(body.as_bytes()).unwrap_err()).as_deref(),
+                Some(foreign)
+            );
+        }
         assert_eq!(
             patch.check_body(br#"{"attributes": {"users": [1]}}"#),
             Ok(())
@@ -857,7 +929,10 @@ mod tests {
 
     #[test]
     fn a_refusal_names_a_hostile_key_within_bounds() {
-        let patch = permit("PATCH", &format!("/api/v3/core/groups/{GROUP}/"));
+        let patch = permit(
+            "PATCH",
+            &format!("/api/v3/core/groups/{GROUP}/?include_users=false"),
+        );
         let key = format!("users\\u202e{}", "k".repeat(100_000));
         let body = format!(r#"{{"attributes": {{}}, "{key}": 1}}"#);
         let Refusal::Content(refused) = patch.check_body(body.as_bytes()).unwrap_err() else {

@@ -599,7 +599,7 @@ fn a_create_whose_name_was_taken_meanwhile_continues_from_the_group() {
     let relay = {
         let (fired, name) = (fired.clone(), name.clone());
         Relay::watching(&peer.url, move |bytes| {
-            let post = bytes.starts_with(b"POST /api/v3/core/groups/ ");
+            let post = bytes.starts_with(b"POST /api/v3/core/groups/?include_users=false ");
             if post && !fired.swap(true, Ordering::SeqCst) {
                 peer.create_group(&name, json!({"team": "b"}), &[]);
             }

@@ -194,6 +194,35 @@ fn a_dry_run_under_node_writes_nothing() {
 }
 
 #[test]
+fn a_closed_stdout_under_node_neither_crashes_nor_changes_the_exit_code() {
+    let world = World::with_mapping(&mapping(THREE));
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new("node")
+        .arg(package().join("bin/tenant-sync-node.mjs"))
+        .arg("--bindings")
+        .arg(bindings())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs([
+            ("OP_CONNECT_HOST", world.op.url().as_str()),
+            ("AUTHENTIK_URL", world.ak.url().as_str()),
+            ("OP_TOKEN", OP_TOKEN),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("The output could not be written to stdout"),
+        "{stderr}"
+    );
+    assert_eq!(world.ak.writes().len(), 3, "the writes were done");
+}
+
+#[test]
 fn node_host_failures_use_the_same_exit_codes_and_error_document() {
     let world = World::with_mapping(r#"{"version": 1, "mappings": [{"authentikGroup": "x"}]}"#);
     let (code, report) = node_run(&world, &[]);

@@ -109,15 +109,15 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
     let base = &peer.url;
     let attempts = [
         format!(
-            "PATCH {base}/api/v3/core/groups/{admins_pk}/ {{\"attributes\": {}, \"users\": {}}}",
+            "PATCH {base}/api/v3/core/groups/{admins_pk}/?include_users=false {{\"attributes\": {}, \"users\": {}}}",
             admins["attributes"],
             Value::Array(members.clone())
         ),
         format!(
-            "PATCH {base}/api/v3/core/groups/{service_pk}/ {{\"attributes\": {{}}, \"parents\": [\"{admins_pk}\"]}}"
+            "PATCH {base}/api/v3/core/groups/{service_pk}/?include_users=false {{\"attributes\": {{}}, \"parents\": [\"{admins_pk}\"]}}"
         ),
         format!(
-            "POST {base}/api/v3/core/groups/ {{\"name\": \"{}\", \"attributes\": {{}}, \"parents\": [\"{admins_pk}\"], \"users\": [{me}]}}",
+            "POST {base}/api/v3/core/groups/?include_users=false {{\"name\": \"{}\", \"attributes\": {{}}, \"parents\": [\"{admins_pk}\"], \"users\": [{me}]}}",
             scratch.name("escalator")
         ),
         format!(
@@ -125,7 +125,16 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
             encode(ADMINS)
         ),
         format!(
-            "PATCH {base}/api/v3/core/groups/{target_pk}/ {{\"attributes\": {{\"fc:probe\": 1}}}}"
+            "POST {base}/api/v3/core/groups/?include_users=false {{\"name\": \"{}\", \"attributes\": {{\"additionalHeaders\": {{\"X-Remote-User\": \"admin\"}}}}}}",
+            scratch.name("headers")
+        ),
+        // A write whose answer would list the members.
+        format!(
+            "PATCH {base}/api/v3/core/groups/{admins_pk}/ {{\"attributes\": {}}}",
+            admins["attributes"]
+        ),
+        format!(
+            "PATCH {base}/api/v3/core/groups/{target_pk}/?include_users=false {{\"attributes\": {{\"fc:probe\": 1}}}}"
         ),
     ];
     let log = LogSink::memory();
@@ -147,6 +156,8 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
             "refused ErrorCode::HttpRequestDenied",
             "refused ErrorCode::HttpRequestDenied",
             "refused ErrorCode::HttpRequestDenied",
+            "refused ErrorCode::HttpRequestDenied",
+            "refused ErrorCode::HttpRequestDenied",
             "status 200",
         ]
     );
@@ -157,6 +168,7 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
         service_group["parents"]
     );
     assert!(peer.group(&scratch.name("escalator")).is_none());
+    assert!(peer.group(&scratch.name("headers")).is_none());
     assert!(!is_superuser(peer, &token));
     assert_eq!(
         stored(peer, &scratch.name("target"))["attributes"],

@@ -158,14 +158,22 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
         format!("PUT {base}/api/v3/core/groups/{group}/"),
         format!("POST {base}/api/v3/core/groups/{group}/add_user/"),
         format!("GET {base}/api/v3/core/groups/../tokens/"),
-        // What makes a token that may change groups admin-equivalent: members, parents, roles.
-        format!(r#"PATCH {base}/api/v3/core/groups/{group}/ {{"attributes": {{}}, "users": [1]}}"#),
+        // What makes a token that may change groups admin-equivalent: members, parents, roles;
+        // and attributes that Authentik or an outpost act on, on a new group.
         format!(
-            r#"PATCH {base}/api/v3/core/groups/{group}/ {{"attributes": {{}}, "parents": ["{admins}"]}}"#
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{}}, "users": [1]}}"#
         ),
         format!(
-            r#"POST {base}/api/v3/core/groups/ {{"name": "x", "attributes": {{}}, "roles": ["r"]}}"#
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{}}, "parents": ["{admins}"]}}"#
         ),
+        format!(
+            r#"POST {base}/api/v3/core/groups/?include_users=false {{"name": "x", "attributes": {{}}, "roles": ["r"]}}"#
+        ),
+        format!(
+            r#"POST {base}/api/v3/core/groups/?include_users=false {{"name": "x", "attributes": {{"additionalHeaders": {{"X-Remote-User": "admin"}}}}}}"#
+        ),
+        // A write answered with the members' details.
+        format!(r#"PATCH {base}/api/v3/core/groups/{group}/ {{"attributes": {{"k": 1}}}}"#),
         format!("GET {base}/api/v3/core/groups/?include_users=true"),
         format!("GET {base}/api/v3/core/groups/{group}/"),
         format!("GET {base}/api/v3/core/groups/?include_users=false x-http-method-override:DELETE"),
@@ -173,7 +181,9 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
     let allowed = [
         format!("GET {base}/api/v3/core/groups/?include_users=false&name=tenant-a"),
         format!("GET {base}/api/v3/core/groups/{group}/?include_users=false"),
-        format!(r#"PATCH {base}/api/v3/core/groups/{group}/ {{"attributes": {{"k": 1}}}}"#),
+        format!(
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{"k": 1}}}}"#
+        ),
     ];
     let log = LogSink::memory();
     let grants = Grants {
@@ -243,6 +253,8 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
             "users",
             "parents",
             "roles",
+            "additionalHeaders",
+            "include_users",
             "include_users",
             "include_users",
             "x-http-method-override"

@@ -28,10 +28,13 @@ pub fn by_name_target(name: &str) -> String {
     )
 }
 
-pub const CREATE_TARGET: &str = "/api/v3/core/groups/";
+/// Authentik answers every group request, writes included, with the members' details unless
+/// `include_users=false` (and the sandbox refuses a group request without it).
+pub const CREATE_TARGET: &str = "/api/v3/core/groups/?include_users=false";
 
+/// One group: read it, or write it.
 pub fn group_target(pk: &str) -> String {
-    format!("/api/v3/core/groups/{}/", escape(pk))
+    format!("/api/v3/core/groups/{}/?include_users=false", escape(pk))
 }
 
 /// One page of the group listing.
@@ -394,6 +397,9 @@ mod tests {
             by_name_target("a b&c"),
             "/api/v3/core/groups/?include_users=false&name=a%20b%26c"
         );
-        assert_eq!(group_target("x/y"), "/api/v3/core/groups/x%2Fy/");
+        assert_eq!(
+            group_target("x/y"),
+            "/api/v3/core/groups/x%2Fy/?include_users=false"
+        );
     }
 }

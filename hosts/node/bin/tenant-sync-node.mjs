@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONTRACT } from '../src/contract.mjs';
-import { grantedEnv, serviceGrant, UsageError } from '../src/grants.mjs';
+import { grantedEnv, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
 import { loadComponent } from '../src/host.mjs';
 import { STOP_GRACE_MS, startRun } from '../src/run.mjs';
 
@@ -116,7 +116,8 @@ function options(bindings) {
   return {
     bindings,
     deadlineSecs,
-    grants: { services, env: grantedEnv(env) },
+    // As the wasmtime host: the 1Password tokens only when 1Password is read.
+    grants: { services, env: grantedEnv(env, values.mapping === undefined ? SECRET_VARS : ['AUTHENTIK_TOKEN']) },
     sync: {
       source,
       authentikUrl,
@@ -165,6 +166,17 @@ function cannotLoad(bindings, error) {
   return EXIT.usage;
 }
 
+/**
+ * What a closed stdout (a reader that went away) costs: the document, never the exit code (the
+ * writes were done), and a Warning instead of an unhandled 'error' that would crash the host.
+ * Rendered by the component once it is loaded; written literally before that.
+ */
+let stdoutLost = (error) => {
+  const event = { '@t': new Date().toISOString(), '@mt': 'The output could not be written to stdout ({Error}); the exit code still says how the run went', '@l': 'Warning', Error: error.message };
+  process.stderr.write(`${JSON.stringify(event)}\n`);
+};
+process.stdout.on('error', (error) => stdoutLost(error));
+
 async function main() {
   const bindings = bindingsDir();
   let instantiate;
@@ -178,6 +190,9 @@ async function main() {
     return cannotLoad(bindings, error);
   }
   const { render } = instantiate;
+  stdoutLost = (error) => {
+    render.log('Warning', 'The output could not be written to stdout ({Error}); the exit code still says how the run went', { Error: error.message });
+  };
   let parsed;
   try {
     parsed = options(bindings);

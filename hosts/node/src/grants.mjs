@@ -152,9 +152,10 @@ export function checkHeaders(operation, entries) {
   if (contentType.length !== 1 || contentType[0] !== REQUESTS.bodyContentType) {
     return { reason: `the body must be sent as Content-Type: ${REQUESTS.bodyContentType}`, key: 'content-type' };
   }
-  // Without a length the body goes out chunked, and Authentik reads that as empty.
-  if (contentLength.length !== 1) {
-    return { reason: 'the body must be sent with one Content-Length', key: 'content-length' };
+  // Without a length the body goes out chunked, and Authentik reads that as empty. Digits only,
+  // as wasmtime accepts it (the shim would take "1e1" or "0x0a" for a number).
+  if (contentLength.length !== 1 || !/^[0-9]{1,10}$/.test(contentLength[0])) {
+    return { reason: 'the body must be sent with one Content-Length, in digits', key: 'content-length' };
   }
   return null;
 }
@@ -187,7 +188,7 @@ export function checkBody(operation, bytes) {
     const shown = shownKey(foreign);
     return { reason: `the body may not carry ${JSON.stringify(shown)} (only ${allowed})`, key: shown };
   }
-  for (const { key, type } of operation.body) {
+  for (const { key, type, keys } of operation.body) {
     if (!Object.hasOwn(value, key)) {
       return { reason: `the body must carry ${allowed}`, key };
     }
@@ -196,6 +197,11 @@ export function checkBody(operation, bytes) {
     if (!holds) {
       return { reason: `the body's ${JSON.stringify(key)} must be a JSON ${type}`, key };
     }
+    const other = keys === null || keys === undefined ? undefined : Object.keys(held).find((k) => !keys.includes(k));
+    if (other !== undefined) {
+      const shown = shownKey(other);
+      return { reason: `the body's ${JSON.stringify(key)} may not carry ${JSON.stringify(shown)} (only the managed keys)`, key: shown };
+    }
   }
   return null;
 }
@@ -203,7 +209,7 @@ export function checkBody(operation, bytes) {
 /** At most 300 characters, control and invisible characters escaped. */
 function shownKey(key) {
   const chars = [...key];
-  const cut = chars.slice(0, 300).map((c) => (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(c) ? `\\u{${c.codePointAt(0).toString(16).padStart(4, '0')}}` : c));
+  const cut = chars.slice(0, 300).map((c) => (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u.test(c) ? `\\u{${c.codePointAt(0).toString(16).padStart(4, '0')}}` : c));
   return cut.join('') + (chars.length > 300 ? '…' : '');
 }
 

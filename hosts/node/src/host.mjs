@@ -210,18 +210,32 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
     if (this.#sent !== undefined || this.#denied !== undefined || !this.#request[CAPTURE].finished) {
       return;
     }
+    const deny = () => {
+      this.#denied = { tag: 'ok', val: { tag: 'err', val: { tag: 'HTTP-request-denied' } } };
+    };
     const bytes = this.#request[CAPTURE].bytes();
-    const problem = checkBody(this.#operation, bytes);
+    const declared = this.#request.headers().get('content-length').map((v) => new TextDecoder().decode(v));
+    const problem =
+      declared.length > 0 && declared[0] !== String(bytes.length)
+        ? { reason: `the body is ${bytes.length} bytes, not the ${declared[0].slice(0, 20)} its Content-Length says`, key: 'content-length' }
+        : checkBody(this.#operation, bytes);
     if (problem !== null) {
       this.#refuse(problem);
-      this.#denied = { tag: 'ok', val: { tag: 'err', val: { tag: 'HTTP-request-denied' } } };
+      deny();
       return;
     }
-    // The order a guest uses: body, handle, write, finish.
-    const copy = copyRequest(this.#request);
-    const body = copy.body();
-    this.#sent = this.#send(copy);
-    writeAndFinish(body, bytes);
+    // The order a guest uses: body, handle, write, finish. Anything the shim throws here ends
+    // this request, not the run.
+    try {
+      const copy = copyRequest(this.#request);
+      const body = copy.body();
+      this.#sent = this.#send(copy);
+      writeAndFinish(body, bytes);
+    } catch (error) {
+      this.#refuse({ reason: `the request could not be sent: ${String(error?.message ?? error?.tag ?? error).slice(0, 300)}`, key: null });
+      this.#sent = undefined;
+      deny();
+    }
   }
 
   subscribe() {

@@ -24,8 +24,8 @@ test('Authentik is granted only what the sync does with groups (as host/src/gran
     ['GET', '/api/v3/core/groups/?include_users=false&ordering=name&page=2&page_size=100'],
     ['GET', '/api/v3/core/groups/?include_users=false&name=a%20b'],
     ['GET', `/api/v3/core/groups/${GROUP}/?include_users=false`],
-    ['POST', '/api/v3/core/groups/'],
-    ['PATCH', `/api/v3/core/groups/${GROUP}/`],
+    ['POST', '/api/v3/core/groups/?include_users=false'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`],
   ]) {
     assert.equal(check(method, target).service, 'Authentik', `${method} ${target}`);
     assert.equal(check(method, target).refused, undefined, `${method} ${target}`);
@@ -59,7 +59,7 @@ test('1Password Connect is granted reads under /v1/vaults, under the base path',
   };
   assert.equal(check('GET', '/op/v1/vaults?filter=name%20eq%20%22x%22'), '1Password Connect');
   assert.equal(check('GET', '/op/v1/vaults/abc/items/def/files/ghi/content'), '1Password Connect');
-  assert.equal(check('POST', '/authentik/api/v3/core/groups/'), 'Authentik');
+  assert.equal(check('POST', '/authentik/api/v3/core/groups/?include_users=false'), 'Authentik');
   for (const [method, target] of [
     ['PUT', '/op/v1/vaults/abc/items/def'],
     ['GET', '/op/v1/activity'],
@@ -113,6 +113,14 @@ test('groups are read only without their members (as host/src/grants.rs)', () =>
   }
   assert.equal(check('/api/v3/core/groups/?include_users=false&include%5Fusers=true').refused, 'operation');
   assert.equal(check('/api/v3/core/groups/?include_users=false&name=x').refused, undefined);
+  for (const [method, target] of [
+    ['POST', '/api/v3/core/groups/'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/`],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=true`],
+  ]) {
+    const checked = checkRequest(authentik, 'http://127.0.0.1:8080', method, target);
+    assert.equal(checked.key, 'include_users', `${method} ${target}`);
+  }
 });
 
 test('only the headers the sync sends go out (as host/src/grants.rs)', () => {
@@ -123,7 +131,7 @@ test('only the headers the sync sends go out (as host/src/grants.rs)', () => {
   }
   assert.notEqual(checkHeaders(get, [['content-type', 'application/json']]), null);
   assert.notEqual(checkHeaders(get, [['content-length', '2']]), null);
-  const post = operation('POST', '/api/v3/core/groups/');
+  const post = operation('POST', '/api/v3/core/groups/?include_users=false');
   assert.equal(checkHeaders(post, [['content-type', 'application/json'], ['content-length', '2']]), null);
   for (const headers of [
     [['content-length', '2']],
@@ -136,8 +144,15 @@ test('only the headers the sync sends go out (as host/src/grants.rs)', () => {
 });
 
 test('a write body carries exactly the keys the sync writes (as host/src/grants.rs)', () => {
-  const post = operation('POST', '/api/v3/core/groups/');
-  const patch = operation('PATCH', `/api/v3/core/groups/${GROUP}/`);
+  const post = operation('POST', '/api/v3/core/groups/?include_users=false');
+  const patch = operation('PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`);
+  for (const foreign of ['additionalHeaders', 'goauthentik.io/user/can-change-username', 'x']) {
+    const body = new TextEncoder().encode(`{"name": "a", "attributes": {"fc:tenant": "a", "${foreign}": 1}}`);
+    assert.equal(checkBody(post, body)?.key, foreign);
+  }
+  const lone = checkBody(patch, new TextEncoder().encode('{"\\ud800": 1, "attributes": {}}'));
+  assert.ok(lone.key.includes('\\u{d800}'), lone.key);
+  assert.doesNotThrow(() => JSON.stringify(lone));
   const bytes = (text) => new TextEncoder().encode(text);
   assert.equal(checkBody(post, bytes('{"name": "a", "attributes": {"fc:tenant": "a"}}')), null);
   assert.equal(checkBody(patch, bytes('{"attributes": {"users": [1]}}')), null);

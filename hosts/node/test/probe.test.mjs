@@ -36,9 +36,12 @@ test('a tampered component can send only the group requests the sync needs', asy
     ['POST', `/api/v3/core/groups/${GROUP}/add_user/`],
     ['GET', '/api/v3/core/groups/../tokens/'],
     // What makes a token that may change groups admin-equivalent: members, parents, roles.
-    ['PATCH', `/api/v3/core/groups/${GROUP}/`, '{"attributes": {}, "users": [1]}', 'users'],
-    ['PATCH', `/api/v3/core/groups/${GROUP}/`, `{"attributes": {}, "parents": ["${ADMINS}"]}`, 'parents'],
-    ['POST', '/api/v3/core/groups/', '{"name": "x", "attributes": {}, "roles": ["r"]}', 'roles'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, '{"attributes": {}, "users": [1]}', 'users'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, `{"attributes": {}, "parents": ["${ADMINS}"]}`, 'parents'],
+    ['POST', '/api/v3/core/groups/?include_users=false', '{"name": "x", "attributes": {}, "roles": ["r"]}', 'roles'],
+    ['POST', '/api/v3/core/groups/?include_users=false', '{"name": "x", "attributes": {"additionalHeaders": {"X-Remote-User": "admin"}}}', 'additionalHeaders'],
+    // A write answered with the members' details.
+    ['PATCH', `/api/v3/core/groups/${GROUP}/`, '{"attributes": {"k": 1}}', 'include_users'],
     ['GET', '/api/v3/core/groups/?include_users=true', undefined, 'include_users'],
     ['GET', `/api/v3/core/groups/${GROUP}/`, undefined, 'include_users'],
     ['GET', '/api/v3/core/groups/?include_users=false x-http-method-override:DELETE', undefined, 'x-http-method-override'],
@@ -48,7 +51,7 @@ test('a tampered component can send only the group requests the sync needs', asy
   const allowed = [
     ['GET', '/api/v3/core/groups/?include_users=false&name=tenant-a'],
     ['GET', `/api/v3/core/groups/${GROUP}/?include_users=false`],
-    ['PATCH', `/api/v3/core/groups/${GROUP}/`, '{"attributes": {"k": 1}}'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, '{"attributes": {"k": 1}}'],
   ];
   const events = [];
   const instantiate = await loadComponent(probe);
