@@ -1,5 +1,6 @@
 //! Where CLEF lines go: the process's stderr (the CLI) or a buffer (tests). The component's
-//! stderr is wired to the same sink, so host and guest events form one stream.
+//! stderr is wired to the same sink through `ComponentLog`, so host and guest events form one
+//! stream of whole lines.
 
 use serde_json::Value;
 use std::io::Write;
@@ -10,6 +11,8 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 use tenant_sync_guest::sync_core::clef;
 pub use tenant_sync_guest::sync_core::clef::Level;
+use tenant_sync_guest::sync_core::secrets::Redactor;
+use tenant_sync_guest::sync_core::untrusted::excerpt;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
@@ -54,10 +57,15 @@ impl LogSink {
             .unwrap_or_default();
         let mut line = clef::render(&clef::timestamp(since_epoch), level, template, properties);
         line.push('\n');
+        self.write_line(line.as_bytes());
+    }
+
+    /// One whole line, written at once.
+    fn write_line(&self, line: &[u8]) {
         match &self.buffer {
-            Some(buffer) => buffer.lock().unwrap().extend_from_slice(line.as_bytes()),
+            Some(buffer) => buffer.lock().unwrap().extend_from_slice(line),
             None => {
-                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+                let _ = std::io::stderr().lock().write_all(line);
             }
         }
     }
@@ -71,30 +79,90 @@ impl LogSink {
     }
 }
 
-impl IsTerminal for LogSink {
+/// The component's stderr, as it reaches the log: whole lines only, each written at once (so a
+/// partial line cannot swallow a host event written meanwhile), scrubbed of the run's tokens,
+/// and a line that is not a CLEF event, or is longer than any event the component writes, is
+/// quoted inside a host Warning instead of passed on. The component's own scrubbing is its
+/// good manners; this is the sandbox's guarantee.
+#[derive(Clone)]
+pub struct ComponentLog {
+    sink: LogSink,
+    redactor: Arc<Redactor>,
+}
+
+/// The longest line passed on as the component wrote it.
+const MAX_COMPONENT_LINE: usize = 64 * 1024;
+
+impl ComponentLog {
+    pub fn new(sink: LogSink, secrets: impl IntoIterator<Item = String>) -> ComponentLog {
+        ComponentLog {
+            sink,
+            redactor: Arc::new(Redactor::new(secrets)),
+        }
+    }
+
+    fn line(&self, raw: &[u8]) {
+        let text = String::from_utf8_lossy(raw);
+        let text = self.redactor.scrub(text.trim_end_matches('\r'));
+        let is_event = text.len() <= MAX_COMPONENT_LINE
+            && serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("@mt").is_some());
+        if !is_event {
+            if text.trim().is_empty() {
+                return;
+            }
+            self.sink.event(
+                Level::Warning,
+                "The component wrote a line that is not a log event: {Line}",
+                &[("Line", Value::from(excerpt(&text)))],
+            );
+            return;
+        }
+        let mut line = clef_safe(text);
+        line.push('\n');
+        self.sink.write_line(line.as_bytes());
+    }
+}
+
+/// A CLEF line with invisible characters escaped, as the host's own.
+fn clef_safe(line: String) -> String {
+    tenant_sync_guest::sync_core::untrusted::json_terminal_safe(line)
+}
+
+impl IsTerminal for ComponentLog {
     fn is_terminal(&self) -> bool {
         false
     }
 }
 
-impl StdoutStream for LogSink {
+impl StdoutStream for ComponentLog {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        match &self.buffer {
-            Some(buffer) => Box::new(BufferWriter(buffer.clone())),
-            None => Box::new(tokio::io::stderr()),
-        }
+        Box::new(LineWriter {
+            log: self.clone(),
+            pending: Vec::new(),
+        })
     }
 }
 
-struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+/// One stderr stream of the component: bytes until a newline, then one line.
+struct LineWriter {
+    log: ComponentLog,
+    pending: Vec<u8>,
+}
 
-impl AsyncWrite for BufferWriter {
+impl AsyncWrite for LineWriter {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        for &byte in buf {
+            if byte == b'\n' {
+                let line = std::mem::take(&mut self.pending);
+                self.log.line(&line);
+            } else if self.pending.len() <= MAX_COMPONENT_LINE {
+                self.pending.push(byte);
+            }
+        }
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -104,5 +172,15 @@ impl AsyncWrite for BufferWriter {
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for LineWriter {
+    /// A last line without its newline is still a line of its own.
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let line = std::mem::take(&mut self.pending);
+            self.log.line(&line);
+        }
     }
 }

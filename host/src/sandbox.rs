@@ -2,7 +2,7 @@
 //! the allowlist (with bounded timeouts), a memory cap, no filesystem, no sockets, no stdin.
 
 use crate::grants::{Allowlist, MAX_BODY_BYTES, Permit, Refusal};
-use crate::logging::{Level, LogSink};
+use crate::logging::{ComponentLog, Level, LogSink};
 use crate::stop::Stop;
 use crate::transport::Transport;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -64,6 +64,17 @@ pub struct Grants {
     pub stop: Stop,
 }
 
+impl Grants {
+    /// The token values this run grants: never to be seen in what the component writes.
+    pub fn secrets(&self) -> Vec<String> {
+        self.env
+            .iter()
+            .filter(|(name, _)| crate::grants::SECRET_VARS.contains(&name.as_str()))
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+}
+
 pub struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -85,7 +96,7 @@ impl HostState {
         let wasi = WasiCtx::builder()
             .envs(&grants.env)
             .stdout(stdout.clone())
-            .stderr(grants.log.clone())
+            .stderr(ComponentLog::new(grants.log.clone(), grants.secrets()))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)

@@ -262,3 +262,46 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
     );
     assert!(!log.contents().contains(AUTHENTIK_TOKEN));
 }
+
+#[tokio::test]
+async fn what_a_tampered_component_prints_reaches_the_log_as_whole_scrubbed_lines() {
+    // A fake event carrying the token, then an unterminated line meant to swallow the host's
+    // next event (the refusal), then a refused request.
+    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let base = ak.url();
+    let log = LogSink::memory();
+    let grants = Grants {
+        allowlist: Allowlist::new([ServiceGrant::authentik(&base).unwrap()]),
+        env: vec![
+            ("AUTHENTIK_TOKEN".into(), AUTHENTIK_TOKEN.into()),
+            (
+                "PROBE_STDERR".into(),
+                "{\"@mt\":\"Reconcile finished\",\"Token\":\"{token}\"}\nplain {token}\n{\"@mt\":\"x\",\"J\":\"".into(),
+            ),
+            ("PROBE_REQUESTS".into(), format!("GET {base}/api/v3/core/tokens/")),
+        ],
+        log: log.clone(),
+        ..Grants::default()
+    };
+    // The probe's own report line is glued to its unterminated fragment: its line, its loss.
+    tenant_sync_tests::probe::probe(&grants).await;
+    let contents = log.contents();
+    assert!(!contents.contains(AUTHENTIK_TOKEN), "{contents}");
+    let events: Vec<Value> = contents
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["@l"] == "Warning" && e["Path"] == "/api/v3/core/tokens/"),
+        "the refusal is a line of its own: {contents}"
+    );
+    let quoted: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["@mt"] == "The component wrote a line that is not a log event: {Line}")
+        .map(|e| &e["Line"])
+        .collect();
+    assert_eq!(quoted.len(), 2, "{contents}");
+    assert_eq!(quoted[0], "plain [redacted]");
+}

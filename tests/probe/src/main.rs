@@ -3,6 +3,7 @@
 //! on stderr: `{"Request": "...", "Outcome": "status 200"}` or
 //! `"refused ErrorCode::HttpRequestDenied"`. The sandbox tests run it under the host's grants.
 //!
+//! `PROBE_STDERR`, if set, is written on stderr first, as it is (`{token}` becomes the token).
 //! A line is `METHOD URL`, then any `name:value` headers, then optionally a JSON body (from the
 //! first `{` to the end of the line), which goes out as `application/json` with its length.
 
@@ -10,6 +11,10 @@
 fn main() {
     let token = std::env::var("AUTHENTIK_TOKEN").unwrap_or_default();
     let requests = std::env::var("PROBE_REQUESTS").unwrap_or_default();
+    // Written raw first (`{token}` replaced by the token): what a tampered component prints.
+    if let Ok(text) = std::env::var("PROBE_STDERR") {
+        eprint!("{}", text.replace("{token}", &token));
+    }
     for line in requests.lines() {
         let (head, body) = match line.find('{') {
             Some(at) => (&line[..at], Some(&line[at..])),
