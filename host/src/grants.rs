@@ -472,6 +472,75 @@ impl Permit {
     }
 }
 
+/// A run's tokens, by the service each one is for (`ServiceGrant::service`).
+#[derive(Debug, Clone, Default)]
+pub struct Tokens(Vec<(&'static str, String)>);
+
+impl Tokens {
+    /// The tokens in the component's environment: the Authentik token, the 1Password ones.
+    pub fn of(env: &[(String, String)]) -> Tokens {
+        let service = |name: &str| match name {
+            "AUTHENTIK_TOKEN" => Some("Authentik"),
+            "OP_TOKEN" | "OP_CONNECT_TOKEN" => Some("1Password Connect"),
+            _ => None,
+        };
+        Tokens(
+            env.iter()
+                .filter(|(_, value)| !value.trim().is_empty())
+                .filter_map(|(name, value)| Some((service(name)?, value.trim().to_owned())))
+                .collect(),
+        )
+    }
+}
+
+impl Permit {
+    /// Each token goes only to its own service, and only as its `Authorization`: no token of
+    /// the run in the target (raw or percent-decoded) or in the body (raw or JSON-escaped),
+    /// where a server would log it, store it, or hand it to whoever reads the group.
+    pub fn check_tokens(
+        &self,
+        authorization: &[&[u8]],
+        target: &str,
+        body: &[u8],
+        tokens: &Tokens,
+    ) -> Result<(), Refusal> {
+        let own = |value: &[u8]| {
+            tokens.0.iter().any(|(service, token)| {
+                *service == self.service.service && value == format!("Bearer {token}").as_bytes()
+            })
+        };
+        // Never the token itself in the refusal: only where it was.
+        if !authorization.iter().all(|value| own(value)) || authorization.len() > 1 {
+            return Err(self.refuse(
+                format!(
+                    "the Authorization header is not this run's {} token",
+                    self.service.service
+                ),
+                Some("authorization"),
+            ));
+        }
+        let decoded = percent_encoding::percent_decode_str(target).decode_utf8_lossy();
+        let canonical = serde_json::from_slice::<serde_json::Value>(body)
+            .map(|value| value.to_string())
+            .unwrap_or_default();
+        let body = String::from_utf8_lossy(body);
+        // Shorter than a real token, a value cannot be told from an ordinary word.
+        let carried = |token: &String| {
+            token.len() >= 8
+                && [target, decoded.as_ref(), body.as_ref(), canonical.as_str()]
+                    .iter()
+                    .any(|text| text.contains(token.as_str()))
+        };
+        if tokens.0.iter().any(|(_, token)| carried(token)) {
+            return Err(self.refuse(
+                "the request carries a token outside its Authorization header".to_owned(),
+                None,
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The services the component may reach; every other request is refused.
 #[derive(Debug, Clone, Default)]
 pub struct Allowlist {
@@ -942,6 +1011,57 @@ mod tests {
         assert!(reason.len() < 2_000, "{}", reason.len());
         assert!(key.unwrap().len() < 2_000);
         assert!(!reason.contains('\u{202e}'));
+    }
+
+    #[test]
+    fn a_token_goes_only_to_its_own_service_and_only_as_its_authorization() {
+        let tokens = Tokens::of(&[
+            ("AUTHENTIK_TOKEN".into(), "ak-0123456789".into()),
+            ("OP_TOKEN".into(), "op-9876543210".into()),
+        ]);
+        let patch = permit(
+            "PATCH",
+            &format!("/api/v3/core/groups/{GROUP}/?include_users=false"),
+        );
+        let target = format!("/api/v3/core/groups/{GROUP}/?include_users=false");
+        let ours: &[u8] = b"Bearer ak-0123456789";
+        let fine = br#"{"attributes": {"fc:tenant": "a"}}"#;
+        assert_eq!(patch.check_tokens(&[ours], &target, fine, &tokens), Ok(()));
+        // Another service's token, a second header, or none of ours.
+        for authorization in [
+            vec![b"Bearer op-9876543210".as_slice()],
+            vec![ours, ours],
+            vec![b"Bearer someone-else".as_slice()],
+        ] {
+            let refused = patch
+                .check_tokens(&authorization, &target, fine, &tokens)
+                .unwrap_err();
+            assert_eq!(content_key(refused).as_deref(), Some("authorization"));
+        }
+        // A token anywhere else: stored in an attribute (also JSON-escaped), or in the target.
+        for body in [
+            r#"{"attributes": {"x": "op-9876543210"}}"#,
+            r#"{"attributes": {"x": "\u006fp-9876543210"}}"#,
+            r#"{"attributes": {"ak-0123456789": 1}}"#,
+        ] {
+            let refused = patch.check_tokens(&[ours], &target, body.as_bytes(), &tokens);
+            let Err(Refusal::Content(refused)) = refused else {
+                panic!("{body}: {refused:?}")
+            };
+            assert!(
+                !refused.reason.contains("9876543210") && !refused.reason.contains("0123456789")
+            );
+        }
+        let get = permit("GET", "/api/v3/core/groups/?include_users=false");
+        for target in [
+            "/api/v3/core/groups/?include_users=false&name=op-9876543210",
+            "/api/v3/core/groups/?include_users=false&name=op%2D9876543210",
+        ] {
+            assert!(
+                get.check_tokens(&[ours], target, b"", &tokens).is_err(),
+                "{target}"
+            );
+        }
     }
 
     fn os(text: &str) -> OsString {

@@ -1,7 +1,7 @@
 //! The store state a run executes in, and the enforcement of its grants: outgoing HTTP only to
 //! the allowlist (with bounded timeouts), a memory cap, no filesystem, no sockets, no stdin.
 
-use crate::grants::{Allowlist, MAX_BODY_BYTES, Permit, Refusal};
+use crate::grants::{Allowlist, MAX_BODY_BYTES, Permit, Refusal, Tokens};
 use crate::logging::{ComponentLog, Level, LogSink};
 use crate::stop::Stop;
 use crate::transport::Transport;
@@ -112,6 +112,7 @@ impl HostState {
                 log: grants.log.clone(),
                 verbose: grants.log.debug(),
                 stop: grants.stop.clone(),
+                tokens: Tokens::of(&grants.env),
             },
             memory: MemoryCap {
                 limit: grants.limits.memory_bytes,
@@ -144,6 +145,8 @@ impl WasiHttpView for HostState {
 
 struct Hooks {
     stop: Stop,
+    /// Which token belongs to which service.
+    tokens: Tokens,
     allowlist: Allowlist,
     transport: Transport,
     limits: Limits,
@@ -270,8 +273,9 @@ impl WasiHttpHooks for Hooks {
         });
         let (transport, log) = (self.transport.clone(), self.log.clone());
         let request_timeout = self.limits.request_timeout;
+        let (tokens, stop) = (self.tokens.clone(), self.stop.clone());
         Box::new(async move {
-            let request = match checked_body(request, &permit).await {
+            let request = match checked_body(request, &permit, &tokens).await {
                 Ok(request) => request,
                 Err(Denied::Refused(refused)) => {
                     log_refusal(&log, &refused);
@@ -279,6 +283,10 @@ impl WasiHttpHooks for Hooks {
                 }
                 Err(Denied::Failed(error)) => return Err(error),
             };
+            // The body may have taken a while: a stop that came meanwhile still holds it back.
+            if stop.requested().is_some() {
+                return Err(HttpError::HttpRequestDenied);
+            }
             let started = Instant::now();
             let result = transport
                 .send(request, first_byte, between_bytes, request_timeout, &log)
@@ -321,6 +329,7 @@ enum Denied {
 async fn checked_body(
     request: http::Request<WasiBody>,
     permit: &Permit,
+    tokens: &Tokens,
 ) -> Result<http::Request<WasiBody>, Denied> {
     let limit = match permit.operation.body {
         Some(_) => MAX_BODY_BYTES,
@@ -340,6 +349,16 @@ async fn checked_body(
         }
     };
     permit.check_body(&bytes).map_err(Denied::Refused)?;
+    let authorization: Vec<&[u8]> = parts
+        .headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .map(|value| value.as_bytes())
+        .collect();
+    let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    permit
+        .check_tokens(&authorization, target, &bytes, tokens)
+        .map_err(Denied::Refused)?;
     let body = Full::new(bytes)
         .map_err(|never| match never {})
         .boxed_unsync();

@@ -305,3 +305,53 @@ async fn what_a_tampered_component_prints_reaches_the_log_as_whole_scrubbed_line
     assert_eq!(quoted.len(), 2, "{contents}");
     assert_eq!(quoted[0], "plain [redacted]");
 }
+
+#[tokio::test]
+async fn a_token_goes_only_to_its_own_service_and_only_as_its_authorization() {
+    // The probe sends the Authentik token with every request: to 1Password too, and it tries
+    // to store the 1Password token in a group's attributes or put it in a lookup's query.
+    let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let op = FakeOnePassword::start(OP_TOKEN);
+    let group = ak.seed_group("tenant-a", serde_json::json!({}), &[]);
+    let (base, vaults) = (ak.url(), op.url());
+    let requests = [
+        format!("GET {vaults}/v1/vaults"),
+        format!(
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{"stolen": "{OP_TOKEN}"}}}}"#
+        ),
+        format!("GET {base}/api/v3/core/groups/?include_users=false&name={OP_TOKEN}"),
+        format!("GET {base}/api/v3/core/groups/?include_users=false&name=tenant-a"),
+    ];
+    let log = LogSink::memory();
+    let grants = Grants {
+        allowlist: Allowlist::new([
+            ServiceGrant::authentik(&base).unwrap(),
+            ServiceGrant::onepassword(&vaults).unwrap(),
+        ]),
+        env: vec![
+            ("AUTHENTIK_TOKEN".into(), AUTHENTIK_TOKEN.into()),
+            ("OP_TOKEN".into(), OP_TOKEN.into()),
+            ("PROBE_REQUESTS".into(), requests.join("\n")),
+        ],
+        log: log.clone(),
+        ..Grants::default()
+    };
+    let probed = tenant_sync_tests::probe::probe(&grants).await;
+    let outcomes: Vec<&str> = probed.iter().map(|p| p.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "refused ErrorCode::HttpRequestDenied",
+            "refused ErrorCode::HttpRequestDenied",
+            "refused ErrorCode::HttpRequestDenied",
+            "status 200"
+        ]
+    );
+    assert!(
+        op.requests().is_empty(),
+        "1Password never saw the Authentik token"
+    );
+    assert_eq!(ak.requests().len(), 1);
+    let contents = log.contents();
+    assert!(!contents.contains(OP_TOKEN) && !contents.contains(AUTHENTIK_TOKEN));
+}

@@ -206,6 +206,41 @@ export function checkBody(operation, bytes) {
   return null;
 }
 
+/** A run's tokens by the service each is for (`serviceGrant(...).service`), from its environment. */
+export function tokensOf(env) {
+  const services = { AUTHENTIK_TOKEN: 'Authentik', OP_TOKEN: '1Password Connect', OP_CONNECT_TOKEN: '1Password Connect' };
+  return Object.entries(env)
+    .filter(([name, value]) => services[name] !== undefined && value.trim() !== '')
+    .map(([name, value]) => ({ service: services[name], token: value.trim() }));
+}
+
+/**
+ * Each token goes only to its own service, and only as its Authorization: no token of the run
+ * in the target (raw or percent-decoded) or the body (raw or JSON-escaped). `null`, or
+ * `{ reason, key }` (never the token itself). As host/src/grants.rs `check_tokens`.
+ */
+export function checkTokens(service, authorization, target, bytes, tokens) {
+  const own = (value) => tokens.some((t) => t.service === service && value === `Bearer ${t.token}`);
+  if (authorization.length > 1 || !authorization.every(own)) {
+    return { reason: `the Authorization header is not this run's ${service} token`, key: 'authorization' };
+  }
+  let decoded = target;
+  try {
+    decoded = decodeURIComponent(target);
+  } catch {
+    // Not decodable: only the raw target is looked at.
+  }
+  const body = new TextDecoder().decode(bytes);
+  let canonical = '';
+  try {
+    canonical = JSON.stringify(JSON.parse(body));
+  } catch {
+    // Not JSON: the raw body is looked at.
+  }
+  const carried = ({ token }) => token.length >= 8 && [target, decoded, body, canonical].some((text) => text.includes(token));
+  return tokens.some(carried) ? { reason: 'the request carries a token outside its Authorization header', key: null } : null;
+}
+
 /** At most 300 characters, control and invisible characters escaped. */
 function shownKey(key) {
   const chars = [...key];

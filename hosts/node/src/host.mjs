@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTRACT } from './contract.mjs';
-import { checkBody, checkHeaders, checkRequest, methodName, requestOrigin } from './grants.mjs';
+import { checkBody, checkHeaders, checkRequest, checkTokens, methodName, requestOrigin, tokensOf } from './grants.mjs';
 import { ADVICE as TLS_ADVICE, certificateProblem } from './tls.mjs';
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -32,6 +32,7 @@ export function importsFor(grants, log) {
     sandbox: { preopens: {}, env: grants.env, args: ['tenant-sync'], enableNetwork: false },
   });
   const imports = shim.getImportObject();
+  const tokens = tokensOf(grants.env);
   imports['wasi:http/outgoing-handler'] = {
     handle(request, options) {
       // Stopping: what is in flight finishes, nothing new starts (the signal was logged).
@@ -78,7 +79,11 @@ export function importsFor(grants, log) {
         throw { tag: 'HTTP-request-denied' };
       }
       // Nothing goes out until the whole body is known to be granted.
-      return new DeferredResponse(request, checked.operation, refuse, (copy) =>
+      const tokenCheck = (bytes) =>
+        checkTokens(checked.service, request.headers().get('authorization').map((v) => decoder.decode(v)), pathWithQuery ?? '/', bytes, tokens);
+      // The body may take a while: a stop that comes meanwhile still holds it back.
+      const stopped = () => grants.stop !== undefined && Atomics.load(grants.stop, 0) !== 0;
+      return new DeferredResponse(request, checked.operation, refuse, tokenCheck, stopped, (copy) =>
         withCertificateAdvice(http.outgoingHandler.handle(copy, bounded(options)), request.authority(), log),
       );
     },
@@ -193,15 +198,19 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
   #request;
   #operation;
   #refuse;
+  #tokenCheck;
+  #stopped;
   #send;
   #sent;
   #denied;
 
-  constructor(request, operation, refuse, send) {
+  constructor(request, operation, refuse, tokenCheck, stopped, send) {
     super();
     this.#request = request;
     this.#operation = operation;
     this.#refuse = refuse;
+    this.#tokenCheck = tokenCheck;
+    this.#stopped = stopped;
     this.#send = send;
   }
 
@@ -218,9 +227,13 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
     const problem =
       declared.length > 0 && declared[0] !== String(bytes.length)
         ? { reason: `the body is ${bytes.length} bytes, not the ${declared[0].slice(0, 20)} its Content-Length says`, key: 'content-length' }
-        : checkBody(this.#operation, bytes);
+        : (checkBody(this.#operation, bytes) ?? this.#tokenCheck(bytes));
     if (problem !== null) {
       this.#refuse(problem);
+      deny();
+      return;
+    }
+    if (this.#stopped()) {
       deny();
       return;
     }

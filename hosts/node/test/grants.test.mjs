@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkBody, checkHeaders, checkRequest, grantedEnv, methodName, originOf, requestOrigin, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
+import { checkBody, checkHeaders, checkRequest, checkTokens, grantedEnv, tokensOf, methodName, originOf, requestOrigin, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
 
 test('origins are scheme, lower-cased host and explicit port', () => {
   assert.equal(originOf('https://Auth.Example.com/'), 'https://auth.example.com:443');
@@ -183,4 +183,22 @@ test('a write body carries exactly the keys the sync writes (as host/src/grants.
   const hostile = checkBody(patch, bytes(`{"attributes": {}, "users\\u202e${'k'.repeat(100_000)}": 1}`));
   assert.ok(hostile.reason.length < 2_000 && hostile.key.length < 2_000);
   assert.ok(!hostile.reason.includes('\u202e'));
+});
+
+test('a token goes only to its own service and only as its authorization (as host/src/grants.rs)', () => {
+  const tokens = tokensOf({ AUTHENTIK_TOKEN: 'ak-0123456789', OP_TOKEN: 'op-9876543210', HOME: '/root' });
+  const bytes = (text) => new TextEncoder().encode(text);
+  const target = `/api/v3/core/groups/${GROUP}/?include_users=false`;
+  const fine = bytes('{"attributes": {"fc:tenant": "a"}}');
+  assert.equal(checkTokens('Authentik', ['Bearer ak-0123456789'], target, fine, tokens), null);
+  for (const authorization of [['Bearer op-9876543210'], ['Bearer ak-0123456789', 'Bearer ak-0123456789'], ['Bearer x']]) {
+    assert.equal(checkTokens('Authentik', authorization, target, fine, tokens)?.key, 'authorization');
+  }
+  for (const body of ['{"attributes": {"x": "op-9876543210"}}', '{"attributes": {"x": "\\u006fp-9876543210"}}', '{"attributes": {"ak-0123456789": 1}}']) {
+    const refused = checkTokens('Authentik', ['Bearer ak-0123456789'], target, bytes(body), tokens);
+    assert.ok(refused !== null && !refused.reason.includes('9876543210'), body);
+  }
+  for (const query of ['name=op-9876543210', 'name=op%2D9876543210']) {
+    assert.notEqual(checkTokens('Authentik', ['Bearer ak-0123456789'], `/api/v3/core/groups/?include_users=false&${query}`, new Uint8Array(), tokens), null);
+  }
 });

@@ -82,3 +82,36 @@ test('a tampered component can send only the group requests the sync needs', asy
     forbidden.slice(6).map(([, , , key]) => key),
   );
 });
+
+test('a token goes only to its own service and only as its authorization', async () => {
+  const onepassword = await listener();
+  try {
+    const [base, vaults] = [authentik.url, onepassword.url];
+    const before = (await authentik.seen()).length;
+    const events = [];
+    const instantiate = await loadComponent(probe);
+    const requests = [
+      `GET ${vaults}/v1/vaults`,
+      `PATCH ${base}/api/v3/core/groups/${GROUP}/?include_users=false {"attributes": {"stolen": "op-node-probe-canary"}}`,
+      `GET ${base}/api/v3/core/groups/?include_users=false&name=op-node-probe-canary`,
+    ];
+    const component = instantiate(
+      {
+        services: [serviceGrant('authentik', base), serviceGrant('onepassword', vaults)],
+        env: { AUTHENTIK_TOKEN: 'ak-node-probe-canary', OP_TOKEN: 'op-node-probe-canary', PROBE_REQUESTS: requests.join('\n') },
+      },
+      (level, template, properties) => events.push({ level, template, ...properties }),
+    );
+    component.run.run();
+    assert.deepEqual(await onepassword.seen(), [], '1Password never saw the Authentik token');
+    assert.equal((await authentik.seen()).length, before, 'nothing reached Authentik');
+    const refused = events.filter((e) => e.level === 'Warning');
+    assert.deepEqual(
+      refused.map((e) => e.Key),
+      ['authorization', null, null],
+    );
+    assert.ok(!JSON.stringify(events).includes('op-node-probe-canary'));
+  } finally {
+    onepassword.close();
+  }
+});
