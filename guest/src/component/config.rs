@@ -78,7 +78,11 @@ pub fn resolve<'a>(
         config("AUTHENTIK_TOKEN is not set (or empty); provide an Authentik API token that may view and change groups".to_owned())
     })?;
     let max_response_bytes = defaults::max_response_bytes(options.max_response_bytes);
-    let mut secrets = vec![authentik_token.clone()];
+    // Every token the environment holds, used here or not: none may leave in a message.
+    let secrets: Vec<String> = ["AUTHENTIK_TOKEN", "OP_TOKEN", "OP_CONNECT_TOKEN"]
+        .iter()
+        .filter_map(|name| token(&[name]))
+        .collect();
     let source = match &options.source {
         MappingSource::Inline(document) => Source::Inline(document),
         MappingSource::Onepassword(at) => {
@@ -90,7 +94,6 @@ pub fn resolve<'a>(
             let op_token = token(&["OP_TOKEN", "OP_CONNECT_TOKEN"]).ok_or_else(|| {
                 config("OP_TOKEN (or OP_CONNECT_TOKEN) is not set (or empty); provide a 1Password Connect token that can read the mapping's vault".to_owned())
             })?;
-            secrets.push(op_token.clone());
             Source::Onepassword(
                 Client::new(url, &op_token, max_response_bytes),
                 Location {

@@ -45,7 +45,7 @@ export function importsFor(grants, log) {
       const checked = checkRequest(grants.services, origin, method, pathWithQuery);
       if (checked.refused === 'origin') {
         log('Warning', 'Refused a request to {Origin}: the sandbox grants only {Allowed}', {
-          Origin: origin ?? String(request.authority() ?? '(no authority)'),
+          Origin: origin ?? String(request.authority() ?? '(no authority)').slice(0, 300),
           Allowed: [...new Set(grants.services.map((s) => s.origin))],
         });
         // jco turns a thrown payload without `payload` into the `err` case of the result.
