@@ -192,10 +192,14 @@ impl Hooks {
     }
 }
 
-/// The Warning for a request refused at a granted origin.
+/// The Warning for a refused request (`Hooks::refuse` names the granted origins, too).
 fn log_refusal(log: &LogSink, refused: &Refusal) {
     match refused {
-        Refusal::Origin(_) => unreachable!("refusals by origin are logged with the grants"),
+        Refusal::Origin(origin) => log.event(
+            Level::Warning,
+            "Refused a request to {Origin}: no service is granted there",
+            &[("Origin", json!(origin))],
+        ),
         Refusal::Operation {
             service,
             origin,

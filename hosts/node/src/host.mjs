@@ -239,14 +239,16 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
     }
     // The order a guest uses: body, handle, write, finish. Anything the shim throws here ends
     // this request, not the run.
+    let sent;
     try {
       const copy = copyRequest(this.#request);
       const body = copy.body();
-      this.#sent = this.#send(copy);
+      sent = this.#send(copy);
       writeAndFinish(body, bytes);
+      this.#sent = sent;
     } catch (error) {
       this.#refuse({ reason: `the request could not be sent: ${String(error?.message ?? error?.tag ?? error).slice(0, 300)}`, key: null });
-      this.#sent = undefined;
+      sent?.[symbolDispose]?.();
       deny();
     }
   }
