@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use tenant_sync_guest::sync_core::clef;
 pub use tenant_sync_guest::sync_core::clef::Level;
 use tenant_sync_guest::sync_core::secrets::Redactor;
-use tenant_sync_guest::sync_core::untrusted::excerpt;
+use tenant_sync_guest::sync_core::untrusted::{excerpt, json_terminal_safe};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
@@ -117,15 +117,11 @@ impl ComponentLog {
             );
             return;
         }
-        let mut line = clef_safe(text);
+        // Escaped as the host's own events are (a bidi control, U+2028).
+        let mut line = json_terminal_safe(text);
         line.push('\n');
         self.sink.write_line(line.as_bytes());
     }
-}
-
-/// A CLEF line with invisible characters escaped, as the host's own.
-fn clef_safe(line: String) -> String {
-    tenant_sync_guest::sync_core::untrusted::json_terminal_safe(line)
 }
 
 impl IsTerminal for ComponentLog {

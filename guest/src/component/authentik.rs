@@ -198,8 +198,8 @@ impl Authentik<'_> {
     }
 
     /// `group` with its ancestry decided (`ancestry::ancestry_of`) from its ancestors, read
-    /// level by level: no request for a group without parents, at most `MAX_ANCESTORS` for one
-    /// with. An ancestor that is gone leaves the ancestry unknown, which is not safe to write.
+    /// level by level: no request for a group without parents, at most `MAX_ANCESTORS` + 1 for
+    /// one with. An ancestor that is gone leaves the ancestry unknown, which is not safe to write.
     async fn with_ancestry(&self, mut group: ExistingGroup) -> Result<ExistingGroup, String> {
         let mut known: Vec<ExistingGroup> = Vec::new();
         let mut tried: Vec<String> = Vec::new();
