@@ -5,7 +5,7 @@
 //! fills them in. No token value is ever logged or quoted: the commands run without the token
 //! variables, and what they print is scrubbed of every token already known.
 
-use crate::grants::SECRET_VARS;
+use crate::grants::{SECRET_VARS, Tokens};
 use crate::logging::{Level, LogSink};
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -73,11 +73,7 @@ pub fn complete(
         Some(name) => format!("the environment ({name})"),
         None => {
             // A command's message may quote what it printed, or the command line itself.
-            let known = Redactor::new(
-                env.iter()
-                    .filter(|(name, _)| SECRET_VARS.contains(&name.as_str()))
-                    .map(|(_, value)| value.clone()),
-            );
+            let known = Redactor::new(Tokens::of(env).values());
             let (token, source) =
                 from_fallback(names, fallback).map_err(|message| known.scrub(&message))?;
             env.retain(|(k, _)| !names.contains(&k.as_str()));

@@ -6,11 +6,12 @@ use anyhow::{Context, bail};
 use http::Uri;
 use std::ffi::OsString;
 use std::fmt;
+use tenant_sync_guest::sync_core::defaults;
 use tenant_sync_guest::sync_core::managed::MANAGED_KEYS;
 use tenant_sync_guest::sync_core::untrusted::{excerpt, terminal_safe};
 
 /// The secrets a run may need; only these (and the config variables) reach the component.
-pub const SECRET_VARS: [&str; 3] = ["OP_TOKEN", "OP_CONNECT_TOKEN", "AUTHENTIK_TOKEN"];
+pub const SECRET_VARS: [&str; 3] = defaults::TOKEN_VARS;
 
 /// Scheme, host and port: what a request is allowed or refused by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -477,7 +478,7 @@ impl Permit {
 pub struct Tokens(Vec<(&'static str, String)>);
 
 impl Tokens {
-    /// The tokens in the component's environment: the Authentik token, the 1Password ones.
+    /// The tokens in an environment (`SECRET_VARS`): the Authentik token, the 1Password ones.
     pub fn of(env: &[(String, String)]) -> Tokens {
         let service = |name: &str| match name {
             "AUTHENTIK_TOKEN" => Some("Authentik"),
@@ -490,6 +491,11 @@ impl Tokens {
                 .filter_map(|(name, value)| Some((service(name)?, value.trim().to_owned())))
                 .collect(),
         )
+    }
+
+    /// Every token value, whichever service it is for.
+    pub fn values(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.iter().map(|(_, token)| token.clone())
     }
 }
 

@@ -64,17 +64,6 @@ pub struct Grants {
     pub stop: Stop,
 }
 
-impl Grants {
-    /// The token values this run grants: never to be seen in what the component writes.
-    pub fn secrets(&self) -> Vec<String> {
-        self.env
-            .iter()
-            .filter(|(name, _)| crate::grants::SECRET_VARS.contains(&name.as_str()))
-            .map(|(_, value)| value.clone())
-            .collect()
-    }
-}
-
 pub struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -93,10 +82,12 @@ impl HostState {
         let stdout = MemoryOutputPipe::new(MAX_STDOUT_BYTES);
         // No preopens, no inherited env/args/stdin, no network: WasiCtxBuilder grants nothing
         // it is not told to, and sockets stay denied because `inherit_network` is never called.
+        // Which token is whose: for the requests, and never to be seen in what it writes.
+        let tokens = Tokens::of(&grants.env);
         let wasi = WasiCtx::builder()
             .envs(&grants.env)
             .stdout(stdout.clone())
-            .stderr(ComponentLog::new(grants.log.clone(), grants.secrets()))
+            .stderr(ComponentLog::new(grants.log.clone(), tokens.values()))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -112,7 +103,7 @@ impl HostState {
                 log: grants.log.clone(),
                 verbose: grants.log.debug(),
                 stop: grants.stop.clone(),
-                tokens: Tokens::of(&grants.env),
+                tokens,
             },
             memory: MemoryCap {
                 limit: grants.limits.memory_bytes,

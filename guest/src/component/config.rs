@@ -79,7 +79,7 @@ pub fn resolve<'a>(
     })?;
     let max_response_bytes = defaults::max_response_bytes(options.max_response_bytes);
     // Every token the environment holds, used here or not: none may leave in a message.
-    let secrets: Vec<String> = ["AUTHENTIK_TOKEN", "OP_TOKEN", "OP_CONNECT_TOKEN"]
+    let secrets: Vec<String> = defaults::TOKEN_VARS
         .iter()
         .filter_map(|name| token(&[name]))
         .collect();

@@ -10,6 +10,9 @@ pub const ITEM: &str = "flowercore-tenant-mapping";
 pub const FIELD: &str = "mapping";
 /// The `fc:managed-by` value that marks the groups a run owns.
 pub const MANAGER: &str = "authentik-tenant-mapping-sync";
+/// The environment variables that hold tokens: what a run's component may see of its secrets,
+/// and what nothing it says may contain.
+pub const TOKEN_VARS: [&str; 3] = ["OP_TOKEN", "OP_CONNECT_TOKEN", "AUTHENTIK_TOKEN"];
 /// Authentik requests in flight at once when none is asked for.
 pub const CONCURRENCY: u32 = 4;
 /// More parallel writes than this only queue up at Authentik's workers.
