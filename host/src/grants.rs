@@ -409,18 +409,24 @@ impl Permit {
     /// The whole body, before any of it is sent: nothing for a request without one; otherwise
     /// JSON, at most `MAX_BODY_BYTES`, an object with exactly the operation's keys and types.
     pub fn check_body(&self, body: &[u8]) -> Result<(), Refusal> {
+        self.parse_body(body).map(|_| ())
+    }
+
+    /// `check_body`, keeping the body as JSON for the checks after it (`None`: no body).
+    pub fn parse_body(&self, body: &[u8]) -> Result<Option<serde_json::Value>, Refusal> {
         let Some(shape) = self.operation.body else {
             return match body.is_empty() {
-                true => Ok(()),
+                true => Ok(None),
                 false => Err(self.oversized()),
             };
         };
         if body.len() > MAX_BODY_BYTES {
             return Err(self.oversized());
         }
-        let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) else {
+        let Ok(value @ serde_json::Value::Object(_)) = serde_json::from_slice(body) else {
             return Err(self.refuse("the body is not a JSON object".to_owned(), None));
         };
+        let object = value.as_object().expect("matched as an object");
         let allowed = || {
             shape
                 .iter()
@@ -469,7 +475,7 @@ impl Permit {
                 }
             }
         }
-        Ok(())
+        Ok(Some(value))
     }
 }
 
@@ -501,13 +507,15 @@ impl Tokens {
 
 impl Permit {
     /// Each token goes only to its own service, and only as its `Authorization`: no token of
-    /// the run in the target (raw or percent-decoded) or in the body (raw or JSON-escaped),
-    /// where a server would log it, store it, or hand it to whoever reads the group.
+    /// the run in the target (raw or percent-decoded) or in the body (raw, or JSON-escaped:
+    /// `parsed` is the body as `parse_body` read it), where a server would log it, store it, or
+    /// hand it to whoever reads the group.
     pub fn check_tokens(
         &self,
         authorization: &[&[u8]],
         target: &str,
         body: &[u8],
+        parsed: Option<&serde_json::Value>,
         tokens: &Tokens,
     ) -> Result<(), Refusal> {
         let own = |value: &[u8]| {
@@ -526,9 +534,7 @@ impl Permit {
             ));
         }
         let decoded = percent_encoding::percent_decode_str(target).decode_utf8_lossy();
-        let canonical = serde_json::from_slice::<serde_json::Value>(body)
-            .map(|value| value.to_string())
-            .unwrap_or_default();
+        let canonical = parsed.map(ToString::to_string).unwrap_or_default();
         let body = String::from_utf8_lossy(body);
         // Shorter than a real token, a value cannot be told from an ordinary word.
         let carried = |token: &String| {
@@ -1020,6 +1026,10 @@ mod tests {
         assert!(!reason.contains('\u{202e}'));
     }
 
+    fn parsed(body: &[u8]) -> Option<serde_json::Value> {
+        serde_json::from_slice(body).ok()
+    }
+
     #[test]
     fn a_token_goes_only_to_its_own_service_and_only_as_its_authorization() {
         let tokens = Tokens::of(&[
@@ -1033,7 +1043,10 @@ mod tests {
         let target = format!("/api/v3/core/groups/{GROUP}/?include_users=false");
         let ours: &[u8] = b"Bearer ak-0123456789";
         let fine = br#"{"attributes": {"fc:tenant": "a"}}"#;
-        assert_eq!(patch.check_tokens(&[ours], &target, fine, &tokens), Ok(()));
+        assert_eq!(
+            patch.check_tokens(&[ours], &target, fine, parsed(fine).as_ref(), &tokens),
+            Ok(())
+        );
         // Another service's token, a second header, or none of ours.
         for authorization in [
             vec![b"Bearer op-9876543210".as_slice()],
@@ -1041,7 +1054,13 @@ mod tests {
             vec![b"Bearer someone-else".as_slice()],
         ] {
             let refused = patch
-                .check_tokens(&authorization, &target, fine, &tokens)
+                .check_tokens(
+                    &authorization,
+                    &target,
+                    fine,
+                    parsed(fine).as_ref(),
+                    &tokens,
+                )
                 .unwrap_err();
             assert_eq!(content_key(refused).as_deref(), Some("authorization"));
         }
@@ -1051,7 +1070,9 @@ mod tests {
             r#"{"attributes": {"x": "\u006fp-9876543210"}}"#,
             r#"{"attributes": {"ak-0123456789": 1}}"#,
         ] {
-            let refused = patch.check_tokens(&[ours], &target, body.as_bytes(), &tokens);
+            let value = parsed(body.as_bytes());
+            let refused =
+                patch.check_tokens(&[ours], &target, body.as_bytes(), value.as_ref(), &tokens);
             let Err(Refusal::Content(refused)) = refused else {
                 panic!("{body}: {refused:?}")
             };
@@ -1065,7 +1086,8 @@ mod tests {
             "/api/v3/core/groups/?include_users=false&name=op%2D9876543210",
         ] {
             assert!(
-                get.check_tokens(&[ours], target, b"", &tokens).is_err(),
+                get.check_tokens(&[ours], target, b"", None, &tokens)
+                    .is_err(),
                 "{target}"
             );
         }

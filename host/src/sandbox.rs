@@ -343,7 +343,7 @@ async fn checked_body(
             }));
         }
     };
-    permit.check_body(&bytes).map_err(Denied::Refused)?;
+    let parsed = permit.parse_body(&bytes).map_err(Denied::Refused)?;
     let authorization: Vec<&[u8]> = parts
         .headers
         .get_all(http::header::AUTHORIZATION)
@@ -352,7 +352,7 @@ async fn checked_body(
         .collect();
     let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
     permit
-        .check_tokens(&authorization, target, &bytes, tokens)
+        .check_tokens(&authorization, target, &bytes, parsed.as_ref(), tokens)
         .map_err(Denied::Refused)?;
     let body = Full::new(bytes)
         .map_err(|never| match never {})
