@@ -117,6 +117,35 @@ pub struct DesiredState {
     pub warnings: Vec<ValidationIssue>,
 }
 
+/// A warning for each of the first `MAX_UNKNOWN_FIELDS_SHOWN` unknown fields (`what`: "field"),
+/// and one that counts the rest; `warning(field, message)` places each (document or entry).
+fn warn_unknown<'k>(
+    unknown: impl Iterator<Item = &'k String>,
+    what: &str,
+    warnings: &mut Vec<ValidationIssue>,
+    warning: impl Fn(Option<String>, String) -> ValidationIssue,
+) {
+    let mut count = 0;
+    for key in unknown {
+        count += 1;
+        if count <= MAX_UNKNOWN_FIELDS_SHOWN {
+            warnings.push(warning(
+                Some(excerpt(key)),
+                format!("unknown {what}, ignored"),
+            ));
+        }
+    }
+    if let Some(more) = count
+        .checked_sub(MAX_UNKNOWN_FIELDS_SHOWN)
+        .filter(|n| *n > 0)
+    {
+        warnings.push(warning(
+            None,
+            format!("{more} more unknown {what}s, ignored (not named)"),
+        ));
+    }
+}
+
 /// The first `max` of `found`, and a last one that counts the rest (`what`: "warnings").
 fn first_of(mut found: Vec<ValidationIssue>, max: usize, what: &str) -> Vec<ValidationIssue> {
     if found.len() > max {
@@ -146,26 +175,18 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
             ),
         )]);
     };
-    let unknown: Vec<&String> = root
+    let unknown = root
         .keys()
-        .filter(|key| *key != "version" && *key != "mappings")
-        .collect();
-    for key in unknown.iter().take(MAX_UNKNOWN_FIELDS_SHOWN) {
-        warnings.push(ValidationIssue::document(
-            Some(key),
-            "unknown top-level field, ignored",
-        ));
-    }
-    if let Some(more) = unknown
-        .len()
-        .checked_sub(MAX_UNKNOWN_FIELDS_SHOWN)
-        .filter(|n| *n > 0)
-    {
-        warnings.push(ValidationIssue::document(
-            None,
-            format!("{more} more unknown top-level fields, ignored (not named)"),
-        ));
-    }
+        .filter(|key| *key != "version" && *key != "mappings");
+    warn_unknown(
+        unknown,
+        "top-level field",
+        &mut warnings,
+        |field, message| ValidationIssue {
+            field,
+            ..ValidationIssue::document(None, message)
+        },
+    );
     match root.get("version") {
         None => issues.push(ValidationIssue::document(
             Some("version"),
@@ -457,30 +478,17 @@ fn read_entry(
     let regulated = reader.optional_bool("regulated");
     let strict_mode = reader.optional_bool("strictMode");
     let ok = reader.ok;
-    let unknown: Vec<&String> = fields
+    let unknown = fields
         .keys()
-        .filter(|key| !ENTRY_FIELDS.iter().any(|(name, _, _)| name == *key))
-        .collect();
-    for key in unknown.iter().take(MAX_UNKNOWN_FIELDS_SHOWN) {
-        warnings.push(ValidationIssue {
+        .filter(|key| !ENTRY_FIELDS.iter().any(|(name, _, _)| name == *key));
+    warn_unknown(unknown, "field", warnings, |field, message| {
+        ValidationIssue {
             entry: Some(index),
             group: group.clone(),
-            field: Some(excerpt(key)),
-            message: "unknown field, ignored".to_owned(),
-        });
-    }
-    if let Some(more) = unknown
-        .len()
-        .checked_sub(MAX_UNKNOWN_FIELDS_SHOWN)
-        .filter(|n| *n > 0)
-    {
-        warnings.push(ValidationIssue {
-            entry: Some(index),
-            group: group.clone(),
-            field: None,
-            message: format!("{more} more unknown fields, ignored (not named)"),
-        });
-    }
+            field,
+            message,
+        }
+    });
     ok.then(|| Entry {
         name: name.unwrap_or_default(),
         tenant: tenant.unwrap_or_default(),
