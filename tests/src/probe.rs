@@ -11,6 +11,9 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::bindings::Command as WasiCommand;
 
+/// What the probe reports for a request the host refused.
+pub const REFUSED: &str = "refused ErrorCode::HttpRequestDenied";
+
 /// One probe request's fate, as the probe saw it.
 #[derive(Debug)]
 pub struct Probed {

@@ -12,6 +12,7 @@ use tenant_sync::logging::LogSink;
 use tenant_sync::sandbox::Grants;
 use tenant_sync_peer::admin::encode;
 use tenant_sync_peer::{Framing, Peer, Scratch, authentik, wire};
+use tenant_sync_tests::probe::REFUSED;
 
 const ADMINS: &str = "authentik Admins";
 const SERVICE_GROUP: &str = "tenant-sync service account";
@@ -152,12 +153,12 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
     assert_eq!(
         outcomes,
         [
-            "refused ErrorCode::HttpRequestDenied",
-            "refused ErrorCode::HttpRequestDenied",
-            "refused ErrorCode::HttpRequestDenied",
-            "refused ErrorCode::HttpRequestDenied",
-            "refused ErrorCode::HttpRequestDenied",
-            "refused ErrorCode::HttpRequestDenied",
+            REFUSED,
+            REFUSED,
+            REFUSED,
+            REFUSED,
+            REFUSED,
+            REFUSED,
             "status 200",
         ]
     );
