@@ -61,16 +61,17 @@ fn exports_sync_mapping_render_and_the_cli_run() {
     );
 }
 
-/// The component ships in a ConfigMap (`deploy/component-configmap.yaml`): at most 1 MiB, and
-/// binaryData is base64, so the component must stay under 704 KiB (README, "The component").
+/// The component ships in a ConfigMap (`deploy/component-configmap.yaml`), which holds at most
+/// 1 MiB of data (Kubernetes counts binaryData decoded). The budget keeps 128 KiB of that free
+/// for the key and for growth noticed in review rather than at deploy (README, "The component").
 #[test]
 fn the_component_fits_its_configmap_budget() {
     let size = tenant_sync::runtime::EMBEDDED_COMPONENT.len();
-    let budget = 704 * 1024;
+    let budget = 896 * 1024;
     assert!(
         size <= budget,
         "the component is {size} bytes, over its {budget}-byte budget: find what grew (just size; twiggy top)"
     );
-    // The budget itself: base64 of it, plus the manifest, fits the ConfigMap limit.
-    assert!(budget.div_ceil(3) * 4 < 1024 * 1024);
+    // The budget itself, plus the key, fits the ConfigMap limit.
+    assert!(budget + "tenant_sync.wasm".len() < 1024 * 1024);
 }

@@ -1,6 +1,7 @@
 //! The tenant-mapping document (schema v1): parsing, validation and normalization into the
 //! desired state. Every problem is collected, so an operator fixes the document in one pass.
 
+use crate::sync_core::lookalike::{skeleton, spelled};
 use crate::sync_core::secrets::Redactor;
 use crate::sync_core::untrusted::{excerpt, is_invisible};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -271,6 +272,7 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
             _ => unique.push((index, entry)),
         }
     }
+    issues.extend(look_alikes(&unique));
     // In document order, as a reader goes through the file (stable: an entry's own problems
     // stay before its duplicate notice; document-level ones, without an entry, come first).
     issues.sort_by_key(|issue| issue.entry);
@@ -584,6 +586,36 @@ fn nfc_name(name: String, index: u32, warnings: &mut Vec<ValidationIssue>) -> St
         });
     }
     nfc
+}
+
+/// Entries whose group names differ but read the same (`lookalike::skeleton`): one issue per
+/// later entry, naming the earlier one and both spellings by code point.
+fn look_alikes(entries: &[(u32, Entry)]) -> Vec<ValidationIssue> {
+    let mut by_look: Vec<(String, u32, &str)> = entries
+        .iter()
+        .map(|(index, entry)| (skeleton(&entry.name), *index, entry.name.as_str()))
+        .collect();
+    // Look-alikes side by side, each run in document order.
+    by_look.sort();
+    let mut issues = Vec::new();
+    for pair in by_look.windows(2) {
+        let [(first_look, first, first_name), (look, index, name)] = pair else {
+            continue;
+        };
+        if look == first_look {
+            issues.push(ValidationIssue {
+                entry: Some(*index),
+                group: Some(excerpt(name)),
+                field: Some("authentikGroup".to_owned()),
+                message: format!(
+                    "{} reads the same as mappings[{first}] ({}) but is spelled with other characters; two groups whose names look alike invite mistakes, so use one spelling",
+                    spelled(name),
+                    spelled(first_name)
+                ),
+            });
+        }
+    }
+    issues
 }
 
 /// `name` in Unicode NFC, borrowed when it already is (the common case, found without
@@ -904,6 +936,23 @@ mod tests {
             let state = validate(&one_entry(fine, "t")).unwrap();
             assert!(state.warnings.is_empty(), "{fine}");
         }
+    }
+
+    #[test]
+    fn two_entries_whose_names_read_the_same_are_refused() {
+        let document = serde_json::json!({"version": 1, "mappings": [
+            {"authentikGroup": "acme-admins", "fcTenantId": "t", "fcRole": "user"},
+            {"authentikGroup": "beta", "fcTenantId": "t", "fcRole": "user"},
+            {"authentikGroup": "\u{0430}cme-admins", "fcTenantId": "u", "fcRole": "user"},
+            {"authentikGroup": "acme\u{2010}admins", "fcTenantId": "t", "fcRole": "user"}]})
+        .to_string();
+        assert_eq!(
+            issues(&document),
+            [
+                r#"mappings[2] (group "аcme-admins"): authentikGroup: "\u{0430}cme-admins" reads the same as mappings[0] ("acme-admins") but is spelled with other characters; two groups whose names look alike invite mistakes, so use one spelling"#,
+                r#"mappings[3] (group "acme‐admins"): authentikGroup: "acme\u{2010}admins" reads the same as mappings[2] ("\u{0430}cme-admins") but is spelled with other characters; two groups whose names look alike invite mistakes, so use one spelling"#,
+            ]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod create;
 pub mod defaults;
 pub mod endpoint;
 pub mod group;
+pub mod lookalike;
 pub mod managed;
 pub mod mapping;
 pub mod mapping_schema;

@@ -2,10 +2,10 @@
 //! Pure; the only writes that can ever happen are the `Write`s it returns.
 
 pub use super::group::{Ancestry, ExistingGroup};
+use super::lookalike::{skeleton, spelled};
 use super::managed::{self, AttributeChange, Attributes, Ownership};
 use super::mapping::{DesiredState, nfc};
 use super::untrusted::excerpt;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a run may manage: groups marked with `manager` (or unmarked ones, which it adopts), and
@@ -142,19 +142,19 @@ pub fn plan(
     rules: &Rules,
 ) -> Result<Vec<PlannedGroup>, InconsistentListing> {
     let manager = rules.manager;
-    let existing = index_by_name(existing)?;
+    let existing = index_by_look(existing)?;
     let mut planned = Vec::with_capacity(desired.groups.len() + desired.skipped.len());
 
     for group in &desired.groups {
         let block = managed::block_for(group, manager);
-        let current = match existing.get(group.name.as_str()).map(Vec::as_slice) {
+        let current = match existing.get(&skeleton(&group.name)).map(Vec::as_slice) {
             Some([current]) if current.name == group.name => Some(*current),
             Some(twins) => {
                 planned.push(PlannedGroup {
                     group: group.name.clone(),
                     action: Action::Conflict,
                     changes: Vec::new(),
-                    reason: Some(twin_reason(twins)),
+                    reason: Some(twin_reason(&group.name, twins)),
                     write: None,
                 });
                 continue;
@@ -233,11 +233,8 @@ pub fn plan(
         .map(|g| g.name.as_str())
         .chain(desired.skipped.iter().map(|s| s.group.as_str()))
         .collect();
-    let groups = existing
-        .iter()
-        .flat_map(|(key, groups)| groups.iter().map(move |g| (key, g)));
-    for (key, group) in groups {
-        if !mapped.contains(key.as_ref())
+    for group in existing.values().flatten() {
+        if !mapped.contains(nfc(&group.name).as_ref())
             && managed::ownership(&group.attributes, manager) == Ownership::Ours
         {
             planned.push(PlannedGroup {
@@ -258,16 +255,17 @@ pub fn plan(
     Ok(planned)
 }
 
-/// Groups by their name's NFC spelling, the way the mapping's names are kept. The same group
-/// listed twice (a page repeated while paging) counts once; two different groups with one name
-/// would make any decision a guess, so that is refused. Different groups whose names are two
-/// spellings of one name (Authentik compares bytes) share a key: the plan leaves them alone.
-fn index_by_name(
+/// Groups by how their name reads (`lookalike::skeleton`). The same group listed twice (a page
+/// repeated while paging) counts once; two different groups with one name would make any
+/// decision a guess, so that is refused. Different groups whose names read the same (two
+/// Unicode spellings of one name, or look-alike letters: Authentik compares bytes) share a key:
+/// the plan leaves them alone and creates no look-alike of any.
+fn index_by_look(
     existing: &[ExistingGroup],
-) -> Result<BTreeMap<Cow<'_, str>, Vec<&ExistingGroup>>, InconsistentListing> {
-    let mut by_name: BTreeMap<Cow<'_, str>, Vec<&ExistingGroup>> = BTreeMap::new();
+) -> Result<BTreeMap<String, Vec<&ExistingGroup>>, InconsistentListing> {
+    let mut by_name: BTreeMap<String, Vec<&ExistingGroup>> = BTreeMap::new();
     for group in existing {
-        let same_key = by_name.entry(nfc(&group.name)).or_default();
+        let same_key = by_name.entry(skeleton(&group.name)).or_default();
         if let Some(seen) = same_key.iter().find(|g| g.name == group.name) {
             if seen.pk != group.pk {
                 return Err(InconsistentListing(format!(
@@ -284,17 +282,19 @@ fn index_by_name(
     Ok(by_name)
 }
 
-/// Why a mapped name that Authentik holds in other Unicode spellings is left alone.
-fn twin_reason(twins: &[&ExistingGroup]) -> String {
+/// Why a mapped name that reads like names Authentik holds in other spellings (other Unicode
+/// forms, look-alike letters) is left alone.
+fn twin_reason(name: &str, twins: &[&ExistingGroup]) -> String {
     let spellings: Vec<String> = twins.iter().map(|g| spelled(&g.name)).collect();
     format!(
-        "Authentik has {} that look{} like this name but {} spelled differently in Unicode ({}); left untouched, since writing would create or change a lookalike. Rename {} in Authentik to the NFC spelling, or map a different name",
+        "Authentik has {} that look{} like this name ({}) but {} spelled differently in Unicode ({}); left untouched, since writing would create or change a lookalike. Rename {} in Authentik, or map a different name",
         if twins.len() == 1 {
             "a group".to_owned()
         } else {
             format!("{} groups", twins.len())
         },
         if twins.len() == 1 { "s" } else { "" },
+        spelled(name),
         if twins.len() == 1 { "is" } else { "are" },
         spellings.join(", "),
         if twins.len() == 1 {
@@ -303,18 +303,6 @@ fn twin_reason(twins: &[&ExistingGroup]) -> String {
             "all but one"
         },
     )
-}
-
-/// A name with every non-ASCII character as its code point, so two spellings read differently.
-fn spelled(name: &str) -> String {
-    let shown: String = excerpt(name)
-        .chars()
-        .map(|c| match c.is_ascii() {
-            true => c.to_string(),
-            false => format!("\\u{{{:04x}}}", c as u32),
-        })
-        .collect();
-    format!("\"{shown}\"")
 }
 
 #[cfg(test)]
@@ -388,6 +376,40 @@ mod tests {
                 .starts_with("Authentik has 2 groups")
         );
         assert_eq!(planned.len(), 2, "a twin is not an orphan: {planned:?}");
+    }
+
+    #[test]
+    fn a_name_that_reads_like_an_existing_group_is_not_created_beside_it() {
+        // Cyrillic а (U+0430) in place of the Latin a.
+        let desired = validate(
+            r#"{"version": 1, "mappings": [
+              {"authentikGroup": "\u0430cme-admins", "fcTenantId": "t", "fcRole": "user"},
+              {"authentikGroup": "beta", "fcTenantId": "t", "fcRole": "user"}]}"#,
+        )
+        .unwrap();
+        let current = [
+            existing("acme-admins", "1", json!({})),
+            existing("bet\u{0430}", "2", json!({})),
+        ];
+        let planned = plan(&desired, &current, &Rules::new("me")).unwrap();
+        assert_eq!(planned.len(), 2, "{planned:?}");
+        for (row, (mapped, held)) in planned.iter().zip([
+            ("beta", "bet\\u{0430}"),
+            ("\\u{0430}cme-admins", "acme-admins"),
+        ]) {
+            assert_eq!(
+                (row.action, &row.write),
+                (Action::Conflict, &None),
+                "{row:?}"
+            );
+            let reason = row.reason.as_deref().unwrap();
+            assert!(
+                reason.contains(&format!(
+                    "(\"{mapped}\") but is spelled differently in Unicode (\"{held}\")"
+                )),
+                "{reason}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! Names that read the same: UTS #39 confusable skeletons. `аcme-admins` with a Cyrillic `а`
+//! and `acme-admins` are two groups to Authentik and one to whoever reads them, so a mapping
+//! may not hold both, and a run never creates one beside the other.
+
+use super::untrusted::excerpt;
+
+/// The UTS #39 skeleton of `name`: two names with one skeleton are confusable. Two spellings of
+/// one name (NFC and not) have one skeleton too.
+pub fn skeleton(name: &str) -> String {
+    unicode_security::skeleton(name).collect()
+}
+
+/// A name (bounded) with every non-ASCII character as its code point, so two names that look
+/// the same read differently: `"\u{0430}cme"`.
+pub fn spelled(name: &str) -> String {
+    let shown: String = excerpt(name)
+        .chars()
+        .map(|c| match c.is_ascii() && !c.is_ascii_control() {
+            true => c.to_string(),
+            false => format!("\\u{{{:04x}}}", c as u32),
+        })
+        .collect();
+    format!("\"{shown}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alikes_share_a_skeleton_and_different_names_do_not() {
+        let latin = "acme-admins";
+        for alike in [
+            "\u{0430}cme-admins",  // Cyrillic a
+            "acme-adm\u{0456}ns",  // Cyrillic i
+            "acme\u{2010}admins",  // hyphen
+            "acme-admins\u{200b}", // zero-width space
+            "a\u{0063}me-admins",  // the same name
+            "acme-admi\u{0578}s",  // Armenian vo
+        ] {
+            assert_eq!(skeleton(alike), skeleton(latin), "{}", spelled(alike));
+        }
+        for other in ["acme-admin", "acme-users", "ACME-ADMINS", "acme_admins"] {
+            assert_ne!(skeleton(other), skeleton(latin), "{other}");
+        }
+        // Two Unicode spellings of one name (NFC and NFD) read the same.
+        assert_eq!(skeleton("\u{00fc}ber"), skeleton("u\u{0308}ber"));
+    }
+
+    #[test]
+    fn a_spelling_shows_every_character_that_is_not_plain_ascii() {
+        assert_eq!(spelled("\u{0430}cme"), r#""\u{0430}cme""#);
+        assert_eq!(spelled("a\u{202e}b"), r#""a\u{202e}b""#);
+    }
+}
