@@ -6,6 +6,7 @@
 //! may see, the defaults and limits, and the exit codes.
 
 use crate::grants::{self, AUTHENTIK_OPERATIONS, ONEPASSWORD_OPERATIONS, Operation};
+use crate::held;
 use crate::sandbox::Limits;
 use crate::stop;
 use serde_json::{Value, json};
@@ -25,9 +26,10 @@ pub fn contract() -> Value {
                     "body": o.body.map(|shape| {
                         shape
                             .iter()
-                            .map(|(key, kind)| json!({"key": key, "type": kind.name(), "keys": kind.keys()}))
+                            .map(|(key, kind)| json!({"key": key, "type": kind.name(), "keys": kind.keys(), "heldExcept": kind.held_except()}))
                             .collect::<Vec<_>>()
                     }),
+                    "answer": o.answer.name(),
                 })
             })
             .collect::<Vec<_>>()
@@ -42,6 +44,8 @@ pub fn contract() -> Value {
             "headers": grants::REQUEST_HEADERS,
             "bodyContentType": grants::BODY_CONTENT_TYPE,
             "maxBodyBytes": grants::MAX_BODY_BYTES,
+            "maxRecordedBytes": held::MAX_RECORDED_BYTES,
+            "maxInFlight": crate::in_flight::MAX_IN_FLIGHT,
         },
         "secretVars": grants::SECRET_VARS,
         "defaults": {

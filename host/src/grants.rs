@@ -2,6 +2,7 @@
 //! which environment variables it may read. Pure rules, each one unit-tested; `sandbox` enforces
 //! them.
 
+use crate::held::{Answer, Held, NotHeld};
 use anyhow::{Context, bail};
 use http::Uri;
 use std::ffi::OsString;
@@ -71,6 +72,8 @@ pub struct Operation {
     pub pinned: &'static [(&'static str, &'static str)],
     /// `None`: the request has no body. Otherwise a JSON object with exactly these keys.
     pub body: Option<&'static [(&'static str, JsonKind)]>,
+    /// What its success answer holds that the host records (`held`).
+    pub answer: Answer,
 }
 
 /// The JSON type a body key's value must have.
@@ -80,13 +83,16 @@ pub enum JsonKind {
     Object,
     /// An object whose keys are all among these.
     ObjectOf(&'static [&'static str]),
+    /// An object equal to the attributes the group in the path held when the run last read it
+    /// (`held`), except in these keys.
+    HeldExcept(&'static [&'static str]),
 }
 
 impl JsonKind {
     pub fn name(self) -> &'static str {
         match self {
             JsonKind::String => "string",
-            JsonKind::Object | JsonKind::ObjectOf(_) => "object",
+            JsonKind::Object | JsonKind::ObjectOf(_) | JsonKind::HeldExcept(_) => "object",
         }
     }
 
@@ -98,10 +104,18 @@ impl JsonKind {
         }
     }
 
+    /// The only keys in which an object may differ from what the group held, if it is held.
+    pub fn held_except(self) -> Option<&'static [&'static str]> {
+        match self {
+            JsonKind::HeldExcept(keys) => Some(keys),
+            _ => None,
+        }
+    }
+
     fn holds(self, value: &serde_json::Value) -> bool {
         match self {
             JsonKind::String => value.is_string(),
-            JsonKind::Object | JsonKind::ObjectOf(_) => value.is_object(),
+            JsonKind::Object | JsonKind::ObjectOf(_) | JsonKind::HeldExcept(_) => value.is_object(),
         }
     }
 }
@@ -139,6 +153,7 @@ pub const AUTHENTIK_OPERATIONS: &[Operation] = &[
         query: &["include_users", "ordering", "page", "page_size", "name"],
         pinned: &[("include_users", "false")],
         body: None,
+        answer: Answer::GroupPage,
     },
     Operation {
         method: "GET",
@@ -146,6 +161,7 @@ pub const AUTHENTIK_OPERATIONS: &[Operation] = &[
         query: &["include_users"],
         pinned: &[("include_users", "false")],
         body: None,
+        answer: Answer::Group,
     },
     // Authentik answers writes with the group's members' details too, unless told not to.
     Operation {
@@ -159,13 +175,18 @@ pub const AUTHENTIK_OPERATIONS: &[Operation] = &[
             ("name", JsonKind::String),
             ("attributes", JsonKind::ObjectOf(&MANAGED_KEYS)),
         ]),
+        answer: Answer::Group,
     },
     Operation {
         method: "PATCH",
         path: "/api/v3/core/groups/{uuid}/",
         query: &["include_users"],
         pinned: &[("include_users", "false")],
-        body: Some(&[("attributes", JsonKind::Object)]),
+        // The group's whole attributes (Authentik replaces them): what the group held, the
+        // managed keys aside. Otherwise a change of the block could also add
+        // `additionalHeaders` or rewrite any attribute an outpost or a policy acts on.
+        body: Some(&[("attributes", JsonKind::HeldExcept(&MANAGED_KEYS))]),
+        answer: Answer::Group,
     },
 ];
 
@@ -177,6 +198,7 @@ pub const ONEPASSWORD_OPERATIONS: &[Operation] = &[
         query: &["filter"],
         pinned: &[],
         body: None,
+        answer: Answer::Nothing,
     },
     Operation {
         method: "GET",
@@ -184,6 +206,7 @@ pub const ONEPASSWORD_OPERATIONS: &[Operation] = &[
         query: &["filter"],
         pinned: &[],
         body: None,
+        answer: Answer::Nothing,
     },
 ];
 
@@ -476,6 +499,54 @@ impl Permit {
             }
         }
         Ok(Some(value))
+    }
+}
+
+impl Permit {
+    /// A body key that must be what the group in the path held (`JsonKind::HeldExcept`) is
+    /// checked against the answers this run relayed: a group never read, or a key outside the
+    /// managed ones added, removed or changed, is refused. `parsed` is `parse_body`'s result.
+    pub fn check_held(
+        &self,
+        parsed: Option<&serde_json::Value>,
+        held: &Held,
+    ) -> Result<(), Refusal> {
+        let shape = self.operation.body.unwrap_or_default();
+        for (key, kind) in shape {
+            let (Some(managed), Some(sent)) = (
+                kind.held_except(),
+                parsed
+                    .and_then(|body| body.get(*key))
+                    .and_then(|v| v.as_object()),
+            ) else {
+                continue;
+            };
+            // The template's `{uuid}` is the path's last segment.
+            let pk = self
+                .path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            match held.check(pk, sent, managed) {
+                Ok(()) => {}
+                Err(NotHeld::Unread) => {
+                    return Err(self.refuse(
+                        format!("the body's {key:?} may only change the managed keys of a group this run has read, and it has not read this one"),
+                        Some(key),
+                    ));
+                }
+                Err(NotHeld::Changed(foreign)) => {
+                    // The component chose this key: cut and escaped before a log shows it.
+                    let shown = terminal_safe(&excerpt(&foreign)).into_owned();
+                    return Err(self.refuse(
+                        format!("the body's {key:?} may not change {shown:?}: only the managed keys may differ from what the group holds"),
+                        Some(&shown),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,8 @@ pub mod credentials;
 pub mod demo;
 mod fingerprint;
 pub mod grants;
+pub mod held;
+pub mod in_flight;
 pub mod loading;
 pub mod logging;
 pub mod outcome;

@@ -2,6 +2,8 @@
 //! the allowlist (with bounded timeouts), a memory cap, no filesystem, no sockets, no stdin.
 
 use crate::grants::{Allowlist, MAX_BODY_BYTES, Permit, Refusal, Tokens};
+use crate::held::{Answer, Held, Recording};
+use crate::in_flight::{InFlight, Permitted};
 use crate::logging::{ComponentLog, Level, LogSink};
 use crate::stop::Stop;
 use crate::transport::Transport;
@@ -104,6 +106,8 @@ impl HostState {
                 verbose: grants.log.debug(),
                 stop: grants.stop.clone(),
                 tokens,
+                held: Held::default(),
+                in_flight: InFlight::default(),
             },
             memory: MemoryCap {
                 limit: grants.limits.memory_bytes,
@@ -138,6 +142,11 @@ struct Hooks {
     stop: Stop,
     /// Which token belongs to which service.
     tokens: Tokens,
+    /// What each group held in the answers relayed so far: a PATCH may change only its
+    /// managed keys.
+    held: Held,
+    /// Bounds the requests out at once (`in_flight::MAX_IN_FLIGHT`).
+    in_flight: InFlight,
     allowlist: Allowlist,
     transport: Transport,
     limits: Limits,
@@ -268,9 +277,12 @@ impl WasiHttpHooks for Hooks {
         });
         let (transport, log) = (self.transport.clone(), self.log.clone());
         let request_timeout = self.limits.request_timeout;
-        let (tokens, stop) = (self.tokens.clone(), self.stop.clone());
+        let (tokens, stop, held) = (self.tokens.clone(), self.stop.clone(), self.held.clone());
+        let in_flight = self.in_flight.clone();
         Box::new(async move {
-            let request = match checked_body(request, &permit, &tokens).await {
+            // Before the body is read: what a flood of requests holds is bounded too.
+            let place = in_flight.enter().await;
+            let request = match checked_body(request, &permit, &tokens, &held).await {
                 Ok(request) => request,
                 Err(Denied::Refused(refused)) => {
                     log_refusal(&log, &refused);
@@ -303,10 +315,20 @@ impl WasiHttpHooks for Hooks {
                     ],
                 );
             }
+            // The answer keeps the request's place until it is read or dropped.
+            let response = result?.map(|body| Permitted::new(body, place).boxed_unsync());
+            // A success answer's groups are recorded as the component reads them.
+            let response = match (response, permit.operation.answer) {
+                (response, Answer::Nothing) => response,
+                (response, _) if !response.status().is_success() => response,
+                (response, answer) => {
+                    response.map(|body| Recording::new(body, answer, held).boxed_unsync())
+                }
+            };
             // The pool drives each connection on its own task: nothing is left to await here.
             let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
                 Box::new(async { Ok(()) });
-            Ok((result?, io))
+            Ok((response, io))
         })
     }
 }
@@ -325,6 +347,7 @@ async fn checked_body(
     request: http::Request<WasiBody>,
     permit: &Permit,
     tokens: &Tokens,
+    held: &Held,
 ) -> Result<http::Request<WasiBody>, Denied> {
     let limit = match permit.operation.body {
         Some(_) => MAX_BODY_BYTES,
@@ -353,6 +376,7 @@ async fn checked_body(
     let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
     permit
         .check_tokens(&authorization, target, &bytes, parsed.as_ref(), tokens)
+        .and_then(|()| permit.check_held(parsed.as_ref(), held))
         .map_err(Denied::Refused)?;
     let body = Full::new(bytes)
         .map_err(|never| match never {})

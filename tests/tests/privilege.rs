@@ -98,7 +98,7 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
     .json()["user"]["pk"]
         .as_u64()
         .unwrap();
-    let target = peer.create_group(&scratch.name("target"), json!({}), &[]);
+    let target = peer.create_group(&scratch.name("target"), json!({"notes": "kept"}), &[]);
     let target_pk = target["pk"].as_str().unwrap().to_owned();
     let admins_pk = admins["pk"].as_str().unwrap().to_owned();
     let service_pk = service_group["pk"].as_str().unwrap().to_owned();
@@ -134,8 +134,17 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
             "PATCH {base}/api/v3/core/groups/{admins_pk}/ {{\"attributes\": {}}}",
             admins["attributes"]
         ),
+        // A PATCH replaces the whole attributes: once the group is read, only the managed keys
+        // may change (here: an outpost header added, then a foreign key dropped).
+        format!("GET {base}/api/v3/core/groups/{target_pk}/?include_users=false"),
         format!(
-            "PATCH {base}/api/v3/core/groups/{target_pk}/?include_users=false {{\"attributes\": {{\"fc:probe\": 1}}}}"
+            "PATCH {base}/api/v3/core/groups/{target_pk}/?include_users=false {{\"attributes\": {{\"notes\": \"kept\", \"fc:tenant\": \"probe\", \"additionalHeaders\": {{\"X-Remote-User\": \"admin\"}}}}}}"
+        ),
+        format!(
+            "PATCH {base}/api/v3/core/groups/{target_pk}/?include_users=false {{\"attributes\": {{\"fc:tenant\": \"probe\"}}}}"
+        ),
+        format!(
+            "PATCH {base}/api/v3/core/groups/{target_pk}/?include_users=false {{\"attributes\": {{\"notes\": \"kept\", \"fc:tenant\": \"probe\"}}}}"
         ),
     ];
     let log = LogSink::memory();
@@ -160,6 +169,9 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
             REFUSED,
             REFUSED,
             "status 200",
+            REFUSED,
+            REFUSED,
+            "status 200",
         ]
     );
     // Read back: nothing of the escalations reached the server; the granted write did.
@@ -173,7 +185,7 @@ async fn the_jobs_token_could_make_itself_superuser_and_the_sandbox_refuses_ever
     assert!(!is_superuser(peer, &token));
     assert_eq!(
         stored(peer, &scratch.name("target"))["attributes"],
-        json!({"fc:probe": 1})
+        json!({"notes": "kept", "fc:tenant": "probe"})
     );
     assert!(
         !log.contents().contains(&token),

@@ -149,7 +149,7 @@ async fn wasi_cli_run_prints_the_failure_document_of_a_failed_run() {
 #[tokio::test]
 async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() {
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);
-    let group = ak.seed_group("tenant-a", serde_json::json!({}), &[]);
+    let group = ak.seed_group("tenant-a", serde_json::json!({"k": 1}), &[]);
     let base = ak.url();
     let admins = "5e1b3c2a-0d4f-4a6b-8c9d-0e1f2a3b4c5d";
     let forbidden = [
@@ -183,7 +183,24 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
         format!("GET {base}/api/v3/core/groups/?include_users=false&name=tenant-a"),
         format!("GET {base}/api/v3/core/groups/{group}/?include_users=false"),
         format!(
-            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{"k": 1}}}}"#
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{"fc:tenant": "a", "k": 1}}}}"#
+        ),
+        format!("GET {base}/api/v3/core/groups/{group}/?include_users=false"),
+    ];
+    // A PATCH replaces the group's whole attributes: once the group is read, only the managed
+    // keys may differ from what it holds; a group never read cannot be patched at all.
+    let after_reading = [
+        format!(
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{"fc:tenant": "a", "k": 1, "additionalHeaders": {{"X-Remote-User": "admin"}}}}}}"#
+        ),
+        format!(
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{"fc:tenant": "a"}}}}"#
+        ),
+        format!(
+            r#"PATCH {base}/api/v3/core/groups/{group}/?include_users=false {{"attributes": {{"fc:tenant": "a", "k": 2}}}}"#
+        ),
+        format!(
+            r#"PATCH {base}/api/v3/core/groups/{admins}/?include_users=false {{"attributes": {{"fc:tenant": "a"}}}}"#
         ),
     ];
     let log = LogSink::memory();
@@ -196,6 +213,7 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
                 forbidden
                     .iter()
                     .chain(&allowed)
+                    .chain(&after_reading)
                     .cloned()
                     .collect::<Vec<_>>()
                     .join("\n"),
@@ -205,12 +223,19 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
         ..Grants::default()
     };
     let probed = tenant_sync_tests::probe::probe(&grants).await;
-    assert_eq!(probed.len(), forbidden.len() + allowed.len(), "{probed:?}");
-    for (sent, request) in probed.iter().zip(forbidden.iter()) {
+    assert_eq!(
+        probed.len(),
+        forbidden.len() + allowed.len() + after_reading.len(),
+        "{probed:?}"
+    );
+    let refused = forbidden.iter().chain(&after_reading);
+    let (sent_forbidden, rest) = probed.split_at(forbidden.len());
+    let (sent_allowed, sent_after) = rest.split_at(allowed.len());
+    for (sent, request) in sent_forbidden.iter().chain(sent_after).zip(refused) {
         assert_eq!(&sent.request, request);
         assert_eq!(sent.outcome, REFUSED, "{request}");
     }
-    for sent in &probed[forbidden.len()..] {
+    for sent in sent_allowed {
         assert_eq!(sent.outcome, "status 200", "{}", sent.request);
     }
     let arrived: Vec<(String, String)> = ak
@@ -225,12 +250,12 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
     );
     assert_eq!(
         arrived.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(),
-        ["GET", "GET", "PATCH"]
+        ["GET", "GET", "PATCH", "GET"]
     );
     let stored = ak.group("tenant-a").unwrap();
     assert_eq!(
         Value::Object(stored.attributes),
-        serde_json::json!({"k": 1})
+        serde_json::json!({"fc:tenant": "a", "k": 1})
     );
     assert!(stored.users.is_empty() && stored.parents.is_empty() && stored.roles.is_empty());
     let warnings: Vec<Value> = log
@@ -239,7 +264,7 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
         .filter(|e| e["@l"] == "Warning")
         .collect();
-    assert_eq!(warnings.len(), forbidden.len());
+    assert_eq!(warnings.len(), forbidden.len() + after_reading.len());
     assert_eq!(warnings[0]["Method"], "GET");
     assert_eq!(warnings[0]["Path"], "/api/v3/core/tokens/");
     assert_eq!(warnings[2]["Method"], "DELETE");
@@ -255,7 +280,11 @@ async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() 
             "include_users",
             "include_users",
             "include_users",
-            "x-http-method-override"
+            "x-http-method-override",
+            "additionalHeaders",
+            "k",
+            "k",
+            "attributes",
         ]
     );
     assert!(!log.contents().contains(AUTHENTIK_TOKEN));

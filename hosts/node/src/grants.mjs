@@ -39,7 +39,11 @@ export function requestOrigin(scheme, authority) {
     return null;
   }
   const name = scheme.tag === 'HTTPS' ? 'https' : scheme.tag === 'HTTP' ? 'http' : null;
-  return name === null ? null : originOf(`${name}://${authority}/`);
+  const origin = name === null ? null : originOf(`${name}://${authority}/`);
+  // The host exactly as the component wrote it: WHATWG URL parsing would make `127.1`,
+  // `2130706433` or `127.0.0.%31` the granted 127.0.0.1, which the wasmtime host refuses.
+  const host = /^(\[[^\]]*\]|[^:]*)(:\d*)?$/.exec(authority.toLowerCase())?.[1];
+  return origin !== null && host !== undefined && origin.startsWith(`${name}://${host}:`) ? origin : null;
 }
 
 /**
@@ -201,6 +205,106 @@ export function checkBody(operation, bytes) {
     if (other !== undefined) {
       const shown = shownKey(other);
       return { reason: `the body's ${JSON.stringify(key)} may not carry ${JSON.stringify(shown)} (only the managed keys)`, key: shown };
+    }
+  }
+  return null;
+}
+
+/** The largest answer kept for the record (host/src/held.rs `MAX_RECORDED_BYTES`). */
+export const MAX_RECORDED_BYTES = REQUESTS.maxRecordedBytes;
+
+/**
+ * The groups in a success answer (`operation.answer`: 'group' or 'groupPage'): `[pk, attributes]`
+ * pairs, the pk lower-cased; whatever is not a group with a string pk and an object of
+ * attributes is left out. As host/src/held.rs `groups_in`.
+ */
+export function groupsIn(answer, bytes) {
+  let value;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+  } catch {
+    return [];
+  }
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const group = (g) => (isObject(g) && typeof g.pk === 'string' && isObject(g.attributes) ? [[g.pk.toLowerCase(), g.attributes]] : []);
+  if (answer === 'group') {
+    return group(value);
+  }
+  if (answer === 'groupPage' && isObject(value) && Array.isArray(value.results)) {
+    return value.results.flatMap(group);
+  }
+  return [];
+}
+
+/** The first key outside `managed` in which `sent` differs from `held`, or `null`. As host/src/held.rs `foreign_change`. */
+export function foreignChange(held, sent, managed) {
+  const foreign = (key) => !managed.includes(key);
+  const changed = Object.keys(sent).filter(foreign).find((key) => !Object.hasOwn(held, key) || !sameJson(held[key], sent[key]));
+  return changed ?? Object.keys(held).filter(foreign).find((key) => !Object.hasOwn(sent, key)) ?? null;
+}
+
+/** JSON equality, two numbers within a few units in the last place being one (as the Rust host). */
+function sameJson(a, b) {
+  if (typeof a === 'number' && typeof b === 'number') {
+    return a === b || Math.abs(a - b) <= 4 * Number.EPSILON * Math.max(Math.abs(a), Math.abs(b));
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameJson(a[key], b[key]));
+  }
+  return a === b;
+}
+
+/** What each group held in the answers a run relayed: a PATCH may change only its managed keys. */
+export class Held {
+  #groups = new Map();
+
+  /** Keeps the groups in a success answer to a granted request. */
+  record(answer, bytes) {
+    for (const [pk, attributes] of groupsIn(answer, bytes)) {
+      this.#groups.set(pk, attributes);
+    }
+  }
+
+  /** `null`, `{ unread: true }`, or `{ changed: key }`. */
+  check(pk, sent, managed) {
+    const held = this.#groups.get(pk.toLowerCase());
+    if (held === undefined) {
+      return { unread: true };
+    }
+    const changed = foreignChange(held, sent, managed);
+    return changed === null ? null : { changed };
+  }
+}
+
+/**
+ * A body key that must be what the group in the path held (`heldExcept`), checked against the
+ * answers this run relayed. `null`, or `{ reason, key }`. As host/src/grants.rs `check_held`.
+ */
+export function checkHeld(operation, path, bytes, held) {
+  let value;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null;
+  }
+  // The template's `{uuid}` is the path's last segment.
+  const pk = path.split('?')[0].replace(/\/+$/, '').split('/').pop() ?? '';
+  for (const { key, heldExcept } of operation.body ?? []) {
+    const sent = value?.[key];
+    if (heldExcept === null || heldExcept === undefined || sent === null || typeof sent !== 'object' || Array.isArray(sent)) {
+      continue;
+    }
+    const found = held.check(pk, sent, heldExcept);
+    if (found?.unread) {
+      return { reason: `the body's ${JSON.stringify(key)} may only change the managed keys of a group this run has read, and it has not read this one`, key };
+    }
+    if (found?.changed !== undefined) {
+      const shown = shownKey(found.changed);
+      return { reason: `the body's ${JSON.stringify(key)} may not change ${JSON.stringify(shown)}: only the managed keys may differ from what the group holds`, key: shown };
     }
   }
   return null;

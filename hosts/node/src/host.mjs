@@ -4,13 +4,13 @@
 // filesystem, and every socket, UDP datagram and name lookup denied. jco's default shims
 // would hand the guest all of process.env and raw sockets; this module is what replaces them.
 
-import { clocks, http, sockets } from '@bytecodealliance/preview2-shim';
+import { clocks, http, io, sockets } from '@bytecodealliance/preview2-shim';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTRACT } from './contract.mjs';
-import { checkBody, checkHeaders, checkRequest, checkTokens, methodName, requestOrigin, tokensOf } from './grants.mjs';
+import { checkBody, checkHeaders, checkHeld, checkRequest, checkTokens, Held, MAX_RECORDED_BYTES, methodName, requestOrigin, tokensOf } from './grants.mjs';
 import { ADVICE as TLS_ADVICE, certificateProblem } from './tls.mjs';
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -33,6 +33,10 @@ export function importsFor(grants, log) {
   });
   const imports = shim.getImportObject();
   const tokens = tokensOf(grants.env);
+  // What each group held in the answers relayed to this instance (one run).
+  const held = new Held();
+  // Requests out at once: each holds a captured body (up to maxBodyBytes) until answered.
+  const inFlight = { count: 0 };
   imports['wasi:http/outgoing-handler'] = {
     handle(request, options) {
       // Stopping: what is in flight finishes, nothing new starts (the signal was logged).
@@ -78,13 +82,20 @@ export function importsFor(grants, log) {
         refuse(problem);
         throw { tag: 'HTTP-request-denied' };
       }
+      // The sync never has more out at once; a flood from a tampered component is refused
+      // (this host cannot make a synchronous import wait, as the wasmtime host does).
+      if (inFlight.count >= CONTRACT.requests.maxInFlight) {
+        refuse({ reason: `more than ${CONTRACT.requests.maxInFlight} requests are already in flight`, key: null });
+        throw { tag: 'HTTP-request-denied' };
+      }
       // Nothing goes out until the whole body is known to be granted.
-      const tokenCheck = (bytes) =>
-        checkTokens(checked.service, request.headers().get('authorization').map((v) => decoder.decode(v)), pathWithQuery ?? '/', bytes, tokens);
+      const contentCheck = (bytes) =>
+        checkTokens(checked.service, request.headers().get('authorization').map((v) => decoder.decode(v)), pathWithQuery ?? '/', bytes, tokens) ??
+        checkHeld(checked.operation, pathWithQuery ?? '/', bytes, held);
       // The body may take a while: a stop that comes meanwhile still holds it back.
       const stopped = () => grants.stop !== undefined && Atomics.load(grants.stop, 0) !== 0;
-      return new DeferredResponse(request, checked.operation, refuse, tokenCheck, stopped, (copy) =>
-        withCertificateAdvice(http.outgoingHandler.handle(copy, bounded(options)), request.authority(), log),
+      return new DeferredResponse(request, checked.operation, refuse, contentCheck, stopped, inFlight, (copy) =>
+        recording(withCertificateAdvice(http.outgoingHandler.handle(copy, bounded(options)), request.authority(), log), checked.operation.answer, held),
       );
     },
   };
@@ -96,8 +107,34 @@ export function importsFor(grants, log) {
     OutgoingBody: CheckedOutgoingBody,
     FutureIncomingResponse: DeferredResponse,
   };
-  Object.assign(imports, deniedSockets());
+  Object.assign(imports, deniedSockets(), confinedCli());
   return imports;
+}
+
+/**
+ * wasi:cli without what the wasmtime host does not grant either: stdin reads as already closed
+ * (the shim's would read the host's own stdin), and exit traps instead of ending the thread the
+ * run is on (the shim's calls process.exit).
+ */
+export function confinedCli() {
+  const closed = () => {
+    throw { tag: 'closed' };
+  };
+  const stdin = Object.assign(Object.create(io.streams.InputStream.prototype), {
+    read: closed,
+    blockingRead: closed,
+    skip: closed,
+    blockingSkip: closed,
+    subscribe: () => clocks.monotonicClock.subscribeDuration(0n),
+    [symbolDispose]: () => {},
+  });
+  const exit = () => {
+    throw new Error('the component called wasi:cli/exit, which this host does not grant');
+  };
+  return {
+    'wasi:cli/stdin': { getStdin: () => stdin },
+    'wasi:cli/exit': { exit, exitWithCode: exit },
+  };
 }
 
 const CAPTURE = Symbol('tenant-sync: the body the component wrote');
@@ -198,18 +235,21 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
   #request;
   #operation;
   #refuse;
-  #tokenCheck;
+  #contentCheck;
   #stopped;
   #send;
   #sent;
   #denied;
+  #inFlight;
 
-  constructor(request, operation, refuse, tokenCheck, stopped, send) {
+  constructor(request, operation, refuse, contentCheck, stopped, inFlight, send) {
     super();
+    this.#inFlight = inFlight;
+    inFlight.count += 1;
     this.#request = request;
     this.#operation = operation;
     this.#refuse = refuse;
-    this.#tokenCheck = tokenCheck;
+    this.#contentCheck = contentCheck;
     this.#stopped = stopped;
     this.#send = send;
   }
@@ -227,7 +267,7 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
     const problem =
       declared.length > 0 && declared[0] !== String(bytes.length)
         ? { reason: `the body is ${bytes.length} bytes, not the ${declared[0].slice(0, 20)} its Content-Length says`, key: 'content-length' }
-        : (checkBody(this.#operation, bytes) ?? this.#tokenCheck(bytes));
+        : (checkBody(this.#operation, bytes) ?? this.#contentCheck(bytes));
     if (problem !== null) {
       this.#refuse(problem);
       deny();
@@ -246,6 +286,8 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
       sent = this.#send(copy);
       writeAndFinish(body, bytes);
       this.#sent = sent;
+      // Sent: the captured copy is no longer needed.
+      this.#request[CAPTURE].chunks = [];
     } catch (error) {
       this.#refuse({ reason: `the request could not be sent: ${String(error?.message ?? error?.tag ?? error).slice(0, 300)}`, key: null });
       sent?.[symbolDispose]?.();
@@ -264,12 +306,26 @@ class DeferredResponse extends http.types.FutureIncomingResponse {
     if (this.#denied !== undefined) {
       const answer = this.#denied;
       this.#denied = { tag: 'err' };
+      this.#leave();
       return answer;
     }
-    return this.#sent?.get();
+    const answer = this.#sent?.get();
+    if (answer !== undefined) {
+      this.#leave();
+    }
+    return answer;
+  }
+
+  /** Answered, refused or dropped: its place is free (once). */
+  #leave() {
+    if (this.#inFlight !== undefined) {
+      this.#inFlight.count -= 1;
+      this.#inFlight = undefined;
+    }
   }
 
   [symbolDispose]() {
+    this.#leave();
     this.#sent?.[symbolDispose]?.();
   }
 }
@@ -296,6 +352,82 @@ function writeAndFinish(body, bytes) {
   }
   stream[symbolDispose]?.();
   http.types.OutgoingBody.finish(body, undefined);
+}
+
+const UNTRACKED = Symbol('tenant-sync: an answer read past its record');
+
+// An output stream that splices from an answer reads it past `recording`: that answer is then
+// not recorded (the shim reads the source by its id, not through the wrapped methods).
+for (const name of ['splice', 'blockingSplice']) {
+  const splice = io.streams.OutputStream.prototype[name];
+  io.streams.OutputStream.prototype[name] = function (src, len) {
+    src?.[UNTRACKED]?.();
+    return splice.call(this, src, len);
+  };
+}
+
+/**
+ * `future`, whose success answer's body is kept (up to MAX_RECORDED_BYTES) as the component
+ * reads it and recorded in `held` when the component reads its end: before it can act on what
+ * it read. A body read any other way (skip, splice) is not recorded.
+ */
+function recording(future, answer, held) {
+  if (answer === null || answer === undefined) {
+    return future;
+  }
+  const take = future.get.bind(future);
+  future.get = () => {
+    const result = take();
+    const response = result?.tag === 'ok' && result.val.tag === 'ok' ? result.val.val : undefined;
+    if (response === undefined || response.status() < 200 || response.status() > 299) {
+      return result;
+    }
+    const consume = response.consume.bind(response);
+    response.consume = () => {
+      const body = consume();
+      const stream = body.stream.bind(body);
+      body.stream = () => {
+        const input = stream();
+        let kept = [];
+        let size = 0;
+        const keep = (read) => (len) => {
+          try {
+            const bytes = read(len);
+            size += bytes.length;
+            if (kept !== null && size <= MAX_RECORDED_BYTES) {
+              kept.push(Uint8Array.from(bytes));
+            } else {
+              kept = null;
+            }
+            return bytes;
+          } catch (error) {
+            if (error?.tag === 'closed' && kept !== null) {
+              held.record(answer, Buffer.concat(kept));
+            }
+            kept = null;
+            throw error;
+          }
+        };
+        const untracked = (method) => (...args) => {
+          kept = null;
+          return method(...args);
+        };
+        Object.assign(input, {
+          [UNTRACKED]: () => {
+            kept = null;
+          },
+          read: keep(input.read.bind(input)),
+          blockingRead: keep(input.blockingRead.bind(input)),
+          skip: untracked(input.skip.bind(input)),
+          blockingSkip: untracked(input.blockingSkip.bind(input)),
+        });
+        return input;
+      };
+      return body;
+    };
+    return result;
+  };
+  return future;
 }
 
 /** `future`, with a certificate Node does not trust made the error code the component does not retry. */

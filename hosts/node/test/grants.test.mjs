@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkBody, checkHeaders, checkRequest, checkTokens, grantedEnv, tokensOf, methodName, originOf, requestOrigin, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
+import { readFileSync } from 'node:fs';
+import { CONTRACT } from '../src/contract.mjs';
+import { checkBody, checkHeaders, checkHeld, checkRequest, checkTokens, foreignChange, grantedEnv, groupsIn, Held, tokensOf, methodName, originOf, requestOrigin, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
 
 test('origins are scheme, lower-cased host and explicit port', () => {
   assert.equal(originOf('https://Auth.Example.com/'), 'https://auth.example.com:443');
@@ -200,5 +202,38 @@ test('a token goes only to its own service and only as its authorization (as hos
   }
   for (const query of ['name=op-9876543210', 'name=op%2D9876543210']) {
     assert.notEqual(checkTokens('Authentik', ['Bearer ak-0123456789'], `/api/v3/core/groups/?include_users=false&${query}`, new Uint8Array(), tokens), null);
+  }
+});
+
+test('a PATCH may change only the managed keys of what the group held (tests/vectors, as host/src/held.rs)', () => {
+  const vectors = JSON.parse(readFileSync(new URL('../../../tests/vectors/held-attributes.json', import.meta.url), 'utf8'));
+  for (const { name, held, sent, changed } of vectors.cases) {
+    assert.equal(foreignChange(held, sent, vectors.managed), changed, name);
+  }
+});
+
+test('a group is recorded from the answers relayed, and only what was read may be patched', () => {
+  const patch = CONTRACT.operations.authentik.find((o) => o.method === 'PATCH');
+  const path = `/api/v3/core/groups/${GROUP.toUpperCase()}/?include_users=false`;
+  const body = (attributes) => new TextEncoder().encode(JSON.stringify({ attributes }));
+  const held = new Held();
+  assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a' }), held).key, 'attributes');
+  const page = { results: [{ pk: GROUP, attributes: { keep: true } }, { pk: 2, attributes: {} }] };
+  held.record('groupPage', new TextEncoder().encode(JSON.stringify(page)));
+  assert.deepEqual(groupsIn('groupPage', new TextEncoder().encode(JSON.stringify(page))), [[GROUP, { keep: true }]]);
+  assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a' }), held).key, 'keep');
+  assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a', keep: true }), held), null);
+  held.record('group', new TextEncoder().encode(JSON.stringify({ pk: GROUP, attributes: {} })));
+  assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a', keep: true }), held).key, 'keep');
+  assert.deepEqual(groupsIn('group', new TextEncoder().encode('not json')), []);
+});
+
+test('a request names its host as granted, not in another spelling of the same address (as the wasmtime host)', () => {
+  const http = { tag: 'HTTP' };
+  assert.equal(requestOrigin(http, '127.0.0.1:8080'), 'http://127.0.0.1:8080');
+  assert.equal(requestOrigin(http, 'Auth.Example.com'), 'http://auth.example.com:80');
+  assert.equal(requestOrigin(http, '[::1]:9'), 'http://[::1]:9');
+  for (const spelled of ['127.1:8080', '2130706433:8080', '0x7f.0.0.1:8080', '127.0.0.%31:8080', '127.0.0.1.:8080', 'user@127.0.0.1:8080']) {
+    assert.equal(requestOrigin(http, spelled), null, spelled);
   }
 });

@@ -1,5 +1,6 @@
 // A loopback HTTP server on its own thread, recording each request (with its body) and answering
-// it with an empty Authentik group page. It must not share the test's thread: a component call blocks that thread until
+// it with an empty Authentik group page, or, for a path naming a group, with that group (its
+// attributes `{"k": 1}` until a PATCH sets others). It must not share the test's thread: a component call blocks that thread until
 // its requests are answered.
 
 import { createServer } from 'node:http';
@@ -27,6 +28,7 @@ export async function listener() {
 
 if (!isMainThread) {
   const seen = [];
+  const attributes = new Map();
   const server = createServer((request, response) => {
     const chunks = [];
     request.on('data', (chunk) => chunks.push(chunk));
@@ -34,7 +36,15 @@ if (!isMainThread) {
       const body = Buffer.concat(chunks).toString();
       seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body });
       response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify(EMPTY_PAGE));
+      const pk = /^\/api\/v3\/core\/groups\/([0-9a-f-]{36})\/(\?|$)/.exec(request.url)?.[1];
+      if (pk === undefined) {
+        response.end(JSON.stringify(EMPTY_PAGE));
+        return;
+      }
+      if (request.method === 'PATCH') {
+        attributes.set(pk, JSON.parse(body).attributes);
+      }
+      response.end(JSON.stringify({ pk, name: 'tenant-a', attributes: attributes.get(pk) ?? { k: 1 } }));
     });
   });
   server.listen(0, '127.0.0.1', () => parentPort.postMessage(`http://127.0.0.1:${server.address().port}`));

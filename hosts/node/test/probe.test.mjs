@@ -51,7 +51,16 @@ test('a tampered component can send only the group requests the sync needs', asy
   const allowed = [
     ['GET', '/api/v3/core/groups/?include_users=false&name=tenant-a'],
     ['GET', `/api/v3/core/groups/${GROUP}/?include_users=false`],
-    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, '{"attributes": {"k": 1}}'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, '{"attributes": {"fc:tenant": "a", "k": 1}}'],
+    ['GET', `/api/v3/core/groups/${GROUP}/?include_users=false`],
+  ];
+  // A PATCH replaces the group's whole attributes: once the group is read, only the managed
+  // keys may differ from what it holds; a group never read cannot be patched at all.
+  const afterReading = [
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, '{"attributes": {"fc:tenant": "a", "k": 1, "additionalHeaders": {"X-Remote-User": "admin"}}}', 'additionalHeaders'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, '{"attributes": {"fc:tenant": "a"}}', 'k'],
+    ['PATCH', `/api/v3/core/groups/${GROUP}/?include_users=false`, '{"attributes": {"fc:tenant": "a", "k": 2}}', 'k'],
+    ['PATCH', `/api/v3/core/groups/${ADMINS}/?include_users=false`, '{"attributes": {"fc:tenant": "a"}}', 'attributes'],
   ];
   const events = [];
   const instantiate = await loadComponent(probe);
@@ -60,7 +69,7 @@ test('a tampered component can send only the group requests the sync needs', asy
       services: [serviceGrant('authentik', base)],
       env: {
         AUTHENTIK_TOKEN: 'ak-node-probe-canary',
-        PROBE_REQUESTS: [...forbidden, ...allowed].map(([method, path, body]) => `${method} ${base}${path}${body === undefined ? '' : ` ${body}`}`).join('\n'),
+        PROBE_REQUESTS: [...forbidden, ...allowed, ...afterReading].map(([method, path, body]) => `${method} ${base}${path}${body === undefined ? '' : ` ${body}`}`).join('\n'),
       },
     },
     (level, template, properties) => events.push({ level, template, ...properties }),
@@ -73,13 +82,14 @@ test('a tampered component can send only the group requests the sync needs', asy
     'only the granted requests reached the server, with their bodies whole',
   );
   const refused = events.filter((e) => e.level === 'Warning');
+  const refusedRequests = [...forbidden, ...afterReading];
   assert.deepEqual(
     refused.map((e) => [e.Method, e.Path, e.Service]),
-    forbidden.map(([method, path]) => [method, path.split(/[? ]/)[0], 'Authentik']),
+    refusedRequests.map(([method, path]) => [method, path.split(/[? ]/)[0], 'Authentik']),
   );
   assert.deepEqual(
     refused.slice(6).map((e) => e.Key),
-    forbidden.slice(6).map(([, , , key]) => key),
+    refusedRequests.slice(6).map(([, , , key]) => key),
   );
 });
 

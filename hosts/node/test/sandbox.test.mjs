@@ -7,8 +7,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CONTRACT } from '../src/contract.mjs';
 import { grantedEnv, serviceGrant } from '../src/grants.mjs';
-import { http } from '@bytecodealliance/preview2-shim';
+import { http, io } from '@bytecodealliance/preview2-shim';
 import { bounded, deniedSockets, importsFor, loadComponent, TIMEOUTS_NS } from '../src/host.mjs';
 import { listener } from './listener.mjs';
 
@@ -152,4 +153,36 @@ test("a refusal is logged through the component's renderer when no log is given"
   assert.ok(refusal, JSON.stringify(events));
   assert.equal(refusal['@l'], 'Warning');
   assert.equal(refusal.Origin, forbidden.url);
+});
+
+test('a flood of requests is refused past the most the sync has in flight, and a place frees when answered', () => {
+  const events = [];
+  const imports = importsFor(
+    { services: [serviceGrant('authentik', allowed.url)], env: { AUTHENTIK_TOKEN: 'ak-node-canary' } },
+    (level, template, properties) => events.push({ level, template, ...properties }),
+  );
+  const { Fields, OutgoingRequest } = imports['wasi:http/types'];
+  const send = () => {
+    const request = new OutgoingRequest(new Fields());
+    request.setScheme({ tag: 'HTTP' });
+    request.setAuthority(new URL(allowed.url).host);
+    request.setPathWithQuery('/api/v3/core/groups/?include_users=false');
+    request.body();
+    return imports['wasi:http/outgoing-handler'].handle(request, undefined);
+  };
+  // Bodies never finished: nothing is sent, every request stays in flight.
+  const waiting = Array.from({ length: CONTRACT.requests.maxInFlight }, send);
+  assert.throws(send, (error) => error.tag === 'HTTP-request-denied');
+  assert.match(events.at(-1).Reason, /requests are already in flight/);
+  waiting[0][Symbol.dispose]();
+  assert.ok(send(), 'a dropped request frees its place');
+});
+
+test('stdin is closed and exit traps, as under the wasmtime host (the shim would read the host\'s stdin and end the thread)', () => {
+  const imports = importsFor({ services: [], env: {} });
+  const stdin = imports['wasi:cli/stdin'].getStdin();
+  assert.ok(stdin instanceof io.streams.InputStream, 'the bindings accept it as a stream');
+  assert.throws(() => stdin.blockingRead(10n), (error) => error.tag === 'closed');
+  assert.throws(() => imports['wasi:cli/exit'].exit({ tag: 'ok' }), /does not grant/);
+  assert.throws(() => imports['wasi:cli/exit'].exitWithCode(0), /does not grant/);
 });

@@ -92,7 +92,16 @@ mod probe {
         let _ = OutgoingBody::finish(outgoing, None);
         future.subscribe().block();
         match future.get() {
-            Some(Ok(Ok(response))) => format!("status {}", response.status()),
+            Some(Ok(Ok(response))) => {
+                // Read whole, as tenant-sync reads every answer before acting on it.
+                let status = response.status();
+                if let Ok(body) = response.consume()
+                    && let Ok(stream) = body.stream()
+                {
+                    while stream.blocking_read(65536).is_ok() {}
+                }
+                format!("status {status}")
+            }
             Some(Ok(Err(code))) => format!("refused {code:?}"),
             other => format!("no answer {other:?}"),
         }
