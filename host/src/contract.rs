@@ -48,6 +48,14 @@ pub fn contract() -> Value {
             "maxInFlight": crate::in_flight::MAX_IN_FLIGHT,
         },
         "secretVars": grants::SECRET_VARS,
+        "services": {
+            "authentik": defaults::AUTHENTIK,
+            "onepassword": defaults::ONEPASSWORD,
+        },
+        "tokenServices": defaults::TOKEN_SERVICES
+            .iter()
+            .map(|(var, service)| (var.to_string(), json!(service)))
+            .collect::<serde_json::Map<_, _>>(),
         "defaults": {
             "vault": defaults::VAULT,
             "item": defaults::ITEM,

@@ -223,12 +223,12 @@ pub struct ServiceGrant {
 impl ServiceGrant {
     /// Authentik at its configured URL, e.g. `https://auth.example.com/`.
     pub fn authentik(url: &str) -> anyhow::Result<ServiceGrant> {
-        ServiceGrant::new("Authentik", url, AUTHENTIK_OPERATIONS)
+        ServiceGrant::new(defaults::AUTHENTIK, url, AUTHENTIK_OPERATIONS)
     }
 
     /// 1Password Connect at its configured URL.
     pub fn onepassword(url: &str) -> anyhow::Result<ServiceGrant> {
-        ServiceGrant::new("1Password Connect", url, ONEPASSWORD_OPERATIONS)
+        ServiceGrant::new(defaults::ONEPASSWORD, url, ONEPASSWORD_OPERATIONS)
     }
 
     fn new(
@@ -557,10 +557,11 @@ pub struct Tokens(Vec<(&'static str, String)>);
 impl Tokens {
     /// The tokens in an environment (`SECRET_VARS`): the Authentik token, the 1Password ones.
     pub fn of(env: &[(String, String)]) -> Tokens {
-        let service = |name: &str| match name {
-            "AUTHENTIK_TOKEN" => Some("Authentik"),
-            "OP_TOKEN" | "OP_CONNECT_TOKEN" => Some("1Password Connect"),
-            _ => None,
+        let service = |name: &str| {
+            defaults::TOKEN_SERVICES
+                .iter()
+                .find(|(var, _)| *var == name)
+                .map(|(_, service)| *service)
         };
         Tokens(
             env.iter()

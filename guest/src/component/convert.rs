@@ -1,6 +1,7 @@
 //! Core types → WIT types, at the export boundary only.
 
 use super::wit;
+use crate::sync_core::defaults;
 use crate::sync_core::mapping::{DesiredState, ValidationIssue};
 use crate::sync_core::plan::Action;
 use crate::sync_core::report::{Report, Status};
@@ -112,7 +113,7 @@ fn status(s: Status) -> wit::Status {
 
 pub fn service_name(s: wit::Service) -> &'static str {
     match s {
-        wit::Service::Onepassword => "1Password Connect",
-        wit::Service::Authentik => "Authentik",
+        wit::Service::Onepassword => defaults::ONEPASSWORD,
+        wit::Service::Authentik => defaults::AUTHENTIK,
     }
 }

@@ -13,6 +13,15 @@ pub const MANAGER: &str = "authentik-tenant-mapping-sync";
 /// The environment variables that hold tokens: what a run's component may see of its secrets,
 /// and what nothing it says may contain.
 pub const TOKEN_VARS: [&str; 3] = ["OP_TOKEN", "OP_CONNECT_TOKEN", "AUTHENTIK_TOKEN"];
+/// The services, as messages, events and the grant table name them.
+pub const AUTHENTIK: &str = "Authentik";
+pub const ONEPASSWORD: &str = "1Password Connect";
+/// Which service each token variable is for: a token goes only to its own.
+pub const TOKEN_SERVICES: [(&str, &str); 3] = [
+    ("OP_TOKEN", ONEPASSWORD),
+    ("OP_CONNECT_TOKEN", ONEPASSWORD),
+    ("AUTHENTIK_TOKEN", AUTHENTIK),
+];
 /// Authentik requests in flight at once when none is asked for.
 pub const CONCURRENCY: u32 = 4;
 /// More parallel writes than this only queue up at Authentik's workers.

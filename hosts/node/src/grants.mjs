@@ -6,7 +6,7 @@
 
 import { CONTRACT } from './contract.mjs';
 
-const SERVICE_NAMES = { authentik: 'Authentik', onepassword: '1Password Connect' };
+const SERVICE_NAMES = CONTRACT.services;
 
 /** The secrets a run may need; only these reach the component's environment. */
 export const SECRET_VARS = CONTRACT.secretVars;
@@ -312,7 +312,7 @@ export function checkHeld(operation, path, bytes, held) {
 
 /** A run's tokens by the service each is for (`serviceGrant(...).service`), from its environment. */
 export function tokensOf(env) {
-  const services = { AUTHENTIK_TOKEN: 'Authentik', OP_TOKEN: '1Password Connect', OP_CONNECT_TOKEN: '1Password Connect' };
+  const services = CONTRACT.tokenServices;
   return Object.entries(env)
     .filter(([name, value]) => services[name] !== undefined && value.trim() !== '')
     .map(([name, value]) => ({ service: services[name], token: value.trim() }));
