@@ -48,6 +48,7 @@ pub fn contract() -> Value {
             "maxInFlight": crate::in_flight::MAX_IN_FLIGHT,
         },
         "secretVars": grants::SECRET_VARS,
+        "managedKeys": tenant_sync_guest::sync_core::managed::MANAGED_KEYS,
         "services": {
             "authentik": defaults::AUTHENTIK,
             "onepassword": defaults::ONEPASSWORD,

@@ -11,8 +11,10 @@ use http_body::{Body, Frame};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use tenant_sync_guest::sync_core::managed::MANAGED_KEYS;
 
 /// What a granted request's success answer holds, for the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,13 +89,15 @@ pub fn foreign_change<'a>(
     })
 }
 
-/// JSON equality, except that two numbers within a few units in the last place are one: a
-/// float read and written again by the component's JSON library may come back one ULP off.
+/// JSON equality, except that two fractional numbers within a few units in the last place are
+/// one: a float read and written again by the component's JSON library may come back one ULP
+/// off. Integers compare exactly.
 fn same(a: &Value, b: &Value) -> bool {
+    let fraction = |n: &serde_json::Number| n.as_f64().filter(|f| n.is_f64() && f.fract() != 0.0);
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x != y => match (x.as_f64(), y.as_f64()) {
+        (Value::Number(x), Value::Number(y)) if x != y => match (fraction(x), fraction(y)) {
             (Some(x), Some(y)) => (x - y).abs() <= 4.0 * f64::EPSILON * x.abs().max(y.abs()),
-            _ => false,
+            _ => x.as_f64().is_some_and(|x| y.as_f64() == Some(x)) && x.is_f64() != y.is_f64(),
         },
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
@@ -107,9 +111,17 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The run's record: each group's attributes as last relayed. Cloning shares it.
+/// The run's record: each group's attributes outside the managed keys, from the newest answer
+/// relayed (answers are numbered as their heads arrive, so one read slowly does not replace a
+/// newer one). Cloning shares it.
 #[derive(Debug, Clone, Default)]
-pub struct Held(Arc<Mutex<HashMap<String, Map<String, Value>>>>);
+pub struct Held {
+    groups: Arc<Mutex<HashMap<String, Record>>>,
+    answers: Arc<AtomicU64>,
+}
+
+/// A group's attributes outside the managed keys, and the number of the answer they came in.
+type Record = (u64, Map<String, Value>);
 
 /// Why a PATCH's attributes are not granted.
 #[derive(Debug, PartialEq, Eq)]
@@ -121,17 +133,27 @@ pub enum NotHeld {
 }
 
 impl Held {
-    /// Keeps the groups in a success answer to a granted request.
-    pub fn record(&self, answer: Answer, body: &[u8]) {
+    /// The number of an answer whose head has just arrived: its groups are newer than those
+    /// of every answer numbered before it.
+    pub fn arrived(&self) -> u64 {
+        self.answers.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Keeps the groups in a success answer to a granted request (`number`: from `arrived`),
+    /// unless a newer answer held them already. The managed keys are not kept: the check
+    /// ignores them, and so a run's own writes cost nothing here.
+    pub fn record(&self, answer: Answer, body: &[u8], number: u64) {
         let groups = groups_in(answer, body);
         if groups.is_empty() {
             return;
         }
-        let mut held = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        held.extend(groups);
+        let mut held = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        for (pk, mut attributes) in groups {
+            attributes.retain(|key, _| !MANAGED_KEYS.contains(&key.as_str()));
+            if held.get(&pk).is_none_or(|(seen, _)| *seen <= number) {
+                held.insert(pk, (number, attributes));
+            }
+        }
     }
 
     /// Whether `sent` may become group `pk`'s attributes: it differs from what the group held
@@ -142,11 +164,8 @@ impl Held {
         sent: &Map<String, Value>,
         managed: &[&str],
     ) -> Result<(), NotHeld> {
-        let held = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(attributes) = held.get(&pk.to_ascii_lowercase()) else {
+        let held = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((_, attributes)) = held.get(&pk.to_ascii_lowercase()) else {
             return Err(NotHeld::Unread);
         };
         match foreign_change(attributes, sent, managed) {
@@ -163,14 +182,18 @@ pub struct Recording<B> {
     body: B,
     answer: Answer,
     held: Held,
+    /// From `Held::arrived` when the answer's head came.
+    number: u64,
     kept: Option<BytesMut>,
 }
 
 impl<B> Recording<B> {
+    /// `body` of an answer whose head has just arrived.
     pub fn new(body: B, answer: Answer, held: Held) -> Recording<B> {
         Recording {
             body,
             answer,
+            number: held.arrived(),
             held,
             kept: Some(BytesMut::new()),
         }
@@ -178,7 +201,7 @@ impl<B> Recording<B> {
 
     fn finish(&mut self) {
         if let Some(kept) = self.kept.take() {
-            self.held.record(self.answer, &kept);
+            self.held.record(self.answer, &kept, self.number);
         }
     }
 }
@@ -283,19 +306,39 @@ mod tests {
         let held = Held::default();
         let sent = map(json!({"fc:tenant": "a"}));
         assert_eq!(held.check("1", &sent, MANAGED), Err(NotHeld::Unread));
-        held.record(Answer::Group, br#"{"pk":"1","attributes":{"keep":true}}"#);
+        held.record(
+            Answer::Group,
+            br#"{"pk":"1","attributes":{"keep":true}}"#,
+            held.arrived(),
+        );
         assert_eq!(
             held.check("1", &sent, MANAGED),
             Err(NotHeld::Changed("keep".into()))
         );
         let kept = map(json!({"fc:tenant": "a", "keep": true}));
         assert_eq!(held.check("1", &kept, MANAGED), Ok(()));
-        // The latest answer is what the group holds.
-        held.record(Answer::Group, br#"{"pk":"1","attributes":{}}"#);
+        // The newest answer is what the group holds, whichever is read to its end last.
+        let (older, newer) = (held.arrived(), held.arrived());
+        held.record(Answer::Group, br#"{"pk":"1","attributes":{}}"#, newer);
+        held.record(
+            Answer::Group,
+            br#"{"pk":"1","attributes":{"keep":true}}"#,
+            older,
+        );
         assert_eq!(
             held.check("1", &kept, MANAGED),
             Err(NotHeld::Changed("keep".into()))
         );
+    }
+
+    #[test]
+    fn the_managed_keys_are_not_kept() {
+        let held = Held::default();
+        let label = "x".repeat(1 << 20);
+        let body = json!({"pk": "1", "attributes": {"fc:label": label, "k": 1}}).to_string();
+        held.record(Answer::Group, body.as_bytes(), held.arrived());
+        let groups = held.groups.lock().unwrap();
+        assert_eq!(Value::Object(groups["1"].1.clone()), json!({"k": 1}));
     }
 
     #[tokio::test]

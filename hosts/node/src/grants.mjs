@@ -185,6 +185,11 @@ export function checkBody(operation, bytes) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { reason: 'the body is not a JSON object', key: null };
   }
+  // JSON.parse reads 1e400 as Infinity, which equals nothing a server holds and which the
+  // wasmtime host's parser refuses outright.
+  if (hasNonFinite(value)) {
+    return { reason: 'the body holds a number too large for a JSON number', key: null };
+  }
   const allowed = operation.body.map(({ key }) => JSON.stringify(key)).join(', ');
   const foreign = Object.keys(value).find((key) => !operation.body.some((field) => field.key === key));
   if (foreign !== undefined) {
@@ -243,10 +248,11 @@ export function foreignChange(held, sent, managed) {
   return changed ?? Object.keys(held).filter(foreign).find((key) => !Object.hasOwn(sent, key)) ?? null;
 }
 
-/** JSON equality, two numbers within a few units in the last place being one (as the Rust host). */
+/** JSON equality, two fractional numbers within a few units in the last place being one; integers exact (as the Rust host). */
 function sameJson(a, b) {
   if (typeof a === 'number' && typeof b === 'number') {
-    return a === b || Math.abs(a - b) <= 4 * Number.EPSILON * Math.max(Math.abs(a), Math.abs(b));
+    const fractional = (n) => Number.isFinite(n) && !Number.isInteger(n);
+    return a === b || (fractional(a) && fractional(b) && Math.abs(a - b) <= 4 * Number.EPSILON * Math.max(Math.abs(a), Math.abs(b)));
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
@@ -258,14 +264,28 @@ function sameJson(a, b) {
   return a === b;
 }
 
-/** What each group held in the answers a run relayed: a PATCH may change only its managed keys. */
+/**
+ * What each group held (outside the managed keys) in the newest answer a run relayed: a PATCH
+ * may change only its managed keys. Answers are numbered as their heads arrive (`arrived()`),
+ * so one read slowly does not replace a newer one.
+ */
 export class Held {
   #groups = new Map();
+  #answers = 0;
 
-  /** Keeps the groups in a success answer to a granted request. */
-  record(answer, bytes) {
+  arrived() {
+    this.#answers += 1;
+    return this.#answers;
+  }
+
+  /** Keeps the groups in a success answer to a granted request, unless a newer answer held them. */
+  record(answer, bytes, number) {
+    const managed = new Set(CONTRACT.managedKeys);
     for (const [pk, attributes] of groupsIn(answer, bytes)) {
-      this.#groups.set(pk, attributes);
+      if ((this.#groups.get(pk)?.number ?? 0) <= number) {
+        const foreign = Object.fromEntries(Object.entries(attributes).filter(([key]) => !managed.has(key)));
+        this.#groups.set(pk, { number, attributes: foreign });
+      }
     }
   }
 
@@ -275,7 +295,7 @@ export class Held {
     if (held === undefined) {
       return { unread: true };
     }
-    const changed = foreignChange(held, sent, managed);
+    const changed = foreignChange(held.attributes, sent, managed);
     return changed === null ? null : { changed };
   }
 }
@@ -308,6 +328,14 @@ export function checkHeld(operation, path, bytes, held) {
     }
   }
   return null;
+}
+
+/** Whether a parsed JSON value holds a number that is not finite. */
+function hasNonFinite(value) {
+  if (typeof value === 'number') {
+    return !Number.isFinite(value);
+  }
+  return value !== null && typeof value === 'object' && Object.values(value).some(hasNonFinite);
 }
 
 /** A run's tokens by the service each is for (`serviceGrant(...).service`), from its environment. */

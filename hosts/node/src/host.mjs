@@ -382,6 +382,8 @@ function recording(future, answer, held) {
     if (response === undefined || response.status() < 200 || response.status() > 299) {
       return result;
     }
+    // Numbered as its head arrives: a newer answer's record is not replaced by this one.
+    const number = held.arrived();
     const consume = response.consume.bind(response);
     response.consume = () => {
       const body = consume();
@@ -402,7 +404,7 @@ function recording(future, answer, held) {
             return bytes;
           } catch (error) {
             if (error?.tag === 'closed' && kept !== null) {
-              held.record(answer, Buffer.concat(kept));
+              held.record(answer, Buffer.concat(kept), number);
             }
             kept = null;
             throw error;

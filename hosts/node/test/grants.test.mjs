@@ -219,11 +219,14 @@ test('a group is recorded from the answers relayed, and only what was read may b
   const held = new Held();
   assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a' }), held).key, 'attributes');
   const page = { results: [{ pk: GROUP, attributes: { keep: true } }, { pk: 2, attributes: {} }] };
-  held.record('groupPage', new TextEncoder().encode(JSON.stringify(page)));
+  held.record('groupPage', new TextEncoder().encode(JSON.stringify(page)), held.arrived());
   assert.deepEqual(groupsIn('groupPage', new TextEncoder().encode(JSON.stringify(page))), [[GROUP, { keep: true }]]);
   assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a' }), held).key, 'keep');
   assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a', keep: true }), held), null);
-  held.record('group', new TextEncoder().encode(JSON.stringify({ pk: GROUP, attributes: {} })));
+  // The newest answer holds, whichever is read to its end last.
+  const [older, newer] = [held.arrived(), held.arrived()];
+  held.record('group', new TextEncoder().encode(JSON.stringify({ pk: GROUP, attributes: {} })), newer);
+  held.record('group', new TextEncoder().encode(JSON.stringify({ pk: GROUP, attributes: { keep: true } })), older);
   assert.equal(checkHeld(patch, path, body({ 'fc:tenant': 'a', keep: true }), held).key, 'keep');
   assert.deepEqual(groupsIn('group', new TextEncoder().encode('not json')), []);
 });
@@ -236,4 +239,12 @@ test('a request names its host as granted, not in another spelling of the same a
   for (const spelled of ['127.1:8080', '2130706433:8080', '0x7f.0.0.1:8080', '127.0.0.%31:8080', '127.0.0.1.:8080', 'user@127.0.0.1:8080']) {
     assert.equal(requestOrigin(http, spelled), null, spelled);
   }
+});
+
+test('a number JSON cannot hold (1e400 reads as Infinity) is refused, not taken for any held value', () => {
+  const patch = CONTRACT.operations.authentik.find((o) => o.method === 'PATCH');
+  for (const text of ['{"attributes": {"quota": 1e400}}', '{"attributes": {"n": [-1e400]}}']) {
+    assert.match(checkBody(patch, new TextEncoder().encode(text)).reason, /too large/, text);
+  }
+  assert.equal(foreignChange({ n: 0 }, { n: Infinity }, []), 'n');
 });
