@@ -147,10 +147,21 @@ pub const BODY_CONTENT_TYPE: &str = "application/json";
 /// real Authentik (README, "Security model"): the bodies are pinned to the keys the sync writes,
 /// and groups are never read with their members.
 pub const AUTHENTIK_OPERATIONS: &[Operation] = &[
+    // The listing. Its groups are not recorded: the sync reads a group again before it
+    // patches it, and a listing of every group would double what the host holds.
     Operation {
         method: "GET",
         path: "/api/v3/core/groups/",
-        query: &["include_users", "ordering", "page", "page_size", "name"],
+        query: &["include_users", "ordering", "page", "page_size"],
+        pinned: &[("include_users", "false")],
+        body: None,
+        answer: Answer::Nothing,
+    },
+    // A lookup by exact name, which a write may follow directly.
+    Operation {
+        method: "GET",
+        path: "/api/v3/core/groups/",
+        query: &["include_users", "name"],
         pinned: &[("include_users", "false")],
         body: None,
         answer: Answer::GroupPage,
