@@ -82,6 +82,8 @@ fn build_guest() -> PathBuf {
     for watched in [
         "guest/src",
         "guest/Cargo.toml",
+        "guest/core/src",
+        "guest/core/Cargo.toml",
         "wit",
         "Cargo.lock",
         "Cargo.toml",

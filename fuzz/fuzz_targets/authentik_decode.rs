@@ -5,10 +5,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tenant_sync_guest::sync_core::authentik::{
+use tenant_sync_core::authentik::{
     MAX_PAGES, assemble, decode_group, decode_page, error_message, is_duplicate_name, page_count,
 };
-use tenant_sync_guest::sync_core::create::{CreateStep, after_answer};
+use tenant_sync_core::create::{CreateStep, after_answer};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(page) = decode_page(data) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tenant_sync_guest::sync_core::mapping::{MAX_VALUE_CHARS, WILDCARD_TENANT, validate};
+use tenant_sync_core::mapping::{MAX_VALUE_CHARS, WILDCARD_TENANT, validate};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

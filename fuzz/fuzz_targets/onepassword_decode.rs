@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tenant_sync_guest::sync_core::onepassword::{DocumentLocation, error_message, find_item, find_vault, locate_document};
+use tenant_sync_core::onepassword::{DocumentLocation, error_message, find_item, find_vault, locate_document};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(id) = find_vault(data, "IAmWorkin") {

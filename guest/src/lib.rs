@@ -1,9 +1,5 @@
-//! tenant-sync guest: the reconcile logic of the tenant-sync component.
-//!
-//! `sync_core` is pure and compiled natively for tests; `component` is the WebAssembly edge
-//! (bindings, HTTP clients, logging) and exists only on wasm targets.
-
-pub mod sync_core;
+//! tenant-sync guest: the WebAssembly component. Its decisions are `tenant_sync_core`'s; this
+//! crate is the edge (bindings, HTTP clients, logging) and has code only on wasm targets.
 
 #[cfg(target_family = "wasm")]
 mod component;

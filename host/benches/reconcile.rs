@@ -13,12 +13,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tenant_sync::runtime::{EMBEDDED_COMPONENT, Runtime, Wasm};
 use tenant_sync::sandbox::Grants;
+use tenant_sync_core::defaults::{self, MANAGER};
+use tenant_sync_core::mapping;
+use tenant_sync_core::plan::{self, ExistingGroup};
 use tenant_sync_fakes::latency::LatencyProxy;
 use tenant_sync_fakes::tls::{Leaf, TestCa};
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
-use tenant_sync_guest::sync_core::defaults::{self, MANAGER};
-use tenant_sync_guest::sync_core::mapping;
-use tenant_sync_guest::sync_core::plan::{self, ExistingGroup};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tenant-sync");
 const OP_TOKEN: &str = "bench-op-token";
@@ -568,7 +568,7 @@ fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Du
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
     use rustls::pki_types::pem::PemObject;
-    use tenant_sync_guest::sync_core::onepassword as op_api;
+    use tenant_sync_core::onepassword as op_api;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -625,10 +625,7 @@ fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Du
         let mut page = 1;
         loop {
             let body = get(
-                format!(
-                    "{ak}{}",
-                    tenant_sync_guest::sync_core::authentik::list_target(page)
-                ),
+                format!("{ak}{}", tenant_sync_core::authentik::list_target(page)),
                 AUTHENTIK_TOKEN,
             )
             .await;

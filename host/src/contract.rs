@@ -10,8 +10,8 @@ use crate::held;
 use crate::sandbox::Limits;
 use crate::stop;
 use serde_json::{Value, json};
-use tenant_sync_guest::sync_core::defaults;
-use tenant_sync_guest::sync_core::outcome::Exit;
+use tenant_sync_core::defaults;
+use tenant_sync_core::outcome::Exit;
 
 pub fn contract() -> Value {
     let table = |operations: &[Operation]| {
@@ -48,7 +48,7 @@ pub fn contract() -> Value {
             "maxInFlight": crate::in_flight::MAX_IN_FLIGHT,
         },
         "secretVars": grants::SECRET_VARS,
-        "managedKeys": tenant_sync_guest::sync_core::managed::MANAGED_KEYS,
+        "managedKeys": tenant_sync_core::managed::MANAGED_KEYS,
         "services": {
             "authentik": defaults::AUTHENTIK,
             "onepassword": defaults::ONEPASSWORD,

@@ -3,11 +3,11 @@
 //! error, never a quieter report.
 
 use crate::bindings::types;
-use tenant_sync_guest::sync_core::managed::{AttributeChange, MANAGED_KEYS};
-use tenant_sync_guest::sync_core::mapping::ValidationIssue;
-use tenant_sync_guest::sync_core::plan::Action;
-use tenant_sync_guest::sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
-use tenant_sync_guest::sync_core::untrusted::excerpt;
+use tenant_sync_core::managed::{AttributeChange, MANAGED_KEYS};
+use tenant_sync_core::mapping::ValidationIssue;
+use tenant_sync_core::plan::Action;
+use tenant_sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
+use tenant_sync_core::untrusted::excerpt;
 
 /// The report as the core knows it. The WIT report is consumed, so a big report is never held
 /// twice. The component reports only managed keys with JSON values; anything else is refused

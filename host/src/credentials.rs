@@ -10,8 +10,8 @@ use crate::logging::{Level, LogSink};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
-use tenant_sync_guest::sync_core::secrets::Redactor;
-use tenant_sync_guest::sync_core::untrusted::excerpt;
+use tenant_sync_core::secrets::Redactor;
+use tenant_sync_core::untrusted::excerpt;
 
 /// `NAMESPACE/NAME:KEY` of a Kubernetes Secret entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

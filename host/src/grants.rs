@@ -7,9 +7,9 @@ use anyhow::{Context, bail};
 use http::Uri;
 use std::ffi::OsString;
 use std::fmt;
-use tenant_sync_guest::sync_core::defaults;
-use tenant_sync_guest::sync_core::managed::MANAGED_KEYS;
-use tenant_sync_guest::sync_core::untrusted::{excerpt, terminal_safe};
+use tenant_sync_core::defaults;
+use tenant_sync_core::managed::MANAGED_KEYS;
+use tenant_sync_core::untrusted::{excerpt, terminal_safe};
 
 /// The secrets a run may need; only these (and the config variables) reach the component.
 pub const SECRET_VARS: [&str; 3] = defaults::TOKEN_VARS;

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use tenant_sync_guest::sync_core::managed::MANAGED_KEYS;
+use tenant_sync_core::managed::MANAGED_KEYS;
 
 /// What a granted request's success answer holds, for the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use http_body::{Body, Frame};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tenant_sync_guest::sync_core::defaults;
+use tenant_sync_core::defaults;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// At most this many requests of one run are in flight, from the check of their body to the

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
-use tenant_sync_guest::sync_core::clef;
-pub use tenant_sync_guest::sync_core::clef::Level;
-use tenant_sync_guest::sync_core::secrets::Redactor;
-use tenant_sync_guest::sync_core::untrusted::{excerpt, json_terminal_safe};
+use tenant_sync_core::clef;
+pub use tenant_sync_core::clef::Level;
+use tenant_sync_core::secrets::Redactor;
+use tenant_sync_core::untrusted::{excerpt, json_terminal_safe};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 

@@ -1,99 +1,76 @@
-//! How a `sync` call ends for scripts and people: its exit code and what is printed on stdout.
-//! The codes and the failure document are the core's (`sync_core::outcome`), so every host
-//! ends the same way.
+//! How a `sync` call ends for scripts and people. What is printed and the exit code are the
+//! core's (`tenant_sync_core::outcome::Outcome`), so every host and entry point ends the same
+//! way; this file only says what a call's result is as an outcome, and logs what only the host
+//! can see (a malformed report, a sandbox limit, a stop, a trap).
 
 use crate::bindings::types::{self, SyncError};
 use crate::convert;
 use crate::logging::{Level, LogSink};
-use crate::output::{self, Format};
+use crate::output::Format;
 use crate::runtime::RunFailure;
 use crate::stdout;
 use serde_json::json;
-pub use tenant_sync_guest::sync_core::outcome::Exit;
-use tenant_sync_guest::sync_core::outcome::{self as contract, FailureKind};
+pub use tenant_sync_core::outcome::Exit;
+use tenant_sync_core::outcome::{self as core, Failure, FailureKind, Outcome};
 
-/// The exit code a `sync` outcome maps to.
-pub fn exit_code(result: &Result<Result<types::Report, SyncError>, RunFailure>) -> Exit {
+/// What a `sync` call returns.
+pub type CallResult = Result<Result<types::Report, SyncError>, RunFailure>;
+
+/// The kind of failure a call that ended without a report is; `None` if it reported.
+fn failure_kind(result: &CallResult) -> Option<FailureKind> {
     match result {
-        Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            contract::report_exit(&convert::summary(&report.summary))
+        Ok(Ok(_)) | Ok(Err(SyncError::PartialApply(_))) => None,
+        Ok(Err(SyncError::InvalidMapping(_))) => Some(FailureKind::InvalidMapping),
+        Ok(Err(SyncError::InvalidConfig(_))) => Some(FailureKind::InvalidConfig),
+        Ok(Err(SyncError::Upstream(_))) => Some(FailureKind::Upstream),
+        Err(RunFailure::Limit(_)) => Some(FailureKind::Limit),
+        Err(RunFailure::Stopped(_)) => Some(FailureKind::Stopped),
+        Err(RunFailure::Trap(_)) => Some(FailureKind::Internal),
+    }
+}
+
+/// The exit code a `sync` call maps to (`outcome(result).exit()`, without printing).
+pub fn exit_code(result: &CallResult) -> Exit {
+    match (failure_kind(result), result) {
+        (None, Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report)))) => {
+            core::report_exit(&convert::summary(&report.summary))
         }
-        Ok(Err(error)) => sync_error_kind(error).exit(),
-        // `cli::run` ends a stopped run with the signal's own code.
-        Err(failure) => run_failure_kind(failure).exit(),
+        (kind, _) => kind.unwrap_or(FailureKind::Internal).exit(),
     }
 }
 
-fn sync_error_kind(error: &SyncError) -> FailureKind {
-    match error {
-        SyncError::InvalidMapping(_) => FailureKind::InvalidMapping,
-        SyncError::InvalidConfig(_) => FailureKind::InvalidConfig,
-        SyncError::Upstream(_) => FailureKind::Upstream,
-        // Has a report, so it is printed as one; never a failure document.
-        SyncError::PartialApply(_) => FailureKind::Internal,
-    }
-}
-
-fn run_failure_kind(failure: &RunFailure) -> FailureKind {
-    match failure {
-        RunFailure::Limit(_) => FailureKind::Limit,
-        RunFailure::Stopped(_) => FailureKind::Stopped,
-        RunFailure::Trap(_) => FailureKind::Internal,
-    }
-}
-
-/// Prints the outcome of a `sync` call and picks the exit code (`exit_code`'s, unless the
-/// component's report cannot be printed).
-pub fn report_outcome(
-    result: Result<Result<types::Report, SyncError>, RunFailure>,
-    format: Format,
-    log: &LogSink,
-) -> Exit {
-    let exit = exit_code(&result);
-    let (kind, message, issues) = match result {
+/// The call's outcome. The component logged its own failures; what only the host knows about
+/// is logged here.
+pub fn outcome(result: CallResult, log: &LogSink) -> Outcome {
+    let kind = failure_kind(&result).unwrap_or(FailureKind::Internal);
+    let (template, message) = match result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
-            match output::report(report, format) {
-                Ok(text) => {
-                    stdout::print(&text, log);
-                    return exit;
-                }
-                Err(message) => {
-                    log.event(
-                        Level::Error,
-                        "The component failed: {Message}",
-                        &[("Message", json!(message))],
-                    );
-                    let kind = FailureKind::Internal;
-                    stdout::print(&output::failure(kind, &message, &[], format), log);
-                    return kind.exit();
-                }
+            match convert::report(report) {
+                Ok(report) => return Outcome::Reported(report),
+                Err(message) => ("The component failed: {Message}", message),
             }
         }
-        Ok(Err(SyncError::InvalidMapping(issues))) => (
-            FailureKind::InvalidMapping,
-            contract::invalid_mapping_message(issues.len()),
-            issues,
-        ),
+        Ok(Err(SyncError::InvalidMapping(issues))) => {
+            let issues = issues.iter().map(convert::issue).collect();
+            return Outcome::Failed(Failure::invalid_mapping(issues));
+        }
         Ok(Err(SyncError::InvalidConfig(message))) => {
-            (FailureKind::InvalidConfig, message, Vec::new())
+            return Outcome::Failed(Failure::new(kind, message));
         }
         Ok(Err(SyncError::Upstream(failure))) => {
-            (FailureKind::Upstream, failure.message, Vec::new())
+            return Outcome::Failed(Failure::new(kind, failure.message));
         }
-        // The component logged its own failures; these only the host knows about.
-        Err(failure) => {
-            let kind = run_failure_kind(&failure);
-            let (template, message) = match failure {
-                RunFailure::Limit(message) => ("Sandbox limit hit: {Message}", message),
-                RunFailure::Stopped(message) => ("The run was stopped: {Message}", message),
-                RunFailure::Trap(error) => {
-                    ("The component failed: {Message}", format!("{error:#}"))
-                }
-            };
-            log.event(Level::Error, template, &[("Message", json!(message))]);
-            (kind, message, Vec::new())
-        }
+        Err(RunFailure::Limit(message)) => ("Sandbox limit hit: {Message}", message),
+        Err(RunFailure::Stopped(message)) => ("The run was stopped: {Message}", message),
+        Err(RunFailure::Trap(error)) => ("The component failed: {Message}", format!("{error:#}")),
     };
-    stdout::print(&output::failure(kind, &message, &issues, format), log);
-    exit
+    log.event(Level::Error, template, &[("Message", json!(message))]);
+    Outcome::Failed(Failure::new(kind, message))
+}
+
+/// Prints the outcome of a `sync` call and returns its exit code.
+pub fn report_outcome(result: CallResult, format: Format, log: &LogSink) -> Exit {
+    let outcome = outcome(result, log);
+    stdout::print(&outcome.printed(format.into()), log);
+    outcome.exit()
 }

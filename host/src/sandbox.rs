@@ -10,7 +10,7 @@ use crate::transport::Transport;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tenant_sync_guest::sync_core::untrusted::excerpt;
+use tenant_sync_core::untrusted::excerpt;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;

@@ -18,7 +18,7 @@ use std::error::Error as StdError;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
-use tenant_sync_guest::sync_core::defaults;
+use tenant_sync_core::defaults;
 use tokio::time::{Instant, Sleep};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use support::{Ran, shared_cache, temp_file};
+use tenant_sync_core::defaults;
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
-use tenant_sync_guest::sync_core::defaults;
 
 mod support;
 
@@ -471,10 +471,7 @@ fn an_environment_that_is_not_text_neither_panics_nor_echoes() {
 fn schema_prints_the_mappings_json_schema() {
     let ran = tenant_sync(&["schema"], &[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert_eq!(
-        ran.json(),
-        tenant_sync_guest::sync_core::mapping_schema::json_schema()
-    );
+    assert_eq!(ran.json(), tenant_sync_core::mapping_schema::json_schema());
     assert_eq!(
         ran.json()["$schema"],
         "https://json-schema.org/draft/2020-12/schema"
@@ -521,7 +518,7 @@ fn a_closed_stdout_neither_panics_nor_changes_the_exit_code() {
 /// Whether `text` holds a character that hides or passes for another (a newline aside).
 fn has_invisible(text: &str) -> bool {
     text.chars()
-        .any(|c| c != '\n' && tenant_sync_guest::sync_core::untrusted::is_invisible(c))
+        .any(|c| c != '\n' && tenant_sync_core::untrusted::is_invisible(c))
 }
 
 #[test]

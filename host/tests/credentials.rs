@@ -7,8 +7,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use support::Ran;
+use tenant_sync_core::defaults;
 use tenant_sync_fakes::{FakeAuthentik, FakeOnePassword};
-use tenant_sync_guest::sync_core::defaults;
 
 mod support;
 

@@ -18,7 +18,7 @@ pub use tenant_sync_fakes::{Content, FakeAuthentik, FakeOnePassword};
 /// Canary tokens: a test fails if either appears in any output.
 pub const OP_TOKEN: &str = "op-canary-token-7f3a9c1e0b";
 pub const AUTHENTIK_TOKEN: &str = "ak-canary-token-51d0b2e8c4";
-pub use tenant_sync_guest::sync_core::defaults::{FIELD, ITEM, MANAGER, VAULT};
+pub use tenant_sync_core::defaults::{FIELD, ITEM, MANAGER, VAULT};
 
 /// The embedded component, compiled once for the whole test process.
 pub fn runtime() -> &'static Runtime {

@@ -274,7 +274,7 @@ fn the_onepassword_item_mints_the_referenced_secret() {
 /// where the mapping is kept, and the job's name as the marker of the groups it owns.
 #[test]
 fn the_defaults_are_the_runbooks_names() {
-    use tenant_sync_guest::sync_core::defaults;
+    use tenant_sync_core::defaults;
     let dir = std::env::var_os("TENANT_SYNC_SEED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/seed"));

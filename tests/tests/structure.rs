@@ -93,8 +93,66 @@ fn assert_one_way(dir: &str, prefixes: &[&str]) {
 }
 
 #[test]
-fn the_guests_core_imports_one_way() {
-    assert_one_way("guest/src/sync_core", &["super::", "crate::sync_core::"]);
+fn the_cores_modules_import_one_way() {
+    assert_one_way("guest/core/src", &["super::", "crate::"]);
+}
+
+/// The crate graph (ARCHITECTURE.md): each crate of this workspace and the only ones of them
+/// it may depend on (normal dependencies). The core depends on none; the host sees the core,
+/// never the component's crate.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("tenant-sync-core", &[]),
+    ("tenant-sync-guest", &["tenant-sync-core"]),
+    ("tenant-sync-fakes", &["tenant-sync-core"]),
+    ("tenant-sync", &["tenant-sync-core", "tenant-sync-fakes"]),
+    ("tenant-sync-peer", &[]),
+    ("tenant-sync-probe", &[]),
+    (
+        "tenant-sync-tests",
+        &["tenant-sync", "tenant-sync-core", "tenant-sync-fakes"],
+    ),
+];
+
+#[test]
+fn the_crates_depend_as_the_layer_table_says() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("running cargo metadata");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut found = BTreeMap::new();
+    for package in metadata["packages"].as_array().unwrap() {
+        let name = package["name"].as_str().unwrap();
+        let ours: BTreeSet<&str> = package["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"].is_null() && d["path"].is_string())
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        found.insert(name, ours);
+    }
+    let expected: BTreeMap<&str, BTreeSet<&str>> = LAYERS
+        .iter()
+        .map(|(name, deps)| (*name, deps.iter().copied().collect()))
+        .collect();
+    assert_eq!(
+        found, expected,
+        "update LAYERS and ARCHITECTURE.md together"
+    );
 }
 
 #[test]

@@ -7,13 +7,13 @@ use super::failure::Upstream;
 use super::http::{Attempt, Client, NoAnswer, Response};
 use super::queue;
 use super::wit::Service;
-use crate::sync_core::ancestry;
-use crate::sync_core::authentik as api;
-use crate::sync_core::create::{self, CreateStep};
-use crate::sync_core::managed::{self, Attributes};
-use crate::sync_core::plan::{self, ExistingGroup, Rules, Standing};
-use crate::sync_core::verify;
 use serde_json::{Value, json};
+use tenant_sync_core::ancestry;
+use tenant_sync_core::authentik as api;
+use tenant_sync_core::create::{self, CreateStep};
+use tenant_sync_core::managed::{self, Attributes};
+use tenant_sync_core::plan::{self, ExistingGroup, Rules, Standing};
+use tenant_sync_core::verify;
 use wasi::http::types::Method;
 
 /// Why a group's write did not happen.

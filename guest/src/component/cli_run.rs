@@ -5,10 +5,10 @@
 
 use super::wit::{MappingSource, OnepasswordLocation, SyncOptions};
 use super::{log, render, stream};
-use crate::sync_core::defaults;
-use crate::sync_core::outcome::{Exit, FailureKind};
 use serde_json::json;
 use std::collections::BTreeMap;
+use tenant_sync_core::defaults;
+use tenant_sync_core::outcome::{Exit, Failure, FailureKind, Outcome};
 
 pub fn run() -> Result<(), ()> {
     let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
@@ -21,7 +21,10 @@ pub fn run() -> Result<(), ()> {
                 "Configuration error: {Message}; nothing was written",
                 &[("Message", json!(message))],
             );
-            render::failure(FailureKind::InvalidConfig, &message, &[])
+            render::printed(Outcome::Failed(Failure::new(
+                FailureKind::InvalidConfig,
+                message,
+            )))
         }
     };
     let text = format!("{}\n", printed.stdout);

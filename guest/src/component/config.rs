@@ -6,10 +6,10 @@ use super::failure::Failure;
 use super::http::Client;
 use super::onepassword::Location;
 use super::wit::{MappingSource, SyncOptions};
-use crate::sync_core::defaults;
-use crate::sync_core::endpoint::Endpoint;
-use crate::sync_core::secrets::Redactor;
 use std::collections::BTreeMap;
+use tenant_sync_core::defaults;
+use tenant_sync_core::endpoint::Endpoint;
+use tenant_sync_core::secrets::Redactor;
 
 /// Everything a run needs, resolved from its options and environment.
 pub struct Resolved<'a> {

@@ -1,10 +1,10 @@
 //! Core types → WIT types, at the export boundary only.
 
 use super::wit;
-use crate::sync_core::defaults;
-use crate::sync_core::mapping::{DesiredState, ValidationIssue};
-use crate::sync_core::plan::Action;
-use crate::sync_core::report::{Report, Status};
+use tenant_sync_core::defaults;
+use tenant_sync_core::mapping::{DesiredState, ValidationIssue};
+use tenant_sync_core::plan::Action;
+use tenant_sync_core::report::{Report, Status};
 
 pub fn issues(issues: Vec<ValidationIssue>) -> Vec<wit::ValidationIssue> {
     issues.into_iter().map(issue).collect()

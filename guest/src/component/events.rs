@@ -4,10 +4,11 @@
 use super::convert;
 use super::failure::Failure;
 use super::log;
-use crate::sync_core::clef::Level;
-use crate::sync_core::plan::Action;
-use crate::sync_core::report::{Report, Status};
 use serde_json::{Value, json};
+use tenant_sync_core::clef::Level;
+use tenant_sync_core::outcome;
+use tenant_sync_core::plan::Action;
+use tenant_sync_core::report::{Report, Status};
 
 /// The opening event: what is reconciled into where, and whether anything will be written.
 pub fn started(source: &str, authentik: &str, manager: &str, dry_run: bool) {
@@ -99,7 +100,7 @@ pub fn failure(failure: &Failure) {
             }
             log::error(
                 "The mapping has {Problems} problems; nothing was written",
-                &[("Problems", json!(issues.len()))],
+                &[("Problems", json!(outcome::problem_count(issues)))],
             );
         }
         Failure::Config(message) => {

@@ -3,8 +3,9 @@
 
 use super::convert;
 use super::wit::{self, Service, SyncError};
-use crate::sync_core::mapping::ValidationIssue;
-use crate::sync_core::report::Report;
+use tenant_sync_core::mapping::ValidationIssue;
+use tenant_sync_core::outcome::{self, FailureKind, Outcome};
+use tenant_sync_core::report::Report;
 
 /// A failure of a service before anything was written.
 pub struct Upstream {
@@ -25,6 +26,19 @@ pub enum Failure {
 impl From<Upstream> for Failure {
     fn from(u: Upstream) -> Failure {
         Failure::Upstream(u)
+    }
+}
+
+/// The outcome the core prints: a partial apply is a report; the rest are failures of their kind.
+impl From<Failure> for Outcome {
+    fn from(failure: Failure) -> Outcome {
+        let failed = |kind, message| Outcome::Failed(outcome::Failure::new(kind, message));
+        match failure {
+            Failure::Partial(report) => Outcome::Reported(report),
+            Failure::Mapping(issues) => Outcome::Failed(outcome::Failure::invalid_mapping(issues)),
+            Failure::Config(message) => failed(FailureKind::InvalidConfig, message),
+            Failure::Upstream(upstream) => failed(FailureKind::Upstream, upstream.message),
+        }
     }
 }
 

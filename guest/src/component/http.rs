@@ -4,12 +4,12 @@
 //! report, and never puts the token in a message.
 
 use super::{log, stream};
-use crate::sync_core::endpoint::Endpoint;
-use crate::sync_core::retry::{self, Policy, Trouble};
-use crate::sync_core::untrusted::excerpt;
 use serde_json::json;
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
+use tenant_sync_core::endpoint::Endpoint;
+use tenant_sync_core::retry::{self, Policy, Trouble};
+use tenant_sync_core::untrusted::excerpt;
 use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, Scheme};

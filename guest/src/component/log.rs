@@ -1,8 +1,8 @@
 //! CLEF events on the component's stderr (wasi:cli/stderr), timestamped by wasi:clocks.
 
-use crate::sync_core::clef::{self, Level};
 use serde_json::Value;
 use std::time::Duration;
+use tenant_sync_core::clef::{self, Level};
 use wasi::clocks::wall_clock;
 
 pub fn event(level: Level, template: &str, properties: &[(&str, Value)]) {

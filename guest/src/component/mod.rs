@@ -38,12 +38,13 @@ wit_bindgen::generate!({
 
 use exports::flowercore::tenant_sync::{mapping, render as render_export, sync as sync_export};
 use flowercore::tenant_sync::types as wit;
+use tenant_sync_core::outcome::{Failure, Outcome};
 
 struct Component;
 
 impl mapping::Guest for Component {
     fn validate(document: String) -> Result<wit::DesiredState, Vec<wit::ValidationIssue>> {
-        crate::sync_core::mapping::validate(&document)
+        tenant_sync_core::mapping::validate(&document)
             .map(convert::desired_state)
             .map_err(convert::issues)
     }
@@ -61,7 +62,8 @@ impl sync_export::Guest for Component {
 
 impl render_export::Guest for Component {
     fn failure(kind: render_export::FailureKind, message: String) -> wit::Printed {
-        render::failure(render::failure_kind(kind), &message, &[])
+        let failure = Failure::new(render::failure_kind(kind), message);
+        render::printed(Outcome::Failed(failure))
     }
 
     fn clef_event(

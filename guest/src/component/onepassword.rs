@@ -4,7 +4,7 @@
 use super::failure::Upstream;
 use super::http::{Client, Response};
 use super::wit::Service;
-use crate::sync_core::onepassword::{self as op, DocumentLocation};
+use tenant_sync_core::onepassword::{self as op, DocumentLocation};
 
 pub struct Location<'a> {
     pub vault: &'a str,

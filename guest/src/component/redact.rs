@@ -3,9 +3,9 @@
 //! echoed header) cannot carry a token out, whichever call site built it.
 
 use super::failure::Failure;
-use crate::sync_core::secrets::Redactor;
 use serde_json::Value;
 use std::cell::RefCell;
+use tenant_sync_core::secrets::Redactor;
 
 thread_local! {
     // The run's tokens, from the moment its configuration is read. One run at a time per
@@ -44,9 +44,9 @@ pub trait Redact {
     fn redact(&mut self, redactor: &Redactor);
 }
 
-impl Redact for crate::sync_core::report::Report {
+impl Redact for tenant_sync_core::report::Report {
     fn redact(&mut self, redactor: &Redactor) {
-        crate::sync_core::report::Report::redact(self, redactor);
+        tenant_sync_core::report::Report::redact(self, redactor);
     }
 }
 

@@ -3,35 +3,25 @@
 //! re-implements none of it.
 
 use super::exports::flowercore::tenant_sync::render::{FailureKind as WitKind, Level as WitLevel};
-use super::failure::Failure;
 use super::log;
 use super::wit::{Printed, SyncOptions};
-use crate::sync_core::clef::{self, Level};
-use crate::sync_core::mapping::ValidationIssue;
-use crate::sync_core::outcome::{self, FailureKind};
 use serde_json::{Map, Value};
+use tenant_sync_core::clef::{self, Level};
+use tenant_sync_core::outcome::{FailureKind, Format, Outcome};
 
 /// A whole run, as printed: the report, or the failure document.
 pub fn run_printed(options: &SyncOptions) -> Printed {
-    match super::sync::run_logged(options) {
-        Ok(report) | Err(Failure::Partial(report)) => Printed {
-            stdout: report.to_json(),
-            exit_code: outcome::report_exit(&report.summary).code(),
-        },
-        Err(Failure::Mapping(issues)) => failure(
-            FailureKind::InvalidMapping,
-            &outcome::invalid_mapping_message(issues.len()),
-            &issues,
-        ),
-        Err(Failure::Config(message)) => failure(FailureKind::InvalidConfig, &message, &[]),
-        Err(Failure::Upstream(upstream)) => failure(FailureKind::Upstream, &upstream.message, &[]),
-    }
+    printed(match super::sync::run_logged(options) {
+        Ok(report) => Outcome::Reported(report),
+        Err(failure) => failure.into(),
+    })
 }
 
-pub fn failure(kind: FailureKind, message: &str, issues: &[ValidationIssue]) -> Printed {
+/// What a host prints (JSON: the component is run by scripts) and exits with.
+pub fn printed(outcome: Outcome) -> Printed {
     Printed {
-        stdout: outcome::failure_json(kind, message, issues),
-        exit_code: kind.exit().code(),
+        stdout: outcome.printed(Format::Json),
+        exit_code: outcome.exit().code(),
     }
 }
 

@@ -6,15 +6,15 @@ use super::config::{self, Source};
 use super::failure::{Failure, Upstream};
 use super::wit::{self, Service, SyncError, SyncOptions};
 use super::{convert, events, log, onepassword, queue, redact};
-use crate::sync_core::defaults;
-use crate::sync_core::mapping;
-use crate::sync_core::plan::{self, ExistingGroup, PlannedGroup, Rules, Write};
-use crate::sync_core::report::{self, Outcomes, Report, RequestCounts};
-use crate::sync_core::selection::{self, Selection};
 use serde_json::json;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use tenant_sync_core::defaults;
+use tenant_sync_core::mapping;
+use tenant_sync_core::plan::{self, ExistingGroup, PlannedGroup, Rules, Write};
+use tenant_sync_core::report::{self, Outcomes, Report, RequestCounts};
+use tenant_sync_core::selection::{self, Selection};
 
 /// The `sync.run` export.
 pub fn run(options: SyncOptions) -> Result<wit::Report, SyncError> {

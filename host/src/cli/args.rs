@@ -12,7 +12,7 @@ use crate::sandbox::Limits;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
-use tenant_sync_guest::sync_core::defaults;
+use tenant_sync_core::defaults;
 
 pub const MIB: u64 = 1024 * 1024;
 

@@ -3,11 +3,11 @@
 
 use crate::logging::{Level, LogSink};
 use crate::outcome::Exit;
-use crate::output::{self, Format};
+use crate::output::Format;
 use crate::stdout;
 use serde_json::json;
 use std::path::Path;
-use tenant_sync_guest::sync_core::outcome::FailureKind;
+use tenant_sync_core::outcome::{Failure, FailureKind, Outcome};
 
 /// A mapping file that is not UTF-8 text is an invalid mapping: exit 3.
 pub fn not_text(log: &LogSink, message: &str, format: Format) -> Exit {
@@ -16,11 +16,9 @@ pub fn not_text(log: &LogSink, message: &str, format: Format) -> Exit {
         "Invalid mapping: {Issue}",
         &[("Issue", json!(message))],
     );
-    stdout::print(
-        &output::failure(FailureKind::InvalidMapping, message, &[], format),
-        log,
-    );
-    Exit::InvalidMapping
+    let outcome = Outcome::Failed(Failure::new(FailureKind::InvalidMapping, message));
+    stdout::print(&outcome.printed(format.into()), log);
+    outcome.exit()
 }
 
 pub enum ReadError {

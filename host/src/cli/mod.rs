@@ -108,7 +108,7 @@ fn peak_rss_kib() -> Option<u64> {
 
 /// `schema`: generated from the validator's own rules, so it needs no component.
 fn schema(log: &LogSink) -> Exit {
-    let schema = tenant_sync_guest::sync_core::mapping_schema::json_schema();
+    let schema = tenant_sync_core::mapping_schema::json_schema();
     let text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
     stdout::print(&text, log);
     Exit::Success

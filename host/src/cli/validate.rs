@@ -3,12 +3,13 @@
 use super::args::ValidateArgs;
 use super::mapping_file::{self, ReadError};
 use super::usage;
+use crate::convert;
 use crate::logging::LogSink;
 use crate::outcome::{Exit, report_outcome};
 use crate::output;
 use crate::sandbox::Grants;
 use crate::stdout;
-use tenant_sync_guest::sync_core::outcome::FailureKind;
+use tenant_sync_core::outcome::{self, Failure, Outcome};
 
 pub async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
     let document = match mapping_file::read(&args.path) {
@@ -32,16 +33,18 @@ pub async fn validate(args: ValidateArgs, log: &LogSink) -> Exit {
             Exit::Success
         }
         Ok(Err(issues)) => {
-            let message = format!(
-                "{} is not a valid mapping ({} problems)",
-                args.path.display(),
-                issues.len()
-            );
-            stdout::print(
-                &output::failure(FailureKind::InvalidMapping, &message, &issues, args.output),
-                log,
-            );
-            Exit::InvalidMapping
+            let issues: Vec<_> = issues.iter().map(convert::issue).collect();
+            let failure = Failure {
+                message: format!(
+                    "{} is not a valid mapping ({} problems)",
+                    args.path.display(),
+                    outcome::problem_count(&issues)
+                ),
+                ..Failure::invalid_mapping(issues)
+            };
+            let outcome = Outcome::Failed(failure);
+            stdout::print(&outcome.printed(args.output.into()), log);
+            outcome.exit()
         }
         Err(failure) => report_outcome(Err(failure), args.output, log),
     }

@@ -4,7 +4,7 @@
 
 use crate::{FakeAuthentik, FakeOnePassword};
 use serde_json::json;
-use tenant_sync_guest::sync_core::defaults::{self, MANAGER};
+use tenant_sync_core::defaults::{self, MANAGER};
 
 pub const OP_TOKEN: &str = "demo-onepassword-token";
 pub const AUTHENTIK_TOKEN: &str = "demo-authentik-token";

@@ -73,7 +73,7 @@ pub fn select(desired: DesiredState, selection: &Selection) -> Result<DesiredSta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync_core::mapping::validate;
+    use crate::mapping::validate;
 
     fn desired() -> DesiredState {
         validate(

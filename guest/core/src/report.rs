@@ -5,7 +5,7 @@ use super::managed::AttributeChange;
 use super::mapping::ValidationIssue;
 use super::plan::{Action, PlannedGroup};
 use super::secrets::Redactor;
-use super::untrusted::json_terminal_safe;
+use super::untrusted::{json_terminal_safe, terminal_safe};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde_json::Value;
@@ -218,6 +218,90 @@ impl Report {
     pub fn to_json(&self) -> String {
         json_terminal_safe(serde_json::to_string(self).expect("a report always serializes"))
     }
+
+    /// The `--output text` table and summary line, for people.
+    pub fn to_text(&self) -> String {
+        let report = self;
+        let mut rows: Vec<[String; 4]> = vec![[
+            "GROUP".into(),
+            "ACTION".into(),
+            "STATUS".into(),
+            "DETAILS".into(),
+        ]];
+        for g in &report.groups {
+            let mut details: Vec<String> = g
+                .changes
+                .iter()
+                .map(|c| format!("{}: {} → {}", c.key, shown(&c.before), shown(&c.after)))
+                .collect();
+            if let Some(error) = &g.error {
+                details.insert(0, format!("error: {error}"));
+            } else if let Some(reason) = &g.reason
+                && details.is_empty()
+            {
+                details.push(reason.clone());
+            }
+            if details.is_empty() {
+                details.push(String::new());
+            }
+            for (i, detail) in details.into_iter().enumerate() {
+                let first = i == 0;
+                // Names and messages may come from Authentik: nothing in them may move the cursor or
+                // start a line of its own in the table an operator reads.
+                rows.push([
+                    if first {
+                        terminal_safe(&g.group).into_owned()
+                    } else {
+                        String::new()
+                    },
+                    if first {
+                        g.action.as_str().to_owned()
+                    } else {
+                        String::new()
+                    },
+                    if first {
+                        g.status.as_str().to_owned()
+                    } else {
+                        String::new()
+                    },
+                    terminal_safe(&detail).into_owned(),
+                ]);
+            }
+        }
+        let width = |col: usize| {
+            rows.iter()
+                .map(|r| r[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let (w0, w1, w2) = (width(0), width(1), width(2));
+        let mut out = String::new();
+        for row in &rows {
+            let line = format!("{:w0$}  {:w1$}  {:w2$}  {}", row[0], row[1], row[2], row[3]);
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        for warning in &report.warnings {
+            out.push_str(&format!(
+                "warning: {}\n",
+                terminal_safe(&warning.to_string())
+            ));
+        }
+        out.push_str(&format!(
+            "\n{} (requests: 1Password {}, Authentik {})\n",
+            report.summary.line(report.dry_run),
+            report.requests.onepassword,
+            report.requests.authentik
+        ));
+        out
+    }
+}
+
+/// A changed value as the table shows it.
+fn shown(value: &Option<Value>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "(absent)".to_owned(), Value::to_string)
 }
 
 impl Serialize for Report {
@@ -285,7 +369,7 @@ impl Serialize for Changes<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync_core::plan::Write;
+    use crate::plan::Write;
 
     fn planned(group: &str, action: Action, writes: bool) -> PlannedGroup {
         PlannedGroup {

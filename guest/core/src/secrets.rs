@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn a_token_cut_short_by_an_excerpt_is_scrubbed() {
-        use crate::sync_core::untrusted::{MAX_EXCERPT_CHARS, excerpt};
+        use crate::untrusted::{MAX_EXCERPT_CHARS, excerpt};
         let token = "ak-secret-0123456789-SHOULD-NOT-LEAK";
         let r = Redactor::new([token.to_owned()]);
         // The token straddles the cut at every offset that keeps 8 or more of its characters.

@@ -1,9 +1,9 @@
 //! The tenant-mapping document (schema v1): parsing, validation and normalization into the
 //! desired state. Every problem is collected, so an operator fixes the document in one pass.
 
-use crate::sync_core::lookalike::{skeleton, spelled};
-use crate::sync_core::secrets::Redactor;
-use crate::sync_core::untrusted::{excerpt, is_invisible};
+use crate::lookalike::{skeleton, spelled};
+use crate::secrets::Redactor;
+use crate::untrusted::{excerpt, is_invisible};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -154,10 +154,25 @@ fn first_of(mut found: Vec<ValidationIssue>, max: usize, what: &str) -> Vec<Vali
         found.truncate(max);
         found.push(ValidationIssue::document(
             None,
-            format!("{more} more {what} not shown; fix the ones above and validate again"),
+            format!("{more} more {what}{NOT_SHOWN}"),
         ));
     }
     found
+}
+
+/// How the closing line of a cut list goes on after its count.
+const NOT_SHOWN: &str = " not shown; fix the ones above and validate again";
+
+impl ValidationIssue {
+    /// For the closing line of a list cut at its first `MAX_ISSUES_SHOWN`: how many it
+    /// stands for.
+    pub fn not_shown(&self) -> Option<usize> {
+        if self.entry.is_some() || self.field.is_some() || !self.message.ends_with(NOT_SHOWN) {
+            return None;
+        }
+        let (count, _) = self.message.split_once(' ')?;
+        count.parse().ok()
+    }
 }
 
 /// Parses and validates a mapping document. On failure, returns every problem found (the first

@@ -308,7 +308,7 @@ fn twin_reason(name: &str, twins: &[&ExistingGroup]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync_core::mapping::validate;
+    use crate::mapping::validate;
     use serde_json::{Value, json};
 
     fn existing(name: &str, pk: &str, attributes: Value) -> ExistingGroup {

@@ -5,10 +5,10 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use tenant_sync_guest::sync_core::ancestry::{self, Ancestry};
-use tenant_sync_guest::sync_core::managed::{self, MANAGED_KEYS};
-use tenant_sync_guest::sync_core::mapping::{self, DesiredState};
-use tenant_sync_guest::sync_core::plan::{self, Action, ExistingGroup, Rules, Write};
+use tenant_sync_core::ancestry::{self, Ancestry};
+use tenant_sync_core::managed::{self, MANAGED_KEYS};
+use tenant_sync_core::mapping::{self, DesiredState};
+use tenant_sync_core::plan::{self, Action, ExistingGroup, Rules, Write};
 
 const ME: Rules = Rules {
     manager: "me",

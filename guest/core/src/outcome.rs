@@ -3,8 +3,8 @@
 //! get it from the component (`sync.run-printed`, `render.failure`).
 
 use super::mapping::ValidationIssue;
-use super::report::Summary;
-use super::untrusted::json_terminal_safe;
+use super::report::{Report, Summary};
+use super::untrusted::{json_terminal_safe, terminal_safe};
 use serde_json::json;
 
 /// Exit codes (README, "Exit codes").
@@ -96,9 +96,83 @@ pub fn report_exit(summary: &Summary) -> Exit {
     }
 }
 
+/// How a run ended, the same for every host and every entry point: what is printed (`printed`)
+/// and the exit code (`exit`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The run reported: in sync or not, some writes perhaps failed.
+    Reported(Report),
+    /// The run ended without a report.
+    Failed(Failure),
+}
+
+/// A run that ended without a report: why (`kind`), in the operator's words, and the mapping's
+/// problems when that is what failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+    pub issues: Vec<ValidationIssue>,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+            issues: Vec::new(),
+        }
+    }
+
+    /// An invalid mapping, with the problems `mapping::validate` found.
+    pub fn invalid_mapping(issues: Vec<ValidationIssue>) -> Failure {
+        Failure {
+            kind: FailureKind::InvalidMapping,
+            message: invalid_mapping_message(problem_count(&issues)),
+            issues,
+        }
+    }
+}
+
+/// How an outcome is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A table and a summary line (or the failure's message and problems), for people.
+    Text,
+    /// Exactly one JSON document, for scripts.
+    Json,
+}
+
+impl Outcome {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Outcome::Reported(report) => report_exit(&report.summary),
+            Outcome::Failed(failure) => failure.kind.exit(),
+        }
+    }
+
+    /// What stdout gets (without a final newline).
+    pub fn printed(&self, format: Format) -> String {
+        match (self, format) {
+            (Outcome::Reported(report), Format::Json) => report.to_json(),
+            (Outcome::Reported(report), Format::Text) => report.to_text(),
+            (Outcome::Failed(failure), Format::Json) => {
+                failure_json(failure.kind, &failure.message, &failure.issues)
+            }
+            (Outcome::Failed(failure), Format::Text) => {
+                let mut out = format!("{}\n", terminal_safe(&failure.message));
+                for issue in &failure.issues {
+                    out.push_str(&format!("  {}\n", terminal_safe(&issue.to_string())));
+                }
+                out
+            }
+        }
+    }
+}
+
 /// A failure as the one JSON document a script reads on stdout. `issues` lists the mapping's
 /// problems when that is what failed.
-pub fn failure_json(kind: FailureKind, message: &str, issues: &[ValidationIssue]) -> String {
+fn failure_json(kind: FailureKind, message: &str, issues: &[ValidationIssue]) -> String {
     let document = json!({
         "error": {
             "kind": kind.as_str(),
@@ -113,8 +187,17 @@ pub fn failure_json(kind: FailureKind, message: &str, issues: &[ValidationIssue]
 }
 
 /// The message of an invalid mapping's failure document.
-pub fn invalid_mapping_message(problems: usize) -> String {
+fn invalid_mapping_message(problems: usize) -> String {
     format!("the mapping has {problems} problems; nothing was written")
+}
+
+/// How many problems `issues` stands for: each issue is one, except the closing line that
+/// counts those not shown.
+pub fn problem_count(issues: &[ValidationIssue]) -> usize {
+    issues
+        .iter()
+        .map(|issue| issue.not_shown().unwrap_or(1))
+        .sum()
 }
 
 #[cfg(test)]
@@ -151,17 +234,45 @@ mod tests {
             field: Some("fcRole".into()),
             message: "must be one of admin, user".into(),
         };
-        let doc: Value =
-            serde_json::from_str(&failure_json(FailureKind::InvalidMapping, "bad", &[issue]))
-                .unwrap();
+        let failed = Outcome::Failed(Failure::invalid_mapping(vec![issue]));
+        let doc: Value = serde_json::from_str(&failed.printed(Format::Json)).unwrap();
         assert_eq!(doc["error"]["kind"], "invalid-mapping");
-        assert_eq!(doc["error"]["message"], "bad");
+        assert_eq!(
+            doc["error"]["message"],
+            "the mapping has 1 problems; nothing was written"
+        );
         assert_eq!(doc["error"]["issues"][0]["entry"], 2);
         assert_eq!(
             doc["error"]["issues"][0]["text"],
             "mappings[2] (group \"x\"): fcRole: must be one of admin, user"
         );
+        assert_eq!(failed.exit(), Exit::InvalidMapping);
+        assert_eq!(
+            failed.printed(Format::Text),
+            "the mapping has 1 problems; nothing was written\n  mappings[2] (group \"x\"): fcRole: must be one of admin, user\n"
+        );
         assert_eq!(FailureKind::InvalidConfig.exit(), Exit::Usage);
         assert_eq!(FailureKind::Stopped.exit().code(), 143);
+    }
+
+    #[test]
+    fn problems_not_shown_are_counted_in_the_message() {
+        let many: String = (0..1_005)
+            .map(|i| format!(r#"{{"authentikGroup": "g{i}", "fcTenantId": "t", "fcRole": 5}}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let document = format!(r#"{{"version": 1, "mappings": [{many}]}}"#);
+        let Err(issues) = crate::mapping::validate(&document) else {
+            panic!("1,005 entries with a numeric role are invalid");
+        };
+        assert_eq!(
+            issues.len(),
+            1_001,
+            "1,000 shown and the line counting the rest"
+        );
+        assert_eq!(
+            Failure::invalid_mapping(issues).message,
+            "the mapping has 1005 problems; nothing was written"
+        );
     }
 }

@@ -71,7 +71,7 @@ pub fn resolve_from_listing(groups: &mut [ExistingGroup]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync_core::managed::Attributes;
+    use crate::managed::Attributes;
 
     fn group(pk: &str, is_superuser: bool, parents: &[&str]) -> ExistingGroup {
         ExistingGroup {
