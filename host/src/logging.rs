@@ -104,9 +104,11 @@ impl ComponentLog {
     fn line(&self, raw: &[u8]) {
         let text = String::from_utf8_lossy(raw);
         let text = self.redactor.scrub(text.trim_end_matches('\r'));
-        let is_event = text.len() <= MAX_COMPONENT_LINE
-            && serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("@mt").is_some());
-        if !is_event {
+        let event = (text.len() <= MAX_COMPONENT_LINE)
+            .then(|| serde_json::from_str::<Value>(&text).ok())
+            .flatten()
+            .filter(|v| v.get("@mt").is_some());
+        let Some(event) = event else {
             if text.trim().is_empty() {
                 return;
             }
@@ -115,6 +117,11 @@ impl ComponentLog {
                 "The component wrote a line that is not a log event: {Line}",
                 &[("Line", Value::from(excerpt(&text)))],
             );
+            return;
+        };
+        // The component's Debug events (a group left as it is) only with `--verbose`, as the
+        // host's own.
+        if event["@l"] == "Debug" && !self.sink.debug() {
             return;
         }
         // Escaped as the host's own events are (a bidi control, U+2028).

@@ -75,6 +75,47 @@ async fn fresh_create_then_an_idempotent_second_run() {
 }
 
 #[tokio::test]
+async fn a_no_op_logs_only_its_summary_unless_verbose() {
+    let world = World::with_mapping(&mapping(THREE));
+    world.run(false).await;
+    let events = |verbose: bool| {
+        let grants = world.grants();
+        grants.log.set_debug(verbose);
+        let world = &world;
+        async move {
+            let run = world.run_with(&world.options(false), &grants).await;
+            assert_eq!(run.report().summary.unchanged, 3);
+            run.logs
+                .lines()
+                .map(|line| serde_json::from_str::<Value>(line).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let quiet = events(false).await;
+    let templates: Vec<&str> = quiet.iter().map(|e| e["@mt"].as_str().unwrap()).collect();
+    assert_eq!(
+        templates,
+        [
+            "Reconciling {Source} into Authentik {Authentik} as {Manager}{DryRunNote}",
+            "Mapping has {Groups} groups and {Skipped} wildcard entries",
+            "Authentik has {Existing} groups",
+            "Reconcile finished: {Summary}"
+        ],
+        "a nightly no-op says what it did once, not once per group"
+    );
+    let verbose = events(true).await;
+    let unchanged: Vec<&Value> = verbose
+        .iter()
+        .filter(|e| e["Action"] == "unchanged")
+        .collect();
+    assert_eq!(unchanged.len(), 3);
+    assert!(
+        unchanged.iter().all(|e| e["@l"] == "Debug"),
+        "{unchanged:?}"
+    );
+}
+
+#[tokio::test]
 async fn drift_is_updated_keeping_foreign_attributes_and_members() {
     let world = World::with_mapping(&json!({"version": 1, "mappings": [
         {"authentikGroup": "acme-admins", "fcTenantId": "acme", "fcRole": "admin", "regulated": true}

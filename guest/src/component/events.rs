@@ -32,7 +32,8 @@ pub fn started(source: &str, authentik: &str, manager: &str, dry_run: bool) {
 }
 
 /// One event per group (Error for a failed write, Warning for a conflict, an orphan or a write
-/// not attempted), then the summary.
+/// not attempted, Information for a write, Debug for a group left as it is: a nightly no-op
+/// says only what needs attention), then the summary.
 pub fn report(report: &Report) {
     let mut batch = log::Batch::default();
     for group in &report.groups {
@@ -61,6 +62,9 @@ pub fn report(report: &Report) {
             }
             (_, Action::Conflict | Action::Orphan) => {
                 (Level::Warning, "{Action} {Group}: {Reason}")
+            }
+            (_, Action::Unchanged | Action::Skipped) => {
+                (Level::Debug, "{Action} {Group}: {Status}")
             }
             _ => (Level::Information, "{Action} {Group}: {Status}"),
         };

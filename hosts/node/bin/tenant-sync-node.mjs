@@ -45,6 +45,7 @@ Options:
                       Where the mapping is in 1Password (defaults: ${DEFAULTS.vault},
                       ${DEFAULTS.item}, ${DEFAULTS.field})
   --deadline-secs N   Stop the run after N seconds (default ${LIMITS.deadlineSecs})
+  -v, --verbose       Also log Debug events: each group left as it is
   --bindings DIR      The transpiled component (default: gen/ beside this package;
                       make it with \`npm run transpile -- COMPONENT.wasm\`)
   -h, --help          Show this help
@@ -70,6 +71,7 @@ const OPTIONS = {
   field: { type: 'string' },
   bindings: { type: 'string' },
   'deadline-secs': { type: 'string', default: String(LIMITS.deadlineSecs) },
+  verbose: { type: 'boolean', short: 'v', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
 
@@ -117,7 +119,7 @@ function options(bindings) {
     bindings,
     deadlineSecs,
     // As the wasmtime host: the 1Password tokens only when 1Password is read.
-    grants: { services, env: grantedEnv(env, values.mapping === undefined ? SECRET_VARS : ['AUTHENTIK_TOKEN']) },
+    grants: { services, env: grantedEnv(env, values.mapping === undefined ? SECRET_VARS : ['AUTHENTIK_TOKEN']), verbose: values.verbose },
     sync: {
       source,
       authentikUrl,

@@ -6,7 +6,7 @@
 
 import { clocks, http, io, sockets } from '@bytecodealliance/preview2-shim';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTRACT } from './contract.mjs';
@@ -107,8 +107,59 @@ export function importsFor(grants, log) {
     OutgoingBody: CheckedOutgoingBody,
     FutureIncomingResponse: DeferredResponse,
   };
-  Object.assign(imports, deniedSockets(), confinedCli());
+  // One stream, as the shim's: a line may be written in pieces through several handles.
+  const stderr = eventStream(grants.verbose === true);
+  Object.assign(imports, deniedSockets(), confinedCli(), { 'wasi:cli/stderr': { getStderr: () => stderr } });
   return imports;
+}
+
+/**
+ * The component's stderr: whole CLEF lines passed on to this process's stderr, its Debug events
+ * (a group left as it is) only when `verbose`, as the wasmtime host does. Written synchronously
+ * (`out`): the run's thread may be ended right after it returns.
+ */
+export function eventStream(verbose, out = (bytes) => writeSync(2, bytes)) {
+  let pending = [];
+  const line = (bytes) => {
+    let event;
+    try {
+      event = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch {
+      event = undefined;
+    }
+    if (event?.['@l'] === 'Debug' && !verbose) {
+      return;
+    }
+    out(Buffer.concat([bytes, Buffer.from('\n')]));
+  };
+  const write = (bytes) => {
+    let start = 0;
+    for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, start)) {
+      line(Buffer.concat([...pending, bytes.subarray(start, at)]));
+      pending = [];
+      start = at + 1;
+    }
+    if (start < bytes.length) {
+      pending.push(Uint8Array.from(bytes.subarray(start)));
+    }
+  };
+  const closed = () => {
+    throw { tag: 'closed' };
+  };
+  return Object.assign(Object.create(io.streams.OutputStream.prototype), {
+    checkWrite: () => 65536n,
+    write,
+    blockingWriteAndFlush: write,
+    flush: () => {},
+    blockingFlush: () => {},
+    writeZeroes: (len) => write(new Uint8Array(Number(len))),
+    blockingWriteZeroesAndFlush: (len) => write(new Uint8Array(Number(len))),
+    splice: closed,
+    blockingSplice: closed,
+    subscribe: () => clocks.monotonicClock.subscribeDuration(0n),
+    // Shared by every handle: dropping one ends nothing.
+    [symbolDispose]: () => {},
+  });
 }
 
 /**

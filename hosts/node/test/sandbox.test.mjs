@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CONTRACT } from '../src/contract.mjs';
 import { grantedEnv, serviceGrant } from '../src/grants.mjs';
 import { http, io } from '@bytecodealliance/preview2-shim';
-import { bounded, deniedSockets, importsFor, loadComponent, TIMEOUTS_NS } from '../src/host.mjs';
+import { bounded, deniedSockets, eventStream, importsFor, loadComponent, TIMEOUTS_NS } from '../src/host.mjs';
 import { listener } from './listener.mjs';
 
 const bindings =
@@ -185,4 +185,18 @@ test('stdin is closed and exit traps, as under the wasmtime host (the shim would
   assert.throws(() => stdin.blockingRead(10n), (error) => error.tag === 'closed');
   assert.throws(() => imports['wasi:cli/exit'].exit({ tag: 'ok' }), /does not grant/);
   assert.throws(() => imports['wasi:cli/exit'].exitWithCode(0), /does not grant/);
+});
+
+test("the component's Debug events reach stderr only when verbose, whole lines however they are written", () => {
+  const lines = (verbose) => {
+    const written = [];
+    const stream = eventStream(verbose, (bytes) => written.push(Buffer.from(bytes).toString()));
+    const encode = (text) => new TextEncoder().encode(text);
+    stream.blockingWriteAndFlush(encode('{"@mt":"unchanged {Group}","@l":"Debug"}\n{"@mt":"Reconcile'));
+    stream.write(encode(' finished"}\n'));
+    stream.blockingWriteAndFlush(encode('{"@mt":"x","@l":"Warning"}\n'));
+    return written;
+  };
+  assert.deepEqual(lines(false), ['{"@mt":"Reconcile finished"}\n', '{"@mt":"x","@l":"Warning"}\n']);
+  assert.equal(lines(true).length, 3);
 });
