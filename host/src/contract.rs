@@ -48,6 +48,7 @@ pub fn contract() -> Value {
             "maxInFlight": crate::in_flight::MAX_IN_FLIGHT,
         },
         "secretVars": grants::SECRET_VARS,
+        "authentikTokenVars": defaults::token_vars(defaults::AUTHENTIK).collect::<Vec<_>>(),
         "managedKeys": tenant_sync_core::managed::MANAGED_KEYS,
         "services": {
             "authentik": defaults::AUTHENTIK,
@@ -73,6 +74,7 @@ pub fn contract() -> Value {
             "requestTimeoutSecs": limits.request_timeout.as_secs(),
             "stopGraceSecs": stop::GRACE.as_secs(),
         },
+        "exitCodesHelp": tenant_sync_core::outcome::exit_codes_help(),
         "exitCodes": Exit::ALL
             .iter()
             .map(|(name, exit)| (name.to_string(), json!(exit.code())))

@@ -84,6 +84,12 @@ fn node_run(world: &World, args: &[&str]) -> (i32, Value) {
 
 /// One `tenant-sync-node` run with exactly `env` (and PATH).
 fn node_run_with(env: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
+    let (code, report, _) = node_output(env, args);
+    (code, report)
+}
+
+/// `node_run_with`, and what the run wrote on stderr.
+fn node_output(env: &[(&str, &str)], args: &[&str]) -> (i32, Value, String) {
     let output = Command::new("node")
         .arg(package().join("bin/tenant-sync-node.mjs"))
         .arg("--bindings")
@@ -101,7 +107,48 @@ fn node_run_with(env: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
     assert_clean(&stderr, &stdout);
     let report = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stdout}\nstderr:\n{stderr}"));
-    (output.status.code().unwrap(), report)
+    (output.status.code().unwrap(), report, stderr.into_owned())
+}
+
+#[test]
+fn the_node_host_takes_the_binarys_flag_names_and_its_own_earlier_ones_with_a_warning() {
+    let world = World::new();
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-flags.json");
+    std::fs::write(&file, mapping(THREE)).unwrap();
+    let file = file.to_str().unwrap();
+    let env = [("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)];
+    let url = world.ak.url();
+    let current = ["--dry-run", "--authentik-url", &url, "--mapping-file", file];
+    let (code, report, stderr) = node_output(&env, &current);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["create"], 3);
+    assert!(!stderr.contains("deprecated"), "{stderr}");
+
+    let earlier = ["--dry-run", "--authentik-url", &url, "--mapping", file];
+    let (code, report, stderr) = node_output(&env, &earlier);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["create"], 3);
+    let warned = stderr
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|event| event["Flag"] == "mapping")
+        .unwrap_or_else(|| panic!("no deprecation warning:\n{stderr}"));
+    assert_eq!(
+        (&warned["@l"], &warned["Current"]),
+        (&json!("Warning"), &json!("mapping-file"))
+    );
+
+    let both = [
+        "--authentik-url",
+        &url,
+        "--mapping",
+        file,
+        "--mapping-file",
+        file,
+    ];
+    let (code, report, _) = node_output(&env, &both);
+    assert_eq!(code, 2, "{report}");
+    assert!(world.ak.writes().is_empty());
 }
 
 /// The same run under wasmtime, as `tenant-sync run --output json` prints it.
@@ -264,7 +311,12 @@ fn a_stuck_service_hits_the_node_hosts_deadline() {
             ("AUTHENTIK_URL", &url),
             ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
         ],
-        &["--deadline-secs", "2", "--mapping", file.to_str().unwrap()],
+        &[
+            "--deadline-secs",
+            "2",
+            "--mapping-file",
+            file.to_str().unwrap(),
+        ],
     );
     assert_eq!(code, 6, "{report}");
     assert_eq!(report["error"]["kind"], "limit");
@@ -553,7 +605,7 @@ fn the_node_host_trusts_a_private_ca_through_node_extra_ca_certs() {
         ("AUTHENTIK_URL", url.as_str()),
         ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
     ];
-    let args = ["--mapping", mapping_file.to_str().unwrap()];
+    let args = ["--mapping-file", mapping_file.to_str().unwrap()];
 
     let (code, report) = node_run_with(&env, &args);
     assert_eq!(code, 4, "{report}");

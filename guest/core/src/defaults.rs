@@ -22,6 +22,14 @@ pub const TOKEN_SERVICES: [(&str, &str); 3] = [
     ("OP_CONNECT_TOKEN", ONEPASSWORD),
     ("AUTHENTIK_TOKEN", AUTHENTIK),
 ];
+
+/// The token variables of one service (`AUTHENTIK`, `ONEPASSWORD`).
+pub fn token_vars(service: &str) -> impl Iterator<Item = &'static str> + '_ {
+    TOKEN_SERVICES
+        .iter()
+        .filter(move |(_, s)| *s == service)
+        .map(|(var, _)| *var)
+}
 /// Authentik requests in flight at once when none is asked for.
 pub const CONCURRENCY: u32 = 4;
 /// More parallel writes than this only queue up at Authentik's workers.

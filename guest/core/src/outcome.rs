@@ -41,6 +41,32 @@ impl Exit {
     pub fn code(self) -> u8 {
         self as u8
     }
+
+    /// What the code means, as `--help` says it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => "success: in sync (with --dry-run: the plan was made)",
+            Exit::Internal => "the component failed (a bug: report it with the log)",
+            Exit::Usage => "usage or configuration error",
+            Exit::InvalidMapping => "invalid mapping (nothing written)",
+            Exit::Upstream => "a service failed before any write (nothing written)",
+            Exit::NotInSync => "finished but not in sync (a write failed or a group is a conflict)",
+            Exit::Limit => "a sandbox limit (the deadline, memory) ended the run",
+            Exit::Interrupted => "stopped by SIGINT",
+            Exit::Terminated => {
+                "stopped by SIGTERM (no write starts after a stop signal; the report marks the rest not-attempted)"
+            }
+        }
+    }
+}
+
+/// Every exit code and what it means, for every host's `--help`.
+pub fn exit_codes_help() -> String {
+    let codes: Vec<String> = Exit::ALL
+        .iter()
+        .map(|(_, exit)| format!("{} {}", exit.code(), exit.meaning()))
+        .collect();
+    format!("Exit codes: {}.", codes.join("; "))
 }
 
 /// Why a run ended without a report: the `kind` of the failure document.
@@ -253,6 +279,15 @@ mod tests {
         );
         assert_eq!(FailureKind::InvalidConfig.exit(), Exit::Usage);
         assert_eq!(FailureKind::Stopped.exit().code(), 143);
+    }
+
+    #[test]
+    fn the_help_names_every_exit_code_once() {
+        let help = exit_codes_help();
+        for (_, exit) in Exit::ALL {
+            let named = format!(" {} {}", exit.code(), exit.meaning());
+            assert_eq!(help.matches(&named).count(), 1, "{help}");
+        }
     }
 
     #[test]

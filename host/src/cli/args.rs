@@ -155,9 +155,10 @@ impl CredentialArgs {
         reads_onepassword: bool,
         log: &LogSink,
     ) -> Result<(), String> {
+        let authentik: Vec<&str> = defaults::token_vars(defaults::AUTHENTIK).collect();
         credentials::complete(
             env,
-            &["AUTHENTIK_TOKEN"],
+            &authentik,
             &Fallback::Secret(self.authentik_token_secret.clone()),
             log,
         )?;
@@ -166,7 +167,8 @@ impl CredentialArgs {
                 Some(command) => Fallback::Command(command.clone()),
                 None => Fallback::Secret(self.op_token_secret.clone()),
             };
-            credentials::complete(env, &["OP_TOKEN", "OP_CONNECT_TOKEN"], &fallback, log)?;
+            let onepassword: Vec<&str> = defaults::token_vars(defaults::ONEPASSWORD).collect();
+            credentials::complete(env, &onepassword, &fallback, log)?;
         }
         Ok(())
     }

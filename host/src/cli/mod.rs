@@ -11,24 +11,15 @@ use crate::logging::{Level, LogSink};
 use crate::outcome::Exit;
 use crate::stdout;
 use args::{RunArgs, ValidateArgs};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
+use tenant_sync_core::outcome;
 
 #[derive(Parser)]
 #[command(
     name = "tenant-sync",
     version,
-    about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.",
-    long_about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.\n\n\
-        Creates missing groups, asserts the managed attributes (fc:managed-by, fc:tenant, fc:role, fc:label, \
-        fc:regulated, fc:strict-mode) where they drifted, and never deletes or touches anything it does not manage. \
-        Tokens come from the environment: OP_TOKEN (or OP_CONNECT_TOKEN) and AUTHENTIK_TOKEN. On a workstation, an unset one \
-        is read from its Kubernetes Secret with kubectl (or, for 1Password, from --op-token-command).\n\n\
-        Results go to stdout; stderr carries only CLEF log events (one JSON object per line).\n\n\
-        Exit codes: 0 success (dry run included), 2 usage or configuration error, 3 invalid mapping (nothing written), \
-        4 a service failed before any write (nothing written), 5 finished but not in sync (a write failed or a group \
-        is a conflict), 6 a sandbox limit was hit, 143 / 130 stopped by SIGTERM / SIGINT (the report marks the groups not reached \
-        as not-attempted)."
+    about = "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,10 +39,27 @@ enum Command {
     Demo(args::ComponentArgs),
 }
 
+/// `--help`'s long description; the exit codes are the core's.
+fn long_about() -> String {
+    format!(
+        "Reconciles the tenant mapping kept in 1Password into Authentik groups, inside a WebAssembly sandbox.\n\n\
+        Creates missing groups, asserts the managed attributes (fc:managed-by, fc:tenant, fc:role, fc:label, \
+        fc:regulated, fc:strict-mode) where they drifted, and never deletes or touches anything it does not manage. \
+        Tokens come from the environment: OP_TOKEN (or OP_CONNECT_TOKEN) and AUTHENTIK_TOKEN. On a workstation, an unset one \
+        is read from its Kubernetes Secret with kubectl (or, for 1Password, from --op-token-command).\n\n\
+        Results go to stdout; stderr carries only CLEF log events (one JSON object per line).\n\n{}",
+        outcome::exit_codes_help()
+    )
+}
+
 /// Parses the command line and runs it. Usage errors are CLEF events too, since stderr is
 /// reserved for them.
 pub fn main(log: &LogSink) -> Exit {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .long_about(long_about())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();

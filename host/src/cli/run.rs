@@ -14,6 +14,7 @@ use crate::transport::Transport;
 use crate::trust;
 use serde_json::json;
 use std::path::PathBuf;
+use tenant_sync_core::defaults;
 
 pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
     log.set_debug(args.verbose);
@@ -40,7 +41,7 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
         Ok(service) => service,
         Err(e) => return usage(log, format!("the Authentik URL: {e:#}")),
     }];
-    let mut env_names = vec!["AUTHENTIK_TOKEN"];
+    let mut env_names: Vec<&str> = defaults::token_vars(defaults::AUTHENTIK).collect();
     let source = match (&args.mapping_file, &args.op_connect_url) {
         (Some(path), _) => match mapping_file::read(path) {
             Ok(text) => MappingSource::Inline(text),
@@ -54,7 +55,7 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
                 Ok(service) => services.push(service),
                 Err(e) => return usage(log, format!("the 1Password Connect URL: {e:#}")),
             }
-            env_names.extend(["OP_TOKEN", "OP_CONNECT_TOKEN"]);
+            env_names.extend(defaults::token_vars(defaults::ONEPASSWORD));
             MappingSource::Onepassword(OnepasswordLocation {
                 connect_url: url.clone(),
                 vault: Some(args.op_vault.clone()),
@@ -69,7 +70,7 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
             );
         }
     };
-    let reads_onepassword = env_names.contains(&"OP_TOKEN");
+    let reads_onepassword = args.mapping_file.is_none();
     let mut env = match grants::granted_env(std::env::vars_os(), env_names) {
         Ok(env) => env,
         Err(message) => return usage(log, message),

@@ -13,6 +13,20 @@ import { STOP_GRACE_MS, startRun } from '../src/run.mjs';
 
 const { defaults: DEFAULTS, exitCodes: EXIT, limits: LIMITS } = CONTRACT;
 
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrapped(text, width) {
+  const lines = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) {
+      lines[last] += ` ${word}`;
+    } else {
+      lines.push(word);
+    }
+  }
+  return lines.join('\n');
+}
+
 const HELP = `Usage: tenant-sync-node [options]
 
 Reconciles the tenant mapping kept in 1Password into Authentik groups by running the
@@ -21,9 +35,11 @@ binary: HTTP only to OP_CONNECT_HOST and AUTHENTIK_URL and there only the group 
 the sync needs, only the token variables visible, no filesystem, no sockets.
 
 Environment:
-  AUTHENTIK_URL       Authentik origin, e.g. https://authentik.example.com (required)
+  AUTHENTIK_URL       Authentik origin, e.g. https://authentik.example.com (required
+                      unless --authentik-url is given)
   AUTHENTIK_TOKEN     Authentik API token (required)
-  OP_CONNECT_HOST     1Password Connect origin (required unless --mapping is given)
+  OP_CONNECT_HOST     1Password Connect origin (required unless --op-connect-url or
+                      --mapping-file is given)
   OP_TOKEN            1Password Connect token (OP_CONNECT_TOKEN also works)
   NODE_EXTRA_CA_CERTS PEM file of extra certificate authorities to trust for https (Node's
                       own setting), e.g. a cluster's CA; verification cannot be turned off
@@ -40,20 +56,22 @@ Options:
   --group NAME        Reconcile only this group (repeatable); each selected group
                       is looked up by name, orphans are not reported
   --tenant ID         Reconcile only this tenant's groups (repeatable)
-  --mapping FILE      Read the mapping from FILE instead of 1Password
-  --vault NAME, --item TITLE, --field LABEL
+  --authentik-url URL Authentik origin (instead of AUTHENTIK_URL)
+  --op-connect-url URL
+                      1Password Connect origin (instead of OP_CONNECT_HOST)
+  --mapping-file FILE Read the mapping from FILE instead of 1Password
+  --op-vault NAME, --op-item TITLE, --op-field LABEL
                       Where the mapping is in 1Password (defaults: ${DEFAULTS.vault},
                       ${DEFAULTS.item}, ${DEFAULTS.field})
+  (--mapping, --vault, --item and --field, this host's earlier spellings, still
+  work and warn; the flags above are the tenant-sync binary's)
   --deadline-secs N   Stop the run after N seconds (default ${LIMITS.deadlineSecs})
   -v, --verbose       Also log Debug events: each group left as it is
   --bindings DIR      The transpiled component (default: gen/ beside this package;
                       make it with \`npm run transpile -- COMPONENT.wasm\`)
   -h, --help          Show this help
 
-Exit codes: ${EXIT.success} in sync, ${EXIT.usage} usage or configuration, ${EXIT.invalidMapping} invalid mapping, ${EXIT.upstream} a service failed
-before any write, ${EXIT.notInSync} not in sync (a conflict or a failed write), ${EXIT.limit} the deadline ended the
-run, ${EXIT.internal} the component failed, ${EXIT.terminated} / ${EXIT.interrupted} stopped by SIGTERM / SIGINT (no write starts after
-the signal; the report marks the rest not-attempted).`;
+${wrapped(CONTRACT.exitCodesHelp, 90)}`;
 
 /** What a stop signal ends the run with: the shell's 128 + signal number. */
 const STOP_SIGNALS = { SIGTERM: EXIT.terminated, SIGINT: EXIT.interrupted };
@@ -65,6 +83,13 @@ const OPTIONS = {
   'allow-superuser-groups': { type: 'boolean', default: false },
   group: { type: 'string', multiple: true, default: [] },
   tenant: { type: 'string', multiple: true, default: [] },
+  'authentik-url': { type: 'string' },
+  'op-connect-url': { type: 'string' },
+  'mapping-file': { type: 'string' },
+  'op-vault': { type: 'string' },
+  'op-item': { type: 'string' },
+  'op-field': { type: 'string' },
+  // Earlier spellings of this host, kept with a warning.
   mapping: { type: 'string' },
   vault: { type: 'string' },
   item: { type: 'string' },
@@ -82,8 +107,26 @@ function bindingsDir() {
   return typeof values.bindings === 'string' ? values.bindings : join(here, '..', 'gen');
 }
 
-function options(bindings) {
-  const { values } = parseArgs({ options: OPTIONS });
+/** The tenant-sync binary's name for each earlier spelling of this host's flags. */
+const RENAMED = { mapping: 'mapping-file', vault: 'op-vault', item: 'op-item', field: 'op-field' };
+
+/** `values` with each earlier spelling moved to its current name; `warn(old, current)` for each used. */
+function current(values, warn) {
+  const moved = { ...values };
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (values[old] !== undefined) {
+      warn(old, now);
+      if (values[now] !== undefined) {
+        throw new UsageError(`--${old} and --${now} are one flag; pass --${now} only`);
+      }
+      moved[now] = values[old];
+    }
+  }
+  return moved;
+}
+
+function options(bindings, warn) {
+  const values = current(parseArgs({ options: OPTIONS }).values, warn);
   if (values.help) {
     return { help: true };
   }
@@ -96,22 +139,23 @@ function options(bindings) {
     throw new UsageError(`--deadline-secs takes a whole number of seconds, not ${values['deadline-secs']}`);
   }
   const env = process.env;
-  const authentikUrl = env.AUTHENTIK_URL?.trim();
+  const authentikUrl = (values['authentik-url'] ?? env.AUTHENTIK_URL)?.trim();
   if (!authentikUrl) {
-    throw new UsageError('AUTHENTIK_URL is not set; set it to the Authentik origin, e.g. https://authentik.example.com');
+    throw new UsageError('no Authentik URL: pass --authentik-url or set AUTHENTIK_URL to the Authentik origin, e.g. https://authentik.example.com');
   }
   let source;
   const services = [serviceGrant('authentik', authentikUrl)];
-  if (values.mapping !== undefined) {
-    source = { tag: 'inline', val: readFileSync(values.mapping, 'utf8') };
+  const mappingFile = values['mapping-file'];
+  if (mappingFile !== undefined) {
+    source = { tag: 'inline', val: readFileSync(mappingFile, 'utf8') };
   } else {
-    const connectUrl = env.OP_CONNECT_HOST?.trim();
+    const connectUrl = (values['op-connect-url'] ?? env.OP_CONNECT_HOST)?.trim();
     if (!connectUrl) {
-      throw new UsageError('OP_CONNECT_HOST is not set; set it to the 1Password Connect origin, or pass --mapping FILE');
+      throw new UsageError('no mapping source: pass --op-connect-url (or set OP_CONNECT_HOST) to read it from 1Password, or --mapping-file');
     }
     source = {
       tag: 'onepassword',
-      val: { connectUrl, vault: values.vault, item: values.item, field: values.field },
+      val: { connectUrl, vault: values['op-vault'], item: values['op-item'], field: values['op-field'] },
     };
     services.push(serviceGrant('onepassword', connectUrl));
   }
@@ -119,7 +163,7 @@ function options(bindings) {
     bindings,
     deadlineSecs,
     // As the wasmtime host: the 1Password tokens only when 1Password is read.
-    grants: { services, env: grantedEnv(env, values.mapping === undefined ? SECRET_VARS : ['AUTHENTIK_TOKEN']), verbose: values.verbose },
+    grants: { services, env: grantedEnv(env, mappingFile === undefined ? SECRET_VARS : CONTRACT.authentikTokenVars), verbose: values.verbose },
     sync: {
       source,
       authentikUrl,
@@ -197,7 +241,9 @@ async function main() {
   };
   let parsed;
   try {
-    parsed = options(bindings);
+    parsed = options(bindings, (old, now) =>
+      render.log('Warning', '--{Flag} is deprecated: use --{Current}, as the tenant-sync binary does', { Flag: old, Current: now }),
+    );
   } catch (error) {
     if (error instanceof UsageError || error?.code?.startsWith?.('ERR_PARSE_ARGS') || error?.code === 'ENOENT') {
       render.log('Error', 'Usage error: {Message}', { Message: error.message });
