@@ -10,6 +10,7 @@ use crate::held;
 use crate::sandbox::Limits;
 use crate::stop;
 use serde_json::{Value, json};
+use tenant_sync_core::certificate;
 use tenant_sync_core::defaults;
 use tenant_sync_core::outcome::Exit;
 
@@ -75,6 +76,14 @@ pub fn contract() -> Value {
             "stopGraceSecs": stop::GRACE.as_secs(),
         },
         "exitCodesHelp": tenant_sync_core::outcome::exit_codes_help(),
+        "certificate": {
+            "event": certificate::EVENT,
+            "advice": certificate::advice(certificate::Host::Node),
+            "reasons": certificate::Problem::ALL
+                .iter()
+                .map(|(name, problem)| (name.to_string(), json!(problem.reason())))
+                .collect::<serde_json::Map<_, _>>(),
+        },
         "exitCodes": Exit::ALL
             .iter()
             .map(|(name, exit)| (name.to_string(), json!(exit.code())))

@@ -18,6 +18,7 @@ use std::error::Error as StdError;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
+use tenant_sync_core::certificate;
 use tenant_sync_core::defaults;
 use tokio::time::{Instant, Sleep};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
@@ -151,11 +152,14 @@ fn tls_error(error: &rustls::Error, authority: &str, log: &LogSink) -> HttpError
         rustls::Error::InvalidCertificate(problem) => {
             log.event(
                 Level::Error,
-                "The TLS certificate of {Authority} is not trusted: {Reason}. {Advice}",
+                certificate::EVENT,
                 &[
                     ("Authority", json!(authority)),
                     ("Reason", json!(trust::describe(problem))),
-                    ("Advice", json!(trust::ADVICE)),
+                    (
+                        "Advice",
+                        json!(certificate::advice(certificate::Host::Wasmtime)),
+                    ),
                 ],
             );
             HttpError::TlsCertificateError

@@ -8,9 +8,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::{CertificateError, RootCertStore};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// What to do about a certificate the run does not trust.
-pub const ADVICE: &str = "If it comes from a private CA (a cluster's own, say), pass that CA's certificate with --ca-file PATH (PEM, repeatable) or set SSL_CERT_FILE; verification cannot be turned off";
+use tenant_sync_core::certificate::Problem;
 
 /// The certificate authorities a run trusts.
 pub fn roots(ca_files: &[PathBuf]) -> Result<RootCertStore> {
@@ -57,23 +55,20 @@ pub fn client_config(roots: RootCertStore) -> rustls::ClientConfig {
 
 /// Why a certificate was refused, in words.
 pub fn describe(problem: &CertificateError) -> String {
-    match problem {
-        CertificateError::UnknownIssuer => {
-            "unknown issuer: no certificate authority this run trusts signed it".to_owned()
-        }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            "it has expired".to_owned()
-        }
+    let known = match problem {
+        CertificateError::UnknownIssuer => Problem::UnknownIssuer,
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => Problem::Expired,
         CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            "it is not valid yet (check the clocks)".to_owned()
+            Problem::NotValidYet
         }
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            "wrong name: it is not valid for this host name".to_owned()
+            Problem::WrongName
         }
-        CertificateError::Revoked => "it has been revoked".to_owned(),
-        CertificateError::BadSignature => "its signature is invalid".to_owned(),
-        other => format!("{other:?}"),
-    }
+        CertificateError::Revoked => Problem::Revoked,
+        CertificateError::BadSignature => Problem::BadSignature,
+        other => return format!("{other:?}"),
+    };
+    known.reason().to_owned()
 }
 
 #[cfg(test)]

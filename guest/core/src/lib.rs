@@ -3,6 +3,7 @@
 
 pub mod ancestry;
 pub mod authentik;
+pub mod certificate;
 pub mod clef;
 pub mod create;
 pub mod defaults;

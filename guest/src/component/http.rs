@@ -7,6 +7,7 @@ use super::{log, stream};
 use serde_json::json;
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
+use tenant_sync_core::certificate;
 use tenant_sync_core::endpoint::Endpoint;
 use tenant_sync_core::retry::{self, Policy, Trouble};
 use tenant_sync_core::untrusted::excerpt;
@@ -456,13 +457,7 @@ fn transport(code: &ErrorCode, at: &str) -> NoAnswer {
             format!("timed out resolving the host name of {at}"),
         ),
         // Neither heals by itself: retrying only delays the message.
-        ErrorCode::TlsCertificateError => (
-            Trouble::Denied,
-            format!(
-                "the TLS certificate of {at} is not trusted (the host's log says why: unknown issuer, expired or wrong name). \
-                 If it comes from a private CA, make the host trust that CA (tenant-sync: --ca-file PATH; Node: NODE_EXTRA_CA_CERTS)"
-            ),
-        ),
+        ErrorCode::TlsCertificateError => (Trouble::Denied, certificate::component_message(at)),
         ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => (
             Trouble::Denied,
             format!(

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTRACT } from './contract.mjs';
 import { checkBody, checkHeaders, checkHeld, checkRequest, checkTokens, Held, MAX_RECORDED_BYTES, methodName, requestOrigin, tokensOf } from './grants.mjs';
-import { ADVICE as TLS_ADVICE, certificateProblem } from './tls.mjs';
+import { ADVICE as TLS_ADVICE, certificateProblem, EVENT as TLS_EVENT } from './tls.mjs';
 
 const NS_PER_SEC = 1_000_000_000n;
 
@@ -493,7 +493,7 @@ function withCertificateAdvice(future, authority, log) {
     const code = result?.tag === 'ok' && result.val.tag === 'err' ? result.val.val : undefined;
     const reason = certificateProblem(code);
     if (reason !== null) {
-      log('Error', 'The TLS certificate of {Authority} is not trusted: {Reason}. {Advice}', {
+      log('Error', TLS_EVENT, {
         Authority: authority,
         Reason: reason,
         Advice: TLS_ADVICE,
