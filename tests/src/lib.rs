@@ -136,31 +136,11 @@ impl Default for World {
 
 /// Every log line is a CLEF event, and no output carries a token.
 pub fn assert_clean(logs: &str, other_output: &str) {
-    for line in logs.lines() {
-        let event: Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        assert!(
-            event["@t"].is_string() && event["@mt"].is_string(),
-            "not a CLEF event: {line}"
-        );
-        if let Some(level) = event.get("@l") {
-            assert!(
-                ["Verbose", "Debug", "Warning", "Error", "Fatal"]
-                    .contains(&level.as_str().unwrap()),
-                "bad @l: {line}"
-            );
-        }
-    }
-    for token in [OP_TOKEN, AUTHENTIK_TOKEN] {
-        assert!(
-            !logs.contains(token),
-            "a token leaked into the logs:\n{logs}"
-        );
-        assert!(
-            !other_output.contains(token),
-            "a token leaked into the result:\n{other_output}"
-        );
-    }
+    tenant_sync_test_support::assert_clef_and_clean(
+        logs,
+        &[other_output],
+        &[OP_TOKEN, AUTHENTIK_TOKEN],
+    );
 }
 
 /// A mapping document from `(group, tenant, role)` entries.

@@ -107,9 +107,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("tenant-sync", &["tenant-sync-core", "tenant-sync-fakes"]),
     ("tenant-sync-peer", &[]),
     ("tenant-sync-probe", &[]),
+    ("tenant-sync-test-support", &[]),
     (
         "tenant-sync-tests",
-        &["tenant-sync", "tenant-sync-core", "tenant-sync-fakes"],
+        &[
+            "tenant-sync",
+            "tenant-sync-core",
+            "tenant-sync-fakes",
+            "tenant-sync-test-support",
+        ],
     ),
 ];
 

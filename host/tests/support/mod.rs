@@ -80,21 +80,6 @@ pub fn checked(output: Output, secrets: &[&str]) -> Ran {
         stdout: String::from_utf8(stdout).unwrap(),
         stderr: String::from_utf8(stderr).unwrap(),
     };
-    for line in ran.stderr.lines() {
-        let event: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {line}"));
-        assert!(
-            event["@t"].is_string() && event["@mt"].is_string(),
-            "not CLEF: {line}"
-        );
-    }
-    for secret in secrets {
-        assert!(
-            !ran.stdout.contains(secret) && !ran.stderr.contains(secret),
-            "a token leaked:\n{}\n{}",
-            ran.stdout,
-            ran.stderr
-        );
-    }
+    tenant_sync_test_support::assert_clef_and_clean(&ran.stderr, &[&ran.stdout], secrets);
     ran
 }
