@@ -1,8 +1,11 @@
-//! Names that read the same: UTS #39 confusable skeletons. `аcme-admins` with a Cyrillic `а`
+//! How group names are compared: in their Unicode NFC spelling, and by what they look like
+//! (UTS #39 confusable skeletons). `аcme-admins` with a Cyrillic `а`
 //! and `acme-admins` are two groups to Authentik and one to whoever reads them, so a mapping
 //! may not hold both, and a run never creates one beside the other.
 
 use super::untrusted::excerpt;
+use std::borrow::Cow;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// The UTS #39 skeleton of `name`: two names with one skeleton are confusable. Two spellings of
 /// one name (NFC and not) have one skeleton too.
@@ -21,6 +24,15 @@ pub fn spelled(name: &str) -> String {
         })
         .collect();
     format!("\"{shown}\"")
+}
+
+/// `name` in Unicode NFC, borrowed when it already is (the common case, found without
+/// normalizing). Group names are compared in this spelling, here and by the plan.
+pub fn nfc(name: &str) -> Cow<'_, str> {
+    match unicode_normalization::is_nfc_quick(name.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(name),
+        _ => Cow::Owned(name.nfc().collect()),
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! Pure; the only writes that can ever happen are the `Write`s it returns.
 
 pub use super::group::{Ancestry, ExistingGroup};
-use super::lookalike::{skeleton, spelled};
+use super::lookalike::{nfc, skeleton, spelled};
 use super::managed::{self, AttributeChange, Attributes, Ownership};
-use super::mapping::{DesiredState, nfc};
+use super::mapping::DesiredState;
 use super::untrusted::excerpt;
 use std::collections::{BTreeMap, BTreeSet};
 
