@@ -6,14 +6,12 @@
 //! what the group held (`grants::JsonKind::HeldExcept`). The rules are pure functions; `Held`
 //! is the run's record and `Recording` the body wrapper that feeds it.
 
+use crate::watched::Watch;
 use bytes::{Bytes, BytesMut};
-use http_body::{Body, Frame};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use tenant_sync_core::managed::MANAGED_KEYS;
 
 /// What a granted request's success answer holds, for the record.
@@ -175,11 +173,10 @@ impl Held {
     }
 }
 
-/// A success answer's body, relayed unchanged and kept (up to `MAX_RECORDED_BYTES`) until its
-/// end, when its groups are recorded: before the component can see that the body ended, so a
-/// PATCH it sends after reading is checked against what it read.
-pub struct Recording<B> {
-    body: B,
+/// Watches a success answer's body (`watched::Watched`): keeps it (up to `MAX_RECORDED_BYTES`)
+/// and records its groups when all of it has passed, before the component can see that it
+/// ended, so a PATCH it sends after reading is checked against what it read.
+pub struct Recording {
     answer: Answer,
     held: Held,
     /// From `Held::arrived` when the answer's head came.
@@ -187,72 +184,40 @@ pub struct Recording<B> {
     kept: Option<BytesMut>,
 }
 
-impl<B> Recording<B> {
-    /// `body` of an answer whose head has just arrived.
-    pub fn new(body: B, answer: Answer, held: Held) -> Recording<B> {
+impl Recording {
+    /// For an answer whose head has just arrived.
+    pub fn new(answer: Answer, held: Held) -> Recording {
         Recording {
-            body,
             answer,
             number: held.arrived(),
             held,
             kept: Some(BytesMut::new()),
         }
     }
-
-    fn finish(&mut self) {
-        if let Some(kept) = self.kept.take() {
-            self.held.record(self.answer, &kept, self.number);
-        }
-    }
 }
 
-impl<B: Body<Data = Bytes> + Unpin> Body for Recording<B> {
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    let over = self
-                        .kept
-                        .as_ref()
-                        .is_some_and(|kept| kept.len() + data.len() > MAX_RECORDED_BYTES);
-                    match (&mut self.kept, over) {
-                        // Too large to keep: its groups stay unrecorded.
-                        (kept, true) => *kept = None,
-                        (Some(kept), false) => kept.extend_from_slice(data),
-                        (None, false) => {}
-                    }
-                }
-                if self.body.is_end_stream() {
-                    self.finish();
-                }
-            }
-            Poll::Ready(None) => self.finish(),
-            // A broken answer is not a record of anything.
-            Poll::Ready(Some(Err(_))) => self.kept = None,
-            Poll::Pending => {}
+impl Watch for Recording {
+    fn data(&mut self, data: &Bytes) {
+        // Too large to keep: its groups stay unrecorded.
+        let fits = |kept: &BytesMut| kept.len() + data.len() <= MAX_RECORDED_BYTES;
+        match self.kept.as_mut() {
+            Some(kept) if fits(kept) => kept.extend_from_slice(data),
+            _ => self.kept = None,
         }
-        polled
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
+    fn end(&mut self, complete: bool) {
+        // A broken or abandoned answer is not a record of anything.
+        if let (true, Some(kept)) = (complete, self.kept.take()) {
+            self.held.record(self.answer, &kept, self.number);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watched::Watched;
     use http_body_util::{BodyExt, Full};
     use serde_json::json;
 
@@ -345,7 +310,7 @@ mod tests {
     async fn a_relayed_body_is_recorded_at_its_end_and_not_when_too_large() {
         let held = Held::default();
         let body = Full::new(Bytes::from_static(br#"{"pk":"1","attributes":{}}"#));
-        let relayed = Recording::new(body, Answer::Group, held.clone())
+        let relayed = Watched::new(body, Recording::new(Answer::Group, held.clone()))
             .collect()
             .await
             .unwrap()
@@ -355,16 +320,21 @@ mod tests {
 
         let padding = " ".repeat(MAX_RECORDED_BYTES);
         let large = format!(r#"{{"pk":"2","attributes":{{}}}}{padding}"#);
-        let relayed = Recording::new(
-            Full::new(Bytes::from(large.clone())),
-            Answer::Group,
-            held.clone(),
-        )
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes();
+        let body = Full::new(Bytes::from(large.clone()));
+        let relayed = Watched::new(body, Recording::new(Answer::Group, held.clone()))
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
         assert_eq!(relayed.len(), large.len());
         assert_eq!(held.check("2", &Map::new(), MANAGED), Err(NotHeld::Unread));
+
+        // An answer dropped before its end is not recorded.
+        let body = Full::new(Bytes::from_static(br#"{"pk":"3","attributes":{}}"#));
+        drop(Watched::new(
+            body,
+            Recording::new(Answer::Group, held.clone()),
+        ));
+        assert_eq!(held.check("3", &Map::new(), MANAGED), Err(NotHeld::Unread));
     }
 }

@@ -4,11 +4,8 @@
 //! and a connection. Beyond the bound, a request waits until an earlier one's answer is read to
 //! its end or dropped: the sync is never refused, a flood only slows itself down.
 
-use bytes::Bytes;
-use http_body::{Body, Frame};
-use std::pin::Pin;
+use crate::watched::Watch;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tenant_sync_core::defaults;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -36,53 +33,27 @@ impl InFlight {
     }
 }
 
-/// An answer's body that keeps its request's place until it ends or is dropped.
-pub struct Permitted<B> {
-    body: B,
-    permit: Option<OwnedSemaphorePermit>,
-}
+/// Watches an answer's body (`watched::Watched`), keeping its request's place until the body
+/// ends or is dropped.
+pub struct Place(Option<OwnedSemaphorePermit>);
 
-impl<B> Permitted<B> {
-    pub fn new(body: B, permit: OwnedSemaphorePermit) -> Permitted<B> {
-        Permitted {
-            body,
-            permit: Some(permit),
-        }
+impl Place {
+    pub fn new(permit: OwnedSemaphorePermit) -> Place {
+        Place(Some(permit))
     }
 }
 
-impl<B: Body<Data = Bytes> + Unpin> Body for Permitted<B> {
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        let ended = match &polled {
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => true,
-            Poll::Ready(Some(Ok(_))) => self.body.is_end_stream(),
-            Poll::Pending => false,
-        };
-        if ended {
-            self.permit = None;
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
+impl Watch for Place {
+    fn end(&mut self, _complete: bool) {
+        self.0 = None;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watched::Watched;
+    use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
     use std::time::Duration;
 
@@ -97,13 +68,19 @@ mod tests {
         assert!(waiting.is_err(), "one more than the bound waits");
 
         // An answer read to its end gives its place back.
-        let answer = Permitted::new(Full::new(Bytes::from_static(b"{}")), held.pop().unwrap());
+        let answer = Watched::new(
+            Full::new(Bytes::from_static(b"{}")),
+            Place::new(held.pop().unwrap()),
+        );
         answer.collect().await.unwrap();
         let next = tokio::time::timeout(Duration::from_secs(5), in_flight.enter()).await;
         assert!(next.is_ok(), "a read answer frees its place");
 
         // So does one dropped unread.
-        let unread = Permitted::new(Full::new(Bytes::from_static(b"{}")), next.unwrap());
+        let unread = Watched::new(
+            Full::new(Bytes::from_static(b"{}")),
+            Place::new(next.unwrap()),
+        );
         assert!(
             tokio::time::timeout(Duration::from_millis(50), in_flight.enter())
                 .await

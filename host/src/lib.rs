@@ -28,3 +28,4 @@ pub mod stop;
 mod toolchain;
 pub mod transport;
 pub mod trust;
+pub mod watched;

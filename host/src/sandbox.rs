@@ -3,10 +3,11 @@
 
 use crate::grants::{Allowlist, MAX_BODY_BYTES, Permit, Refusal, Tokens};
 use crate::held::{Answer, Held, Recording};
-use crate::in_flight::{InFlight, Permitted};
+use crate::in_flight::{InFlight, Place};
 use crate::logging::{ComponentLog, Level, LogSink};
 use crate::stop::Stop;
 use crate::transport::Transport;
+use crate::watched::Watched;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -316,14 +317,13 @@ impl WasiHttpHooks for Hooks {
                 );
             }
             // The answer keeps the request's place until it is read or dropped.
-            let response = result?.map(|body| Permitted::new(body, place).boxed_unsync());
+            let response = result?.map(|body| Watched::new(body, Place::new(place)).boxed_unsync());
             // A success answer's groups are recorded as the component reads them.
             let response = match (response, permit.operation.answer) {
                 (response, Answer::Nothing) => response,
                 (response, _) if !response.status().is_success() => response,
-                (response, answer) => {
-                    response.map(|body| Recording::new(body, answer, held).boxed_unsync())
-                }
+                (response, answer) => response
+                    .map(|body| Watched::new(body, Recording::new(answer, held)).boxed_unsync()),
             };
             // The pool drives each connection on its own task: nothing is left to await here.
             let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
