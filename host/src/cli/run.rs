@@ -31,53 +31,15 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
 }
 
 async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
-    let Some(authentik_url) = args.authentik_url.clone() else {
-        return usage(
-            log,
-            "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into(),
-        );
+    let Granted {
+        services,
+        env,
+        source,
+        authentik_url,
+    } = match granted(&args, log) {
+        Ok(granted) => granted,
+        Err(exit) => return exit,
     };
-    let mut services = vec![match ServiceGrant::authentik(&authentik_url) {
-        Ok(service) => service,
-        Err(e) => return usage(log, format!("the Authentik URL: {e:#}")),
-    }];
-    let mut env_names: Vec<&str> = defaults::token_vars(defaults::AUTHENTIK).collect();
-    let source = match (&args.mapping_file, &args.op_connect_url) {
-        (Some(path), _) => match mapping_file::read(path) {
-            Ok(text) => MappingSource::Inline(text),
-            Err(ReadError::Unreadable(message)) => return usage(log, message),
-            Err(ReadError::NotText(message)) => {
-                return mapping_file::not_text(log, &message, args.output);
-            }
-        },
-        (None, Some(url)) => {
-            match ServiceGrant::onepassword(url) {
-                Ok(service) => services.push(service),
-                Err(e) => return usage(log, format!("the 1Password Connect URL: {e:#}")),
-            }
-            env_names.extend(defaults::token_vars(defaults::ONEPASSWORD));
-            MappingSource::Onepassword(OnepasswordLocation {
-                connect_url: url.clone(),
-                vault: Some(args.op_vault.clone()),
-                item: Some(args.op_item.clone()),
-                field: Some(args.op_field.clone()),
-            })
-        }
-        (None, None) => {
-            return usage(
-                log,
-                "no mapping source: pass --op-connect-url (or set OP_CONNECT_HOST) to read it from 1Password, or --mapping-file".into(),
-            );
-        }
-    };
-    let reads_onepassword = args.mapping_file.is_none();
-    let mut env = match grants::granted_env(std::env::vars_os(), env_names) {
-        Ok(env) => env,
-        Err(message) => return usage(log, message),
-    };
-    if let Err(message) = args.credentials.complete(&mut env, reads_onepassword, log) {
-        return usage(log, message);
-    }
     let limits = args.limits.limits();
     let allowlist = Allowlist::new(services);
     let transport = match transport(&allowlist.origins(), &args.ca_file, &limits) {
@@ -104,17 +66,7 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
         transport,
         stop: stop.clone(),
     };
-    let options = SyncOptions {
-        source,
-        authentik_url,
-        dry_run: args.dry_run,
-        concurrency: args.concurrency,
-        manager_id: Some(args.manager_id.clone()),
-        max_response_bytes: args.limits.max_response_mib * MIB,
-        allow_superuser_groups: args.allow_superuser_groups,
-        only_groups: args.groups.clone(),
-        only_tenants: args.tenants.clone(),
-    };
+    let options = sync_options(&args, source, authentik_url);
     let result = runtime.sync(&grants, &options).await;
     let not_attempted = match &result {
         Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => {
@@ -136,6 +88,85 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
             );
             stopped_by(signal)
         }
+    }
+}
+
+/// What a run may reach and see, and where its mapping comes from.
+struct Granted {
+    services: Vec<ServiceGrant>,
+    /// The component's whole environment: the tokens of the services it reads.
+    env: Vec<(String, String)>,
+    source: MappingSource,
+    authentik_url: String,
+}
+
+/// From the flags and the environment to what the run is granted; a usage error (already
+/// reported) otherwise. Tokens missing from the environment come from their fallbacks.
+fn granted(args: &RunArgs, log: &LogSink) -> Result<Granted, Exit> {
+    let Some(authentik_url) = args.authentik_url.clone() else {
+        return Err(usage(
+            log,
+            "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into(),
+        ));
+    };
+    let mut services = vec![
+        ServiceGrant::authentik(&authentik_url)
+            .map_err(|e| usage(log, format!("the Authentik URL: {e:#}")))?,
+    ];
+    let mut env_names: Vec<&str> = defaults::token_vars(defaults::AUTHENTIK).collect();
+    let source = match (&args.mapping_file, &args.op_connect_url) {
+        (Some(path), _) => match mapping_file::read(path) {
+            Ok(text) => MappingSource::Inline(text),
+            Err(ReadError::Unreadable(message)) => return Err(usage(log, message)),
+            Err(ReadError::NotText(message)) => {
+                return Err(mapping_file::not_text(log, &message, args.output));
+            }
+        },
+        (None, Some(url)) => {
+            services.push(
+                ServiceGrant::onepassword(url)
+                    .map_err(|e| usage(log, format!("the 1Password Connect URL: {e:#}")))?,
+            );
+            env_names.extend(defaults::token_vars(defaults::ONEPASSWORD));
+            MappingSource::Onepassword(OnepasswordLocation {
+                connect_url: url.clone(),
+                vault: Some(args.op_vault.clone()),
+                item: Some(args.op_item.clone()),
+                field: Some(args.op_field.clone()),
+            })
+        }
+        (None, None) => {
+            return Err(usage(
+                log,
+                "no mapping source: pass --op-connect-url (or set OP_CONNECT_HOST) to read it from 1Password, or --mapping-file".into(),
+            ));
+        }
+    };
+    let mut env = grants::granted_env(std::env::vars_os(), env_names).map_err(|m| usage(log, m))?;
+    let reads_onepassword = args.mapping_file.is_none();
+    args.credentials
+        .complete(&mut env, reads_onepassword, log)
+        .map_err(|m| usage(log, m))?;
+    Ok(Granted {
+        services,
+        env,
+        source,
+        authentik_url,
+    })
+}
+
+/// The component's options for this run.
+fn sync_options(args: &RunArgs, source: MappingSource, authentik_url: String) -> SyncOptions {
+    SyncOptions {
+        source,
+        authentik_url,
+        dry_run: args.dry_run,
+        concurrency: args.concurrency,
+        manager_id: Some(args.manager_id.clone()),
+        max_response_bytes: args.limits.max_response_mib * MIB,
+        allow_superuser_groups: args.allow_superuser_groups,
+        only_groups: args.groups.clone(),
+        only_tenants: args.tenants.clone(),
     }
 }
 
