@@ -13,7 +13,9 @@ use tenant_sync_core::retry::{self, Policy, Trouble};
 use tenant_sync_core::untrusted::excerpt;
 use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
-use wasi::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+};
 use wasi::io::streams::{InputStream, StreamError};
 use wstd::runtime::AsyncPollable;
 
@@ -263,10 +265,49 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Result<Response, NoAnswer> {
         self.requests.set(self.requests.get() + 1);
-        let local = |message: String| NoAnswer {
-            trouble: Trouble::Denied,
-            message,
+        let request = self.request(method, target, body)?;
+        let outgoing_body = request
+            .body()
+            .map_err(|()| local("request body unavailable".to_owned()))?;
+        let transport = |code: &ErrorCode| transport(code, &self.endpoint.host_port());
+        let future = outgoing_handler::handle(request, None).map_err(|code| transport(&code))?;
+        let sent = {
+            let stream = outgoing_body
+                .write()
+                .map_err(|()| local("request body unavailable".to_owned()))?;
+            match body {
+                Some(bytes) => stream::write_all(&stream, bytes),
+                None => Ok(()),
+            }
         };
+        let finished = OutgoingBody::finish(outgoing_body, None);
+
+        // Await readiness through the reactor, so other requests progress meanwhile. A host that
+        // refuses the request closes its body first: the answer says why, so it is awaited even
+        // when writing the body failed.
+        AsyncPollable::new(future.subscribe()).wait_for().await;
+        let response = match future.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(transport(&code)),
+            Some(Err(())) | None => {
+                return Err(local("the HTTP response was lost by the host".to_owned()));
+            }
+        };
+        sent.map_err(|e| NoAnswer {
+            trouble: Trouble::Transport,
+            message: format!("sending the request body failed: {e}"),
+        })?;
+        finished.map_err(|code| transport(&code))?;
+        self.read(response).await
+    }
+
+    /// The request: its target under the endpoint, the token, and a JSON body's type and length.
+    fn request(
+        &self,
+        method: &Method,
+        target: &str,
+        body: Option<&[u8]>,
+    ) -> Result<OutgoingRequest, NoAnswer> {
         let mut headers: Vec<(String, Vec<u8>)> = vec![
             (
                 "authorization".into(),
@@ -302,38 +343,11 @@ impl Client {
             .and(request.set_authority(Some(&self.endpoint.authority)))
             .and(request.set_path_with_query(Some(&target)))
             .map_err(|()| local(format!("the request target {target:?} is not valid")))?;
-        let outgoing_body = request
-            .body()
-            .map_err(|()| local("request body unavailable".to_owned()))?;
-        let transport = |code: &ErrorCode| transport(code, &self.endpoint.host_port());
-        let future = outgoing_handler::handle(request, None).map_err(|code| transport(&code))?;
-        let sent = {
-            let stream = outgoing_body
-                .write()
-                .map_err(|()| local("request body unavailable".to_owned()))?;
-            match body {
-                Some(bytes) => stream::write_all(&stream, bytes),
-                None => Ok(()),
-            }
-        };
-        let finished = OutgoingBody::finish(outgoing_body, None);
+        Ok(request)
+    }
 
-        // Await readiness through the reactor, so other requests progress meanwhile. A host that
-        // refuses the request closes its body first: the answer says why, so it is awaited even
-        // when writing the body failed.
-        AsyncPollable::new(future.subscribe()).wait_for().await;
-        let response = match future.get() {
-            Some(Ok(Ok(response))) => response,
-            Some(Ok(Err(code))) => return Err(transport(&code)),
-            Some(Err(())) | None => {
-                return Err(local("the HTTP response was lost by the host".to_owned()));
-            }
-        };
-        sent.map_err(|e| NoAnswer {
-            trouble: Trouble::Transport,
-            message: format!("sending the request body failed: {e}"),
-        })?;
-        finished.map_err(|code| transport(&code))?;
+    /// The answer: the headers the client acts on, and the whole body within the size limit.
+    async fn read(&self, response: IncomingResponse) -> Result<Response, NoAnswer> {
         let status = response.status();
         let headers = response.headers();
         let header = |name: &str| {
@@ -365,6 +379,14 @@ impl Client {
             location,
             body,
         })
+    }
+}
+
+/// A request that failed here, before or without a server's answer: not worth a retry.
+fn local(message: String) -> NoAnswer {
+    NoAnswer {
+        trouble: Trouble::Denied,
+        message,
     }
 }
 
