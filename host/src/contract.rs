@@ -74,6 +74,7 @@ pub fn contract() -> Value {
             "betweenBytesTimeoutSecs": limits.between_bytes_timeout.as_secs(),
             "requestTimeoutSecs": limits.request_timeout.as_secs(),
             "stopGraceSecs": stop::GRACE.as_secs(),
+            "maxComponentLineBytes": crate::logging::MAX_COMPONENT_LINE,
         },
         "exitCodesHelp": tenant_sync_core::outcome::exit_codes_help(),
         "certificate": {

@@ -91,7 +91,7 @@ pub struct ComponentLog {
 }
 
 /// The longest line passed on as the component wrote it.
-const MAX_COMPONENT_LINE: usize = 64 * 1024;
+pub const MAX_COMPONENT_LINE: usize = 64 * 1024;
 
 impl ComponentLog {
     pub fn new(sink: LogSink, secrets: impl IntoIterator<Item = String>) -> ComponentLog {

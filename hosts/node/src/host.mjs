@@ -119,6 +119,7 @@ export function importsFor(grants, log) {
  * (`out`): the run's thread may be ended right after it returns.
  */
 export function eventStream(verbose, out = (bytes) => writeSync(2, bytes)) {
+  const MAX_COMPONENT_LINE = CONTRACT.limits.maxComponentLineBytes;
   let pending = [];
   const line = (bytes) => {
     let event;
@@ -139,8 +140,10 @@ export function eventStream(verbose, out = (bytes) => writeSync(2, bytes)) {
       pending = [];
       start = at + 1;
     }
-    if (start < bytes.length) {
-      pending.push(Uint8Array.from(bytes.subarray(start)));
+    // A line longer than the wasmtime host passes on is cut there too, not held whole.
+    const held = pending.reduce((n, chunk) => n + chunk.length, 0);
+    if (start < bytes.length && held < MAX_COMPONENT_LINE) {
+      pending.push(Uint8Array.from(bytes.subarray(start, start + MAX_COMPONENT_LINE - held)));
     }
   };
   const closed = () => {

@@ -200,3 +200,14 @@ test("the component's Debug events reach stderr only when verbose, whole lines h
   assert.deepEqual(lines(false), ['{"@mt":"Reconcile finished"}\n', '{"@mt":"x","@l":"Warning"}\n']);
   assert.equal(lines(true).length, 3);
 });
+
+test('a line without its end holds no more than the longest line passed on', () => {
+  const written = [];
+  const stream = eventStream(false, (bytes) => written.push(bytes.length));
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  for (let i = 0; i < 64; i += 1) {
+    stream.write(chunk);
+  }
+  stream.write(new TextEncoder().encode('\n'));
+  assert.deepEqual(written, [CONTRACT.limits.maxComponentLineBytes + 1]);
+});
