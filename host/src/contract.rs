@@ -77,6 +77,10 @@ pub fn contract() -> Value {
             "maxComponentLineBytes": crate::logging::MAX_COMPONENT_LINE,
         },
         "exitCodesHelp": tenant_sync_core::outcome::exit_codes_help(),
+        "usage": {
+            "noAuthentikUrl": tenant_sync_core::usage::NO_AUTHENTIK_URL,
+            "noMappingSource": tenant_sync_core::usage::NO_MAPPING_SOURCE,
+        },
         "certificate": {
             "event": certificate::EVENT,
             "advice": certificate::advice(certificate::Host::Node),

@@ -29,7 +29,8 @@ fn failure_kind(result: &CallResult) -> Option<FailureKind> {
     }
 }
 
-/// The exit code a `sync` call maps to (`outcome(result).exit()`, without printing).
+/// The exit code a `sync` call maps to, without printing: `outcome(result).exit()`, except
+/// that a report the host cannot read counts by its summary here.
 pub fn exit_code(result: &CallResult) -> Exit {
     match (failure_kind(result), result) {
         (None, Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report)))) => {

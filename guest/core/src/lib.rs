@@ -21,4 +21,5 @@ pub mod retry;
 pub mod secrets;
 pub mod selection;
 pub mod untrusted;
+pub mod usage;
 pub mod verify;

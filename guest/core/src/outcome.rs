@@ -45,7 +45,9 @@ impl Exit {
     /// What the code means, as `--help` says it.
     pub fn meaning(self) -> &'static str {
         match self {
-            Exit::Success => "success: in sync (with --dry-run: the plan was made)",
+            Exit::Success => {
+                "success: in sync (with --dry-run: the plan was made and has no conflict)"
+            }
             Exit::Internal => "the component failed (a bug: report it with the log)",
             Exit::Usage => "usage or configuration error",
             Exit::InvalidMapping => "invalid mapping (nothing written)",
@@ -177,7 +179,7 @@ impl Outcome {
         }
     }
 
-    /// What stdout gets (without a final newline).
+    /// What stdout gets (a host adds the final newline if the text has none).
     pub fn printed(&self, format: Format) -> String {
         match (self, format) {
             (Outcome::Reported(report), Format::Json) => report.to_json(),

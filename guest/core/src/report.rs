@@ -528,4 +528,51 @@ mod tests {
             })
         );
     }
+
+    fn row(group: &str, action: Action, reason: Option<&str>) -> GroupReport {
+        GroupReport {
+            group: group.to_owned(),
+            action,
+            status: Status::Planned,
+            changes: Vec::new(),
+            reason: reason.map(str::to_owned),
+            error: None,
+        }
+    }
+
+    /// A group name from Authentik with escape codes and a newline once printed a forged row
+    /// ("looks-fine  create  planned") into the dry-run table an operator reads.
+    #[test]
+    fn names_and_reasons_from_a_server_cannot_forge_table_rows() {
+        let report = Report {
+            summary: Summary::default(),
+            groups: vec![
+                row(
+                    "evil\u{1b}[2K\r\nlooks-fine",
+                    Action::Orphan,
+                    Some("carries fc:managed-by\u{2028}create  planned"),
+                ),
+                row(
+                    "\u{202e}nimda",
+                    Action::Conflict,
+                    Some("fc:managed-by is x\ny"),
+                ),
+            ],
+            requests: RequestCounts::default(),
+            warnings: Vec::new(),
+            dry_run: true,
+        };
+        let text = report.to_text();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(!text.contains(['\u{2028}', '\u{202e}']), "{text:?}");
+        // The header, the two groups, the blank line and the summary: nothing more.
+        assert_eq!(text.lines().count(), 5, "{text}");
+        assert!(
+            text.contains("evil\\u{001b}[2K\\u{000d}\\u{000a}looks-fine"),
+            "{text}"
+        );
+    }
 }

@@ -15,6 +15,7 @@ use crate::trust;
 use serde_json::json;
 use std::path::PathBuf;
 use tenant_sync_core::defaults;
+use tenant_sync_core::usage as usage_text;
 
 pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
     log.set_debug(args.verbose);
@@ -104,10 +105,7 @@ struct Granted {
 /// reported) otherwise. Tokens missing from the environment come from their fallbacks.
 fn granted(args: &RunArgs, log: &LogSink) -> Result<Granted, Exit> {
     let Some(authentik_url) = args.authentik_url.clone() else {
-        return Err(usage(
-            log,
-            "no Authentik URL: pass --authentik-url or set AUTHENTIK_URL".into(),
-        ));
+        return Err(usage(log, usage_text::NO_AUTHENTIK_URL.into()));
     };
     let mut services = vec![
         ServiceGrant::authentik(&authentik_url)
@@ -136,10 +134,7 @@ fn granted(args: &RunArgs, log: &LogSink) -> Result<Granted, Exit> {
             })
         }
         (None, None) => {
-            return Err(usage(
-                log,
-                "no mapping source: pass --op-connect-url (or set OP_CONNECT_HOST) to read it from 1Password, or --mapping-file".into(),
-            ));
+            return Err(usage(log, usage_text::NO_MAPPING_SOURCE.into()));
         }
     };
     let mut env = grants::granted_env(std::env::vars_os(), env_names).map_err(|m| usage(log, m))?;

@@ -141,7 +141,7 @@ function options(bindings, warn) {
   const env = process.env;
   const authentikUrl = (values['authentik-url'] ?? env.AUTHENTIK_URL)?.trim();
   if (!authentikUrl) {
-    throw new UsageError('no Authentik URL: pass --authentik-url or set AUTHENTIK_URL to the Authentik origin, e.g. https://authentik.example.com');
+    throw new UsageError(CONTRACT.usage.noAuthentikUrl);
   }
   let source;
   const services = [serviceGrant('authentik', authentikUrl)];
@@ -151,7 +151,7 @@ function options(bindings, warn) {
   } else {
     const connectUrl = (values['op-connect-url'] ?? env.OP_CONNECT_HOST)?.trim();
     if (!connectUrl) {
-      throw new UsageError('no mapping source: pass --op-connect-url (or set OP_CONNECT_HOST) to read it from 1Password, or --mapping-file');
+      throw new UsageError(CONTRACT.usage.noMappingSource);
     }
     source = {
       tag: 'onepassword',

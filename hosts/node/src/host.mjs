@@ -6,7 +6,7 @@
 
 import { clocks, http, io, sockets } from '@bytecodealliance/preview2-shim';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTRACT } from './contract.mjs';
@@ -108,42 +108,72 @@ export function importsFor(grants, log) {
     FutureIncomingResponse: DeferredResponse,
   };
   // One stream, as the shim's: a line may be written in pieces through several handles.
-  const stderr = eventStream(grants.verbose === true);
+  const stderr = eventStream({
+    verbose: grants.verbose === true,
+    tokens,
+    warn: (line) => log('Warning', 'The component wrote a line that is not a log event: {Line}', { Line: line }),
+  });
   Object.assign(imports, deniedSockets(), confinedCli(), { 'wasi:cli/stderr': { getStderr: () => stderr } });
   return imports;
 }
 
 /**
- * The component's stderr: whole CLEF lines passed on to this process's stderr, its Debug events
- * (a group left as it is) only when `verbose`, as the wasmtime host does. Written synchronously
- * (`out`): the run's thread may be ended right after it returns.
+ * The component's stderr, as the wasmtime host's `ComponentLog` treats it: each whole line that
+ * is a CLEF event goes to this process's stderr, scrubbed of the run's `tokens`, its Debug events
+ * (a group left as it is) only when `verbose`; any other line, or one longer than the longest
+ * the wasmtime host passes on, becomes a Warning (`warn(excerpt)`) instead. Written through
+ * `out` (the same `process.stderr` the host's own events use, so they keep their order).
  */
-export function eventStream(verbose, out = (bytes) => writeSync(2, bytes)) {
-  const MAX_COMPONENT_LINE = CONTRACT.limits.maxComponentLineBytes;
+export function eventStream({ verbose = false, tokens = [], warn = () => {}, out = (text) => process.stderr.write(text) } = {}) {
+  const MAX_LINE = CONTRACT.limits.maxComponentLineBytes;
   let pending = [];
-  const line = (bytes) => {
+  let size = 0;
+  let overflowed = false;
+  const scrub = (text) => tokens.reduce((scrubbed, { token }) => scrubbed.split(token).join('[redacted]'), text);
+  const excerpt = (text) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
+  const line = (bytes, whole) => {
+    const text = scrub(Buffer.from(bytes).toString('utf8'));
+    if (!whole) {
+      warn(excerpt(text));
+      return;
+    }
+    if (text.trim() === '') {
+      return;
+    }
     let event;
     try {
-      event = JSON.parse(Buffer.from(bytes).toString('utf8'));
+      event = JSON.parse(text);
     } catch {
       event = undefined;
     }
-    if (event?.['@l'] === 'Debug' && !verbose) {
+    if (event === null || typeof event !== 'object' || event['@mt'] === undefined) {
+      warn(excerpt(text));
       return;
     }
-    out(Buffer.concat([bytes, Buffer.from('\n')]));
+    if (event['@l'] === 'Debug' && !verbose) {
+      return;
+    }
+    out(`${text}\n`);
+  };
+  const keep = (piece) => {
+    if (size + piece.length > MAX_LINE) {
+      // Kept only as far as a warning quotes it.
+      overflowed = true;
+      piece = piece.subarray(0, Math.max(0, 1024 - size));
+    }
+    pending.push(Uint8Array.from(piece));
+    size += piece.length;
   };
   const write = (bytes) => {
     let start = 0;
     for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, start)) {
-      line(Buffer.concat([...pending, bytes.subarray(start, at)]));
-      pending = [];
+      keep(bytes.subarray(start, at));
+      line(Buffer.concat(pending), !overflowed);
+      [pending, size, overflowed] = [[], 0, false];
       start = at + 1;
     }
-    // A line longer than the wasmtime host passes on is cut there too, not held whole.
-    const held = pending.reduce((n, chunk) => n + chunk.length, 0);
-    if (start < bytes.length && held < MAX_COMPONENT_LINE) {
-      pending.push(Uint8Array.from(bytes.subarray(start, start + MAX_COMPONENT_LINE - held)));
+    if (start < bytes.length) {
+      keep(bytes.subarray(start));
     }
   };
   const closed = () => {

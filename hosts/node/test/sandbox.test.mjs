@@ -190,7 +190,7 @@ test('stdin is closed and exit traps, as under the wasmtime host (the shim would
 test("the component's Debug events reach stderr only when verbose, whole lines however they are written", () => {
   const lines = (verbose) => {
     const written = [];
-    const stream = eventStream(verbose, (bytes) => written.push(Buffer.from(bytes).toString()));
+    const stream = eventStream({ verbose, out: (text) => written.push(text) });
     const encode = (text) => new TextEncoder().encode(text);
     stream.blockingWriteAndFlush(encode('{"@mt":"unchanged {Group}","@l":"Debug"}\n{"@mt":"Reconcile'));
     stream.write(encode(' finished"}\n'));
@@ -201,13 +201,25 @@ test("the component's Debug events reach stderr only when verbose, whole lines h
   assert.equal(lines(true).length, 3);
 });
 
-test('a line without its end holds no more than the longest line passed on', () => {
-  const written = [];
-  const stream = eventStream(false, (bytes) => written.push(bytes.length));
+test('a component line that is not an event, or too long, is a Warning; tokens never pass (as the wasmtime host)', () => {
+  const [written, warned] = [[], []];
+  const stream = eventStream({
+    tokens: [{ service: 'Authentik', token: 'ak-secret-canary' }],
+    out: (text) => written.push(text),
+    warn: (excerpt) => warned.push(excerpt),
+  });
+  const encode = (text) => new TextEncoder().encode(text);
+  stream.write(encode('{"@mt":"leak {T}","T":"ak-secret-canary"}\nplain text ak-secret-canary\n'));
   const chunk = new Uint8Array(64 * 1024).fill(0x61);
   for (let i = 0; i < 64; i += 1) {
     stream.write(chunk);
   }
-  stream.write(new TextEncoder().encode('\n'));
-  assert.deepEqual(written, [CONTRACT.limits.maxComponentLineBytes + 1]);
+  stream.write(encode('\n'));
+  stream.write(new Uint8Array(CONTRACT.limits.maxComponentLineBytes + 10).fill(0x62));
+  stream.write(encode('\n'));
+  assert.deepEqual(written, ['{"@mt":"leak {T}","T":"[redacted]"}\n']);
+  assert.equal(warned.length, 3);
+  assert.equal(warned[0], 'plain text [redacted]');
+  assert.ok(warned[1].startsWith('aaaa') && warned[1].length <= 301, warned[1].length);
+  assert.ok(!JSON.stringify(warned).includes('ak-secret-canary'));
 });
