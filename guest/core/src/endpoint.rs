@@ -25,43 +25,91 @@ pub struct Endpoint {
     pub base_path: String,
 }
 
+/// A configured service URL that cannot be used: which setting (`what`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadUrl {
+    pub what: String,
+    pub problem: UrlProblem,
+}
+
+/// Why a service URL cannot be used. Each carries the URL as given where the message shows it;
+/// one with credentials in it is never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlProblem {
+    Empty,
+    Invalid { url: String, reason: String },
+    Scheme { url: String, scheme: String },
+    NoScheme { url: String },
+    NoHost { url: String },
+    Credentials,
+    Query { url: String },
+}
+
+impl fmt::Display for BadUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = &self.what;
+        match &self.problem {
+            UrlProblem::Empty => write!(
+                f,
+                "{what} is empty; set it to the service's URL, e.g. https://host:port"
+            ),
+            UrlProblem::Invalid { url, reason } => {
+                write!(f, "{what} {url:?} is not a valid URL: {reason}")
+            }
+            UrlProblem::Scheme { url, scheme } => write!(
+                f,
+                "{what} {url:?} uses {scheme}://; only http:// and https:// are supported"
+            ),
+            UrlProblem::NoScheme { url } => write!(
+                f,
+                "{what} {url:?} has no scheme; write it as http://{url} or https://{url}"
+            ),
+            UrlProblem::NoHost { url } => write!(f, "{what} {url:?} has no host"),
+            UrlProblem::Credentials => write!(
+                f,
+                "{what} must not carry credentials in the URL; tokens come from the environment"
+            ),
+            UrlProblem::Query { url } => write!(f, "{what} {url:?} must not have a query string"),
+        }
+    }
+}
+
 impl Endpoint {
     /// Parses a service URL such as `https://authentik.example.com` or
     /// `http://onepassword-connect:8080`. `what` names the setting in error messages.
-    pub fn parse(url: &str, what: &str) -> Result<Endpoint, String> {
+    pub fn parse(url: &str, what: &str) -> Result<Endpoint, BadUrl> {
+        let bad = |problem| BadUrl {
+            what: what.to_owned(),
+            problem,
+        };
         let trimmed = url.trim();
         if trimmed.is_empty() {
-            return Err(format!(
-                "{what} is empty; set it to the service's URL, e.g. https://host:port"
-            ));
+            return Err(bad(UrlProblem::Empty));
         }
-        let uri: Uri = trimmed
-            .parse()
-            .map_err(|e| format!("{what} {trimmed:?} is not a valid URL: {e}"))?;
+        let url = trimmed.to_owned();
+        let uri: Uri = trimmed.parse().map_err(|e: http::uri::InvalidUri| {
+            bad(UrlProblem::Invalid {
+                url: url.clone(),
+                reason: e.to_string(),
+            })
+        })?;
         let https = match uri.scheme() {
             Some(s) if *s == Scheme::HTTPS => true,
             Some(s) if *s == Scheme::HTTP => false,
             Some(other) => {
-                return Err(format!(
-                    "{what} {trimmed:?} uses {other}://; only http:// and https:// are supported"
-                ));
+                let scheme = other.to_string();
+                return Err(bad(UrlProblem::Scheme { url, scheme }));
             }
-            None => {
-                return Err(format!(
-                    "{what} {trimmed:?} has no scheme; write it as http://{trimmed} or https://{trimmed}"
-                ));
-            }
+            None => return Err(bad(UrlProblem::NoScheme { url })),
         };
         let Some(authority) = uri.authority() else {
-            return Err(format!("{what} {trimmed:?} has no host"));
+            return Err(bad(UrlProblem::NoHost { url }));
         };
         if authority.as_str().contains('@') {
-            return Err(format!(
-                "{what} must not carry credentials in the URL; tokens come from the environment"
-            ));
+            return Err(bad(UrlProblem::Credentials));
         }
         if uri.query().is_some() {
-            return Err(format!("{what} {trimmed:?} must not have a query string"));
+            return Err(bad(UrlProblem::Query { url }));
         }
         Ok(Endpoint {
             https,
@@ -152,8 +200,11 @@ mod tests {
             ("https://user:pw@x", "must not carry credentials"),
             ("https://x/?a=b", "query string"),
         ] {
-            let err = Endpoint::parse(url, "AUTHENTIK_URL").unwrap_err();
+            let err = Endpoint::parse(url, "AUTHENTIK_URL")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{url}: {err}");
+            assert!(!err.contains("pw@"), "{err}");
         }
     }
 

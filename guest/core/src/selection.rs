@@ -4,6 +4,7 @@
 
 use super::mapping::{DesiredState, WILDCARD_TENANT};
 use super::untrusted::excerpt;
+use std::fmt;
 
 /// Named groups and tenants; both empty means the whole mapping.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,39 +19,62 @@ impl Selection {
     }
 }
 
+/// The groups and tenants a selection names that the mapping does not have (bounded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotInMapping {
+    pub groups: Vec<String>,
+    pub tenants: Vec<String>,
+}
+
+impl fmt::Display for NotInMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let groups = self
+            .groups
+            .iter()
+            .map(|group| format!("the group {group:?} is not in the mapping"));
+        let tenants = self
+            .tenants
+            .iter()
+            .map(|tenant| format!("no group of the mapping has the tenant {tenant:?}"));
+        let problems: Vec<String> = groups.chain(tenants).collect();
+        write!(
+            f,
+            "{}; check the spelling (names and tenants are compared exactly), or run without --group/--tenant",
+            problems.join("; ")
+        )
+    }
+}
+
 /// The part of `desired` that `selection` names: each group named, and every group (wildcard
 /// entries included) of each tenant named. A name or tenant the mapping does not have is an
 /// error naming it, since a typo must not quietly reconcile nothing.
-pub fn select(desired: DesiredState, selection: &Selection) -> Result<DesiredState, String> {
+pub fn select(desired: DesiredState, selection: &Selection) -> Result<DesiredState, NotInMapping> {
     if selection.is_all() {
         return Ok(desired);
     }
-    let mut problems = Vec::new();
-    for group in &selection.groups {
-        let known = desired.groups.iter().any(|g| &g.name == group)
-            || desired.skipped.iter().any(|s| &s.group == group);
-        if !known {
-            problems.push(format!(
-                "the group {:?} is not in the mapping",
-                excerpt(group)
-            ));
-        }
-    }
-    for tenant in &selection.tenants {
-        let known = tenant == WILDCARD_TENANT && !desired.skipped.is_empty()
-            || desired.groups.iter().any(|g| &g.tenant == tenant);
-        if !known {
-            problems.push(format!(
-                "no group of the mapping has the tenant {:?}",
-                excerpt(tenant)
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(format!(
-            "{}; check the spelling (names and tenants are compared exactly), or run without --group/--tenant",
-            problems.join("; ")
-        ));
+    let unknown_groups: Vec<String> = selection
+        .groups
+        .iter()
+        .filter(|group| {
+            !(desired.groups.iter().any(|g| &g.name == *group)
+                || desired.skipped.iter().any(|s| &s.group == *group))
+        })
+        .map(|group| excerpt(group))
+        .collect();
+    let unknown_tenants: Vec<String> = selection
+        .tenants
+        .iter()
+        .filter(|tenant| {
+            !(*tenant == WILDCARD_TENANT && !desired.skipped.is_empty()
+                || desired.groups.iter().any(|g| &g.tenant == *tenant))
+        })
+        .map(|tenant| excerpt(tenant))
+        .collect();
+    if !unknown_groups.is_empty() || !unknown_tenants.is_empty() {
+        return Err(NotInMapping {
+            groups: unknown_groups,
+            tenants: unknown_tenants,
+        });
     }
     let chosen = |name: &str, tenant: &str| {
         selection.groups.iter().any(|g| g == name) || selection.tenants.iter().any(|t| t == tenant)
@@ -117,6 +141,9 @@ mod tests {
             tenants: vec!["initech".into()],
         };
         let error = select(desired(), &selection).unwrap_err();
+        assert_eq!(error.groups, ["acme-admin"]);
+        assert_eq!(error.tenants, ["initech"]);
+        let error = error.to_string();
         assert!(
             error.contains("the group \"acme-admin\" is not in the mapping"),
             "{error}"

@@ -73,8 +73,9 @@ pub fn resolve<'a>(
     }
     let authentik_url =
         Endpoint::parse(&options.authentik_url, "the Authentik URL (AUTHENTIK_URL)")
-            .map_err(config)?;
-    let authentik_token = token(&["AUTHENTIK_TOKEN"]).ok_or_else(|| {
+            .map_err(|e| config(e.to_string()))?;
+    let vars = |service| defaults::token_vars(service).collect::<Vec<_>>();
+    let authentik_token = token(&vars(defaults::AUTHENTIK)).ok_or_else(|| {
         config("AUTHENTIK_TOKEN is not set (or empty); provide an Authentik API token that may view and change groups".to_owned())
     })?;
     let max_response_bytes = defaults::max_response_bytes(options.max_response_bytes);
@@ -90,8 +91,8 @@ pub fn resolve<'a>(
                 &at.connect_url,
                 "the 1Password Connect URL (OP_CONNECT_HOST)",
             )
-            .map_err(config)?;
-            let op_token = token(&["OP_TOKEN", "OP_CONNECT_TOKEN"]).ok_or_else(|| {
+            .map_err(|e| config(e.to_string()))?;
+            let op_token = token(&vars(defaults::ONEPASSWORD)).ok_or_else(|| {
                 config("OP_TOKEN (or OP_CONNECT_TOKEN) is not set (or empty); provide a 1Password Connect token that can read the mapping's vault".to_owned())
             })?;
             Source::Onepassword(

@@ -69,7 +69,8 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         groups: options.only_groups.clone(),
         tenants: options.only_tenants.clone(),
     };
-    let desired = selection::select(desired, &selection).map_err(Failure::Config)?;
+    let desired =
+        selection::select(desired, &selection).map_err(|e| Failure::Config(e.to_string()))?;
     if !selection.is_all() {
         log::info(
             "Reconciling only {Selected} groups and {Skipped} wildcard entries (--group/--tenant)",
