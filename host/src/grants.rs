@@ -80,7 +80,6 @@ pub struct Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonKind {
     String,
-    Object,
     /// An object whose keys are all among these.
     ObjectOf(&'static [&'static str]),
     /// An object equal to the attributes the group in the path held when the run last read it
@@ -92,7 +91,7 @@ impl JsonKind {
     pub fn name(self) -> &'static str {
         match self {
             JsonKind::String => "string",
-            JsonKind::Object | JsonKind::ObjectOf(_) | JsonKind::HeldExcept(_) => "object",
+            JsonKind::ObjectOf(_) | JsonKind::HeldExcept(_) => "object",
         }
     }
 
@@ -115,7 +114,7 @@ impl JsonKind {
     fn holds(self, value: &serde_json::Value) -> bool {
         match self {
             JsonKind::String => value.is_string(),
-            JsonKind::Object | JsonKind::ObjectOf(_) | JsonKind::HeldExcept(_) => value.is_object(),
+            JsonKind::ObjectOf(_) | JsonKind::HeldExcept(_) => value.is_object(),
         }
     }
 }
