@@ -2,9 +2,10 @@
 //! keys. A PATCH sends a group's whole `attributes` (Authentik replaces them), so a component
 //! that may change one key may as well add `additionalHeaders` or rewrite any other attribute an
 //! outpost or a policy acts on. The host keeps the attributes of every group in the Authentik
-//! answers it relayed, and a PATCH is granted only if everything outside the managed keys is
-//! what the group held (`grants::JsonKind::HeldExcept`). The rules are pure functions; `Held`
-//! is the run's record and `Recording` the body wrapper that feeds it.
+//! answers it relayed that a write may follow (a read of one group, a lookup by name, a write's
+//! answer; `grants::Operation::answer`), and a PATCH is granted only if everything outside the
+//! managed keys is what the group held (`grants::JsonKind::HeldExcept`). The rules are pure
+//! functions; `Held` is the run's record and `Recording` the watcher that feeds it.
 
 use crate::watched::Watch;
 use bytes::{Bytes, BytesMut};
@@ -21,7 +22,7 @@ pub enum Answer {
     Nothing,
     /// One group (a read of it by pk, a create's or a patch's answer).
     Group,
-    /// A page of groups under `results` (the listing, a lookup by name).
+    /// A page of groups under `results` (a lookup by name).
     GroupPage,
 }
 
