@@ -176,13 +176,8 @@ export function checkBody(operation, bytes) {
   if (bytes.length > REQUESTS.maxBodyBytes) {
     return noBody(operation);
   }
-  let value;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
-  } catch {
-    value = undefined;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  const value = parseJson(bytes);
+  if (!isObject(value)) {
     return { reason: 'the body is not a JSON object', key: null };
   }
   // JSON.parse reads 1e400 as Infinity, which equals nothing a server holds and which the
@@ -202,7 +197,7 @@ export function checkBody(operation, bytes) {
       return { reason: `the body must carry ${allowed}`, key };
     }
     const held = value[key];
-    const holds = type === 'string' ? typeof held === 'string' : held !== null && typeof held === 'object' && !Array.isArray(held);
+    const holds = type === 'string' ? typeof held === 'string' : isObject(held);
     if (!holds) {
       return { reason: `the body's ${JSON.stringify(key)} must be a JSON ${type}`, key };
     }
@@ -224,13 +219,7 @@ export const MAX_RECORDED_BYTES = REQUESTS.maxRecordedBytes;
  * attributes is left out. As host/src/held.rs `groups_in`.
  */
 export function groupsIn(answer, bytes) {
-  let value;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
-  } catch {
-    return [];
-  }
-  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const value = parseJson(bytes);
   const group = (g) => (isObject(g) && typeof g.pk === 'string' && isObject(g.attributes) ? [[g.pk.toLowerCase(), g.attributes]] : []);
   if (answer === 'group') {
     return group(value);
@@ -280,10 +269,9 @@ export class Held {
 
   /** Keeps the groups in a success answer to a granted request, unless a newer answer held them. */
   record(answer, bytes, number) {
-    const managed = new Set(CONTRACT.managedKeys);
     for (const [pk, attributes] of groupsIn(answer, bytes)) {
       if ((this.#groups.get(pk)?.number ?? 0) <= number) {
-        const foreign = Object.fromEntries(Object.entries(attributes).filter(([key]) => !managed.has(key)));
+        const foreign = Object.fromEntries(Object.entries(attributes).filter(([key]) => !MANAGED_KEYS.has(key)));
         this.#groups.set(pk, { number, attributes: foreign });
       }
     }
@@ -305,17 +293,12 @@ export class Held {
  * answers this run relayed. `null`, or `{ reason, key }`. As host/src/grants.rs `check_held`.
  */
 export function checkHeld(operation, path, bytes, held) {
-  let value;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return null;
-  }
+  const value = parseJson(bytes);
   // The template's `{uuid}` is the path's last segment.
   const pk = path.split('?')[0].replace(/\/+$/, '').split('/').pop() ?? '';
   for (const { key, heldExcept } of operation.body ?? []) {
     const sent = value?.[key];
-    if (heldExcept === null || heldExcept === undefined || sent === null || typeof sent !== 'object' || Array.isArray(sent)) {
+    if (heldExcept === null || heldExcept === undefined || !isObject(sent)) {
       continue;
     }
     const found = held.check(pk, sent, heldExcept);
@@ -337,6 +320,23 @@ function hasNonFinite(value) {
   }
   return value !== null && typeof value === 'object' && Object.values(value).some(hasNonFinite);
 }
+
+/** `bytes` as JSON (strict UTF-8, a byte-order mark refused), or `undefined`. */
+function parseJson(bytes) {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `value` is a JSON object (not null, not an array). */
+function isObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The managed keys, which a record of what a group held leaves out. */
+const MANAGED_KEYS = new Set(CONTRACT.managedKeys);
 
 /** A run's tokens by the service each is for (`serviceGrant(...).service`), from its environment. */
 export function tokensOf(env) {
