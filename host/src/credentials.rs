@@ -10,6 +10,7 @@ use crate::logging::{Level, LogSink};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
+use tenant_sync_core::defaults;
 use tenant_sync_core::secrets::Redactor;
 use tenant_sync_core::untrusted::excerpt;
 
@@ -58,14 +59,16 @@ pub enum Fallback {
     Command(String),
 }
 
-/// Makes sure `env` holds a non-empty value for one of `names`; if none is set, reads
-/// `fallback` into `names[0]`. Logs where the token came from either way.
+/// Makes sure `env` holds a non-empty value for one of `service`'s token variables
+/// (`defaults::token_vars`); if none is set, reads `fallback` into the first. Logs where the
+/// token came from either way.
 pub fn complete(
     env: &mut Vec<(String, String)>,
-    names: &[&str],
+    service: &str,
     fallback: &Fallback,
     log: &LogSink,
 ) -> Result<(), String> {
+    let names: Vec<&str> = defaults::token_vars(service).collect();
     let set = names
         .iter()
         .find(|name| env.iter().any(|(k, v)| k == *name && !v.trim().is_empty()));
@@ -75,7 +78,7 @@ pub fn complete(
             // A command's message may quote what it printed, or the command line itself.
             let known = Redactor::new(Tokens::of(env).values());
             let (token, source) =
-                from_fallback(names, fallback).map_err(|message| known.scrub(&message))?;
+                from_fallback(&names, fallback).map_err(|message| known.scrub(&message))?;
             env.retain(|(k, _)| !names.contains(&k.as_str()));
             env.push((names[0].to_owned(), token));
             source

@@ -155,10 +155,9 @@ impl CredentialArgs {
         reads_onepassword: bool,
         log: &LogSink,
     ) -> Result<(), String> {
-        let authentik: Vec<&str> = defaults::token_vars(defaults::AUTHENTIK).collect();
         credentials::complete(
             env,
-            &authentik,
+            defaults::AUTHENTIK,
             &Fallback::Secret(self.authentik_token_secret.clone()),
             log,
         )?;
@@ -167,8 +166,7 @@ impl CredentialArgs {
                 Some(command) => Fallback::Command(command.clone()),
                 None => Fallback::Secret(self.op_token_secret.clone()),
             };
-            let onepassword: Vec<&str> = defaults::token_vars(defaults::ONEPASSWORD).collect();
-            credentials::complete(env, &onepassword, &fallback, log)?;
+            credentials::complete(env, defaults::ONEPASSWORD, &fallback, log)?;
         }
         Ok(())
     }
