@@ -62,14 +62,61 @@ struct RawPagination {
 }
 
 /// A pagination number as a page count or index: a whole number from 0 to `MAX_PAGES`.
-fn page_number(value: f64, field: &str) -> Result<u64, String> {
+fn page_number(value: f64, field: &'static str) -> Result<u64, Unusable> {
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_PAGES as f64 {
         Ok(value as u64)
     } else {
-        Err(format!(
-            "the group list has an unusable pagination.{field} ({value})"
-        ))
+        Err(Unusable::PageNumber { field, value })
     }
+}
+
+/// Why an answer of Authentik's cannot be used as a group.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAGroup {
+    #[error("the group is not JSON ({0})")]
+    NotJson(String),
+    #[error("not a group object ({0})")]
+    Shape(String),
+    /// `name` (and `value`) are Authentik's text, already excerpts.
+    #[error("group {name:?} has an empty pk")]
+    EmptyPk { name: String },
+    #[error("group {name:?} has attributes that are not an object: {value}")]
+    AttributesNotObject { name: String, value: String },
+}
+
+/// Why a page of the group listing cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Unusable {
+    #[error("the group list is not the expected JSON ({0})")]
+    NotJson(String),
+    #[error("the group list has an unusable pagination.{field} ({value})")]
+    PageNumber { field: &'static str, value: f64 },
+    #[error("group list entry {index}: {error}")]
+    Entry { index: usize, error: NotAGroup },
+}
+
+/// Why the pages read do not make one listing: it changed or broke while it was read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Inconsistent {
+    #[error("page 1 does not say how many pages there are")]
+    NoPageCount,
+    #[error("{read} pages were read of {total}")]
+    Incomplete { read: usize, total: u64 },
+    #[error(
+        "page {page} says there are {} pages, page 1 said {total}",
+        says.map_or("no".to_owned(), |t| t.to_string())
+    )]
+    PageCount {
+        page: u64,
+        says: Option<u64>,
+        total: u64,
+    },
+    #[error("page {page} of {total} points to page {next}")]
+    PointsTo { page: u64, total: u64, next: u64 },
+    #[error("page {page} of {total} says it is the last")]
+    EndsEarly { page: u64, total: u64 },
+    #[error("page {page} brought no new groups")]
+    NothingNew { page: u64 },
 }
 
 #[derive(Deserialize)]
@@ -88,13 +135,9 @@ struct RawGroup {
     parent: Option<String>,
 }
 
-pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
-    let raw: RawPage = serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "the group list is not the expected JSON ({})",
-            excerpt(&e.to_string())
-        )
-    })?;
+pub fn decode_page(body: &[u8]) -> Result<GroupPage, Unusable> {
+    let raw: RawPage = serde_json::from_slice(body)
+        .map_err(|e| Unusable::NotJson(excerpt(&e.to_string())))?;
     let next = page_number(raw.pagination.next, "next")?;
     let total_pages = raw
         .pagination
@@ -105,7 +148,7 @@ pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
         .results
         .into_iter()
         .enumerate()
-        .map(|(i, value)| group_from_value(value).map_err(|e| format!("group list entry {i}: {e}")))
+        .map(|(index, value)| group_from_value(value).map_err(|error| Unusable::Entry { index, error }))
         .collect::<Result<_, _>>()?;
     Ok(GroupPage {
         groups,
@@ -115,9 +158,9 @@ pub fn decode_page(body: &[u8]) -> Result<GroupPage, String> {
 }
 
 /// How many pages to fetch, from the listing's first page.
-pub fn page_count(first: &GroupPage) -> Result<u64, String> {
+pub fn page_count(first: &GroupPage) -> Result<u64, Inconsistent> {
     match first.total_pages {
-        Some(0) | None => Err("page 1 does not say how many pages there are".to_owned()),
+        Some(0) | None => Err(Inconsistent::NoPageCount),
         Some(total) => Ok(total),
     }
 }
@@ -126,25 +169,24 @@ pub fn page_count(first: &GroupPage) -> Result<u64, String> {
 /// order. Every page must agree on the page count, point to the next page (the last to none),
 /// and bring groups not seen on an earlier page: otherwise the listing changed or broke while
 /// it was read, and a plan built on it could miss a group and create it twice.
-pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, String> {
+pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, Inconsistent> {
     let total = pages.first().map(page_count).transpose()?.unwrap_or(0);
     if pages.len() as u64 != total {
-        return Err(format!("{} pages were read of {total}", pages.len()));
+        let read = pages.len();
+        return Err(Inconsistent::Incomplete { read, total });
     }
     let mut seen = BTreeSet::new();
     let mut groups = Vec::new();
     for (page, n) in pages.into_iter().zip(1u64..) {
         if page.total_pages != Some(total) {
-            return Err(format!(
-                "page {n} says there are {} pages, page 1 said {total}",
-                page.total_pages.map_or("no".to_owned(), |t| t.to_string())
-            ));
+            let says = page.total_pages;
+            return Err(Inconsistent::PageCount { page: n, says, total });
         }
         let expected = (n < total).then_some(n + 1);
         if page.next != expected {
             return Err(match page.next {
-                Some(next) => format!("page {n} of {total} points to page {next}"),
-                None => format!("page {n} of {total} says it is the last"),
+                Some(next) => Inconsistent::PointsTo { page: n, total, next },
+                None => Inconsistent::EndsEarly { page: n, total },
             });
         }
         let had_groups = !page.groups.is_empty();
@@ -155,7 +197,7 @@ pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, String> {
                 .filter(|g| seen.insert(g.pk.clone())),
         );
         if had_groups && groups.len() == before || !had_groups && total > 1 {
-            return Err(format!("page {n} brought no new groups"));
+            return Err(Inconsistent::NothingNew { page: n });
         }
     }
     // The whole listing holds every ancestor: superuser rights inherited are decided here.
@@ -164,27 +206,28 @@ pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, String> {
 }
 
 /// A single group object (create, retrieve and patch answers).
-pub fn decode_group(body: &[u8]) -> Result<ExistingGroup, String> {
+pub fn decode_group(body: &[u8]) -> Result<ExistingGroup, NotAGroup> {
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("the group is not JSON ({})", excerpt(&e.to_string())))?;
+        .map_err(|e| NotAGroup::NotJson(excerpt(&e.to_string())))?;
     group_from_value(value)
 }
 
-fn group_from_value(value: Value) -> Result<ExistingGroup, String> {
+fn group_from_value(value: Value) -> Result<ExistingGroup, NotAGroup> {
     let raw: RawGroup = serde_json::from_value(value)
-        .map_err(|e| format!("not a group object ({})", excerpt(&e.to_string())))?;
+        .map_err(|e| NotAGroup::Shape(excerpt(&e.to_string())))?;
     if raw.pk.is_empty() {
-        return Err(format!("group {:?} has an empty pk", excerpt(&raw.name)));
+        return Err(NotAGroup::EmptyPk {
+            name: excerpt(&raw.name),
+        });
     }
     let attributes = match raw.attributes {
         None | Some(Value::Null) => Attributes::new(),
         Some(Value::Object(map)) => map,
         Some(other) => {
-            return Err(format!(
-                "group {:?} has attributes that are not an object: {}",
-                excerpt(&raw.name),
-                excerpt(&other.to_string())
-            ));
+            return Err(NotAGroup::AttributesNotObject {
+                name: excerpt(&raw.name),
+                value: excerpt(&other.to_string()),
+            });
         }
     };
     let parents: Vec<String> = raw
@@ -288,7 +331,7 @@ mod tests {
                 "expected a boolean",
             ),
         ] {
-            let err = decode_page(body.as_bytes()).unwrap_err();
+            let err = decode_page(body.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(expected), "{body}: {err}");
         }
     }
@@ -353,10 +396,13 @@ mod tests {
                 "page 2 says there are 3 pages, page 1 said 2",
             ),
             (vec![page(1, 2, &["a"])], "1 pages were read of 2"),
-            (vec![uncounted], "page 1 does not say how many pages"),
+            (
+                vec![uncounted],
+                "page 1 does not say how many pages there are",
+            ),
         ] {
-            let err = assemble(pages).unwrap_err();
-            assert!(err.contains(expected), "{err}");
+            // The whole message, as the report shows it.
+            assert_eq!(assemble(pages).unwrap_err().to_string(), expected);
         }
     }
 
@@ -369,7 +415,7 @@ mod tests {
             json!({"pagination": {"next": 0, "total_pages": 1},
                    "results": [{"pk": "1", "name": huge, "attributes": huge}]}),
         ] {
-            let err = decode_page(body.to_string().as_bytes()).unwrap_err();
+            let err = decode_page(body.to_string().as_bytes()).unwrap_err().to_string();
             assert!(err.len() < 1000, "{} bytes", err.len());
         }
     }

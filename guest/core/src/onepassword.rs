@@ -38,51 +38,107 @@ struct Named {
     title: Option<String>,
 }
 
+/// Why the mapping document could not be found in 1Password's answers. Each message names what
+/// was looked for and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotFound {
+    #[error("the {list} list is not the expected JSON ({detail})")]
+    ListNotJson { list: &'static str, detail: String },
+    #[error("item {item:?} is not the expected JSON ({detail})")]
+    ItemNotJson { item: String, detail: String },
+    #[error(
+        "no vault named {name:?} among the {total} vaults this token can read; check the vault name and the token's vault access"
+    )]
+    NoVault { name: String, total: usize },
+    #[error("{count} vaults are named {name:?}; rename one so the name is unique")]
+    ManyVaults { name: String, count: usize },
+    #[error("no item titled {title:?} in vault {vault:?}; check the item title")]
+    NoItem { vault: String, title: String },
+    #[error("{count} items in vault {vault:?} are titled {title:?}; archive the extra ones")]
+    ManyItems {
+        vault: String,
+        title: String,
+        count: usize,
+    },
+    #[error("1Password returned an entry with an empty id")]
+    EmptyId,
+    #[error("field {label:?} of item {item:?} has no text value")]
+    FieldNotText { item: String, label: String },
+    #[error("item {item:?} has {count} fields labelled {label:?}; keep one")]
+    ManyFields {
+        item: String,
+        label: String,
+        count: usize,
+    },
+    #[error(
+        "item {item:?} has no field labelled {label:?} and no attached file; store the mapping JSON in a field named {label:?} or as the item's document"
+    )]
+    NoDocument { item: String, label: String },
+    #[error(
+        "item {item:?} has no field labelled {label:?} and {files} files, none (or more than one) named {label:?} or {wanted:?}; keep one file or name it {wanted:?}",
+        wanted = format!("{label}.json")
+    )]
+    NoFileNamed {
+        item: String,
+        label: String,
+        files: usize,
+    },
+    /// `name` is 1Password's text, already an excerpt.
+    #[error("file {name:?} of item {item:?} has an empty id")]
+    FileEmptyId { item: String, name: String },
+}
+
 /// The id of the one vault named exactly `name`.
-pub fn find_vault(body: &[u8], name: &str) -> Result<String, String> {
-    let vaults: Vec<Named> = serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "the vault list is not the expected JSON ({})",
-            excerpt(&e.to_string())
-        )
-    })?;
+pub fn find_vault(body: &[u8], name: &str) -> Result<String, NotFound> {
+    let vaults: Vec<Named> = list(body, "vault")?;
     let total = vaults.len();
     exactly_one(
         vaults
             .into_iter()
             .filter(|v| v.name.as_deref() == Some(name)),
-        || {
-            format!(
-                "no vault named {name:?} among the {total} vaults this token can read; check the vault name and the token's vault access"
-            )
+        || NotFound::NoVault {
+            name: name.to_owned(),
+            total,
         },
-        |n| format!("{n} vaults are named {name:?}; rename one so the name is unique"),
+        |count| NotFound::ManyVaults {
+            name: name.to_owned(),
+            count,
+        },
     )
 }
 
 /// The id of the one item titled exactly `title`. The server already filtered by title; the
 /// exact comparison here guards against a filter that matched loosely or was ignored.
-pub fn find_item(body: &[u8], vault: &str, title: &str) -> Result<String, String> {
-    let items: Vec<Named> = serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "the item list is not the expected JSON ({})",
-            excerpt(&e.to_string())
-        )
-    })?;
+pub fn find_item(body: &[u8], vault: &str, title: &str) -> Result<String, NotFound> {
+    let items: Vec<Named> = list(body, "item")?;
     exactly_one(
         items
             .into_iter()
             .filter(|i| i.title.as_deref() == Some(title)),
-        || format!("no item titled {title:?} in vault {vault:?}; check the item title"),
-        |n| format!("{n} items in vault {vault:?} are titled {title:?}; archive the extra ones"),
+        || NotFound::NoItem {
+            vault: vault.to_owned(),
+            title: title.to_owned(),
+        },
+        |count| NotFound::ManyItems {
+            vault: vault.to_owned(),
+            title: title.to_owned(),
+            count,
+        },
     )
+}
+
+fn list(body: &[u8], list: &'static str) -> Result<Vec<Named>, NotFound> {
+    serde_json::from_slice(body).map_err(|e| NotFound::ListNotJson {
+        list,
+        detail: excerpt(&e.to_string()),
+    })
 }
 
 fn exactly_one(
     mut matches: impl Iterator<Item = Named>,
-    none: impl FnOnce() -> String,
-    many: impl FnOnce(usize) -> String,
-) -> Result<String, String> {
+    none: impl FnOnce() -> NotFound,
+    many: impl FnOnce(usize) -> NotFound,
+) -> Result<String, NotFound> {
     let Some(first) = matches.next() else {
         return Err(none());
     };
@@ -91,7 +147,7 @@ fn exactly_one(
         return Err(many(extra + 1));
     }
     if first.id.is_empty() {
-        return Err("1Password returned an entry with an empty id".to_owned());
+        return Err(NotFound::EmptyId);
     }
     Ok(first.id)
 }
@@ -130,41 +186,36 @@ struct File {
 
 /// The field labelled `label`; failing that, the item's single file, or among several files the
 /// one named `label` or `label.json`.
-pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentLocation, String> {
-    let full: FullItem = serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "item {item:?} is not the expected JSON ({})",
-            excerpt(&e.to_string())
-        )
+pub fn locate_document(
+    body: &[u8],
+    item: &str,
+    label: &str,
+) -> Result<DocumentLocation, NotFound> {
+    let full: FullItem = serde_json::from_slice(body).map_err(|e| NotFound::ItemNotJson {
+        item: item.to_owned(),
+        detail: excerpt(&e.to_string()),
     })?;
+    let (item, label) = (item.to_owned(), label.to_owned());
     let labelled: Vec<&Field> = full
         .fields
         .iter()
-        .filter(|f| f.label.as_deref() == Some(label))
+        .filter(|f| f.label.as_deref() == Some(label.as_str()))
         .collect();
     match labelled.as_slice() {
         [field] => {
             return match &field.value {
                 Some(Value::String(text)) => Ok(DocumentLocation::Field(text.clone())),
-                _ => Err(format!(
-                    "field {label:?} of item {item:?} has no text value"
-                )),
+                _ => Err(NotFound::FieldNotText { item, label }),
             };
         }
         [] => {}
         many => {
-            return Err(format!(
-                "item {item:?} has {} fields labelled {label:?}; keep one",
-                many.len()
-            ));
+            let count = many.len();
+            return Err(NotFound::ManyFields { item, label, count });
         }
     }
     let file = match full.files.as_slice() {
-        [] => {
-            return Err(format!(
-                "item {item:?} has no field labelled {label:?} and no attached file; store the mapping JSON in a field named {label:?} or as the item's document"
-            ));
-        }
+        [] => return Err(NotFound::NoDocument { item, label }),
         [only] => only,
         files => {
             let wanted = format!("{label}.json");
@@ -175,24 +226,20 @@ pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentL
             match named.as_slice() {
                 [one] => *one,
                 _ => {
-                    return Err(format!(
-                        "item {item:?} has no field labelled {label:?} and {} files, none (or more than one) named {label:?} or {wanted:?}; keep one file or name it {wanted:?}",
-                        files.len()
-                    ));
+                    let files = files.len();
+                    return Err(NotFound::NoFileNamed { item, label, files });
                 }
             }
         }
     };
     // The file's name is 1Password's text, only ever shown: bounded like any excerpt.
+    let name = excerpt(&file.name);
     if file.id.is_empty() {
-        return Err(format!(
-            "file {:?} of item {item:?} has an empty id",
-            excerpt(&file.name)
-        ));
+        return Err(NotFound::FileEmptyId { item, name });
     }
     Ok(DocumentLocation::File {
         id: file.id.clone(),
-        name: excerpt(&file.name),
+        name,
     })
 }
 
@@ -213,12 +260,14 @@ mod tests {
         assert!(
             find_vault(vaults, "iamworkin")
                 .unwrap_err()
+                .to_string()
                 .contains("no vault named")
         );
         let twins = br#"[{"id":"v1","name":"A"},{"id":"v2","name":"A"}]"#;
         assert!(
             find_vault(twins, "A")
                 .unwrap_err()
+                .to_string()
                 .contains("2 vaults are named")
         );
         let items = br#"[{"id":"i1","title":"m","vault":{"id":"v"},"category":"DOCUMENT"}]"#;
@@ -226,6 +275,7 @@ mod tests {
         assert!(
             find_item(b"[]", "V", "m")
                 .unwrap_err()
+                .to_string()
                 .contains("no item titled")
         );
     }
@@ -257,12 +307,32 @@ mod tests {
         assert!(
             locate_document(ambiguous, "i", "mapping")
                 .unwrap_err()
+                .to_string()
                 .contains("2 files")
         );
         assert!(
             locate_document(b"{}", "i", "mapping")
                 .unwrap_err()
+                .to_string()
                 .contains("no attached file")
+        );
+    }
+
+    /// The messages are what the report shows: whole, as before they were typed.
+    #[test]
+    fn messages_name_what_was_looked_for_and_what_to_do() {
+        let files = br#"{"files":[{"id":"x","name":"a"},{"id":"y","name":"b"}]}"#;
+        assert_eq!(
+            locate_document(files, "i", "mapping").unwrap_err().to_string(),
+            "item \"i\" has no field labelled \"mapping\" and 2 files, none (or more than one) named \"mapping\" or \"mapping.json\"; keep one file or name it \"mapping.json\""
+        );
+        assert_eq!(
+            find_vault(b"[]", "V").unwrap_err().to_string(),
+            "no vault named \"V\" among the 0 vaults this token can read; check the vault name and the token's vault access"
+        );
+        assert_eq!(
+            find_item(b"{", "V", "t").unwrap_err().to_string(),
+            "the item list is not the expected JSON (invalid type: map, expected a sequence at line 1 column 0)"
         );
     }
 
@@ -279,7 +349,9 @@ mod tests {
         let name = "n".repeat(1_000_000);
         let body =
             serde_json::json!({"fields": [], "files": [{"id": "", "name": name}]}).to_string();
-        let error = locate_document(body.as_bytes(), "item", "mapping").unwrap_err();
+        let error = locate_document(body.as_bytes(), "item", "mapping")
+            .unwrap_err()
+            .to_string();
         assert!(error.len() < 2_000, "{} bytes", error.len());
         let body =
             serde_json::json!({"fields": [], "files": [{"id": "f", "name": name}]}).to_string();

@@ -90,7 +90,7 @@ impl Authentik<'_> {
             .map_err(|e| self.upstream(Some(response.status), format!("{doing}: {e}")))
     }
 
-    fn inconsistent(&self, what: String) -> Upstream {
+    fn inconsistent(&self, what: api::Inconsistent) -> Upstream {
         self.upstream(
             None,
             format!("the group listing is inconsistent: {what}; nothing was written. Re-run; if it persists, check Authentik"),
@@ -180,7 +180,7 @@ impl Authentik<'_> {
         if !response.is_success() {
             return Err(self.failed("looking the group up by name", &response));
         }
-        let page = api::decode_page(response.json_body()?)?;
+        let page = api::decode_page(response.json_body()?).map_err(|e| e.to_string())?;
         match page.groups.into_iter().find(|g| g.name == name) {
             Some(found) => Ok(Some(self.with_ancestry(found).await?)),
             None => Ok(None),
@@ -194,7 +194,8 @@ impl Authentik<'_> {
             return Ok(None);
         }
         self.check(&response, doing)?;
-        Ok(Some(api::decode_group(response.json_body()?)?))
+        let group = api::decode_group(response.json_body()?).map_err(|e| e.to_string())?;
+        Ok(Some(group))
     }
 
     /// `group` with its ancestry decided (`ancestry::ancestry_of`) from its ancestors, read

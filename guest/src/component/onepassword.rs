@@ -19,7 +19,7 @@ pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String,
         message,
     };
     let vaults = fetch_json(client, op::VAULTS_TARGET, "listing vaults", &fail).await?;
-    let vault_id = op::find_vault(&vaults.body, at.vault).map_err(|m| fail(None, m))?;
+    let vault_id = op::find_vault(&vaults.body, at.vault).map_err(|e| fail(None, e.to_string()))?;
     let items = fetch_json(
         client,
         &op::items_target(&vault_id, at.item),
@@ -27,7 +27,7 @@ pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String,
         &fail,
     )
     .await?;
-    let item_id = op::find_item(&items.body, at.vault, at.item).map_err(|m| fail(None, m))?;
+    let item_id = op::find_item(&items.body, at.vault, at.item).map_err(|e| fail(None, e.to_string()))?;
     let item = fetch_json(
         client,
         &op::item_target(&vault_id, &item_id),
@@ -35,7 +35,7 @@ pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String,
         &fail,
     )
     .await?;
-    match op::locate_document(&item.body, at.item, at.field).map_err(|m| fail(None, m))? {
+    match op::locate_document(&item.body, at.item, at.field).map_err(|e| fail(None, e.to_string()))? {
         DocumentLocation::Field(text) => Ok(text),
         DocumentLocation::File { id, name } => {
             let target = op::file_content_target(&vault_id, &item_id, &id);
