@@ -61,7 +61,7 @@ pub fn outcome(result: CallResult, log: &LogSink) -> Outcome {
         Ok(Err(SyncError::Upstream(failure))) => {
             return Outcome::Failed(Failure::new(kind, failure.message));
         }
-        Err(RunFailure::Limit(message)) => ("Sandbox limit hit: {Message}", message),
+        Err(RunFailure::Limit(limit)) => ("Sandbox limit hit: {Message}", limit.to_string()),
         Err(RunFailure::Stopped(message)) => ("The run was stopped: {Message}", message),
         Err(RunFailure::Trap(error)) => ("The component failed: {Message}", format!("{error:#}")),
     };

@@ -69,7 +69,7 @@ pub struct Runtime {
 #[derive(Debug)]
 pub enum RunFailure {
     /// A sandbox limit (memory, deadline) stopped the component.
-    Limit(String),
+    Limit(LimitExceeded),
     /// The component trapped or the host failed.
     Trap(anyhow::Error),
     /// A stop signal's grace period ended before the component returned.
@@ -79,7 +79,7 @@ pub enum RunFailure {
 impl std::fmt::Display for RunFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RunFailure::Limit(message) => write!(f, "sandbox limit hit: {message}"),
+            RunFailure::Limit(limit) => write!(f, "sandbox limit hit: {limit}"),
             RunFailure::Trap(error) => write!(f, "the component failed: {error:#}"),
             RunFailure::Stopped(message) => write!(f, "{message}"),
         }
@@ -202,17 +202,16 @@ impl Runtime {
         let mut store = Store::new(&self.engine, HostState::new(grants));
         store.limiter(|state| &mut state.memory);
         let deadline = Instant::now() + grants.limits.deadline;
-        let deadline_message = format!(
-            "the run did not finish within its {} s deadline; raise --deadline-secs or check for a stuck service",
-            grants.limits.deadline.as_secs()
-        );
-        let over_time = deadline_message.clone();
+        let over_time = LimitExceeded::Deadline {
+            secs: grants.limits.deadline.as_secs(),
+        };
+        let timed_out = over_time.clone();
         // A busy component yields to the executor every tick, so the timeout below can fire
         // even inside a tight loop; the callback stops it outright once the deadline passed.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
-                return Err(LimitExceeded(over_time.clone()).into());
+                return Err(over_time.clone().into());
             }
             Ok(UpdateDeadline::Yield(1))
         });
@@ -239,13 +238,11 @@ impl Runtime {
             );
         }
         match outcome {
-            Err(_elapsed) => Err(RunFailure::Limit(deadline_message)),
+            Err(_elapsed) => Err(RunFailure::Limit(timed_out)),
             Ok(Ok(result)) => Ok((result, store.data().stdout.contents().to_vec())),
             Ok(Err(error)) => match error.downcast_ref::<LimitExceeded>() {
-                Some(limit) => Err(RunFailure::Limit(limit.0.clone())),
-                None if exceeded_memory => Err(RunFailure::Limit(
-                    "the component ran out of memory under its limit".into(),
-                )),
+                Some(limit) => Err(RunFailure::Limit(limit.clone())),
+                None if exceeded_memory => Err(RunFailure::Limit(LimitExceeded::OutOfMemory)),
                 None => Err(RunFailure::Trap(anyhow!(error))),
             },
         }

@@ -397,13 +397,35 @@ pub(crate) struct MemoryCap {
     pub(crate) peak: usize,
 }
 
-/// A sandbox limit ended the run.
-#[derive(Debug)]
-pub struct LimitExceeded(pub String);
+/// Which sandbox limit ended the run; its Display says which flag raises it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitExceeded {
+    /// Growing the memory past the grant was refused.
+    Memory {
+        limit_mib: usize,
+    },
+    /// The component trapped after a refused growth (its own allocator gave up).
+    OutOfMemory,
+    Deadline {
+        secs: u64,
+    },
+}
 
 impl std::fmt::Display for LimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            LimitExceeded::Memory { limit_mib } => write!(
+                f,
+                "the component needed more than its {limit_mib} MiB memory limit; raise --memory-limit-mib if the mapping really is that large"
+            ),
+            LimitExceeded::OutOfMemory => {
+                f.write_str("the component ran out of memory under its limit")
+            }
+            LimitExceeded::Deadline { secs } => write!(
+                f,
+                "the run did not finish within its {secs} s deadline; raise --deadline-secs or check for a stuck service"
+            ),
+        }
     }
 }
 
@@ -418,11 +440,8 @@ impl ResourceLimiter for MemoryCap {
     ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.exceeded = true;
-            return Err(LimitExceeded(format!(
-                "the component needed more than its {} MiB memory limit; raise --memory-limit-mib if the mapping really is that large",
-                self.limit / (1024 * 1024)
-            ))
-            .into());
+            let limit_mib = self.limit / (1024 * 1024);
+            return Err(LimitExceeded::Memory { limit_mib }.into());
         }
         self.peak = self.peak.max(desired);
         Ok(true)
