@@ -136,8 +136,8 @@ struct RawGroup {
 }
 
 pub fn decode_page(body: &[u8]) -> Result<GroupPage, Unusable> {
-    let raw: RawPage = serde_json::from_slice(body)
-        .map_err(|e| Unusable::NotJson(excerpt(&e.to_string())))?;
+    let raw: RawPage =
+        serde_json::from_slice(body).map_err(|e| Unusable::NotJson(excerpt(&e.to_string())))?;
     let next = page_number(raw.pagination.next, "next")?;
     let total_pages = raw
         .pagination
@@ -148,7 +148,9 @@ pub fn decode_page(body: &[u8]) -> Result<GroupPage, Unusable> {
         .results
         .into_iter()
         .enumerate()
-        .map(|(index, value)| group_from_value(value).map_err(|error| Unusable::Entry { index, error }))
+        .map(|(index, value)| {
+            group_from_value(value).map_err(|error| Unusable::Entry { index, error })
+        })
         .collect::<Result<_, _>>()?;
     Ok(GroupPage {
         groups,
@@ -180,12 +182,20 @@ pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, Inconsisten
     for (page, n) in pages.into_iter().zip(1u64..) {
         if page.total_pages != Some(total) {
             let says = page.total_pages;
-            return Err(Inconsistent::PageCount { page: n, says, total });
+            return Err(Inconsistent::PageCount {
+                page: n,
+                says,
+                total,
+            });
         }
         let expected = (n < total).then_some(n + 1);
         if page.next != expected {
             return Err(match page.next {
-                Some(next) => Inconsistent::PointsTo { page: n, total, next },
+                Some(next) => Inconsistent::PointsTo {
+                    page: n,
+                    total,
+                    next,
+                },
                 None => Inconsistent::EndsEarly { page: n, total },
             });
         }
@@ -207,14 +217,14 @@ pub fn assemble(pages: Vec<GroupPage>) -> Result<Vec<ExistingGroup>, Inconsisten
 
 /// A single group object (create, retrieve and patch answers).
 pub fn decode_group(body: &[u8]) -> Result<ExistingGroup, NotAGroup> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| NotAGroup::NotJson(excerpt(&e.to_string())))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| NotAGroup::NotJson(excerpt(&e.to_string())))?;
     group_from_value(value)
 }
 
 fn group_from_value(value: Value) -> Result<ExistingGroup, NotAGroup> {
-    let raw: RawGroup = serde_json::from_value(value)
-        .map_err(|e| NotAGroup::Shape(excerpt(&e.to_string())))?;
+    let raw: RawGroup =
+        serde_json::from_value(value).map_err(|e| NotAGroup::Shape(excerpt(&e.to_string())))?;
     if raw.pk.is_empty() {
         return Err(NotAGroup::EmptyPk {
             name: excerpt(&raw.name),
@@ -415,7 +425,9 @@ mod tests {
             json!({"pagination": {"next": 0, "total_pages": 1},
                    "results": [{"pk": "1", "name": huge, "attributes": huge}]}),
         ] {
-            let err = decode_page(body.to_string().as_bytes()).unwrap_err().to_string();
+            let err = decode_page(body.to_string().as_bytes())
+                .unwrap_err()
+                .to_string();
             assert!(err.len() < 1000, "{} bytes", err.len());
         }
     }

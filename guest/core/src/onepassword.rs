@@ -186,11 +186,7 @@ struct File {
 
 /// The field labelled `label`; failing that, the item's single file, or among several files the
 /// one named `label` or `label.json`.
-pub fn locate_document(
-    body: &[u8],
-    item: &str,
-    label: &str,
-) -> Result<DocumentLocation, NotFound> {
+pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentLocation, NotFound> {
     let full: FullItem = serde_json::from_slice(body).map_err(|e| NotFound::ItemNotJson {
         item: item.to_owned(),
         detail: excerpt(&e.to_string()),
@@ -323,7 +319,9 @@ mod tests {
     fn messages_name_what_was_looked_for_and_what_to_do() {
         let files = br#"{"files":[{"id":"x","name":"a"},{"id":"y","name":"b"}]}"#;
         assert_eq!(
-            locate_document(files, "i", "mapping").unwrap_err().to_string(),
+            locate_document(files, "i", "mapping")
+                .unwrap_err()
+                .to_string(),
             "item \"i\" has no field labelled \"mapping\" and 2 files, none (or more than one) named \"mapping\" or \"mapping.json\"; keep one file or name it \"mapping.json\""
         );
         assert_eq!(

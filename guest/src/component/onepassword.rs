@@ -27,7 +27,8 @@ pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String,
         &fail,
     )
     .await?;
-    let item_id = op::find_item(&items.body, at.vault, at.item).map_err(|e| fail(None, e.to_string()))?;
+    let item_id =
+        op::find_item(&items.body, at.vault, at.item).map_err(|e| fail(None, e.to_string()))?;
     let item = fetch_json(
         client,
         &op::item_target(&vault_id, &item_id),
@@ -35,7 +36,9 @@ pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String,
         &fail,
     )
     .await?;
-    match op::locate_document(&item.body, at.item, at.field).map_err(|e| fail(None, e.to_string()))? {
+    match op::locate_document(&item.body, at.item, at.field)
+        .map_err(|e| fail(None, e.to_string()))?
+    {
         DocumentLocation::Field(text) => Ok(text),
         DocumentLocation::File { id, name } => {
             let target = op::file_content_target(&vault_id, &item_id, &id);
