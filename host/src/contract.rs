@@ -80,7 +80,12 @@ pub fn contract() -> Value {
         "usage": {
             "noAuthentikUrl": tenant_sync_core::usage::NO_AUTHENTIK_URL,
             "noMappingSource": tenant_sync_core::usage::NO_MAPPING_SOURCE,
+            "deadlineExceeded": tenant_sync_core::usage::DEADLINE_EXCEEDED,
         },
+        "runFlags": tenant_sync_core::usage::RUN_FLAGS
+            .iter()
+            .map(|(flag, var)| (flag.to_string(), json!(var)))
+            .collect::<serde_json::Map<_, _>>(),
         "certificate": {
             "event": certificate::EVENT,
             "advice": certificate::advice(certificate::Host::Node),

@@ -421,10 +421,9 @@ impl std::fmt::Display for LimitExceeded {
             LimitExceeded::OutOfMemory => {
                 f.write_str("the component ran out of memory under its limit")
             }
-            LimitExceeded::Deadline { secs } => write!(
-                f,
-                "the run did not finish within its {secs} s deadline; raise --deadline-secs or check for a stuck service"
-            ),
+            LimitExceeded::Deadline { secs } => {
+                f.write_str(&tenant_sync_core::usage::deadline_exceeded(*secs))
+            }
         }
     }
 }

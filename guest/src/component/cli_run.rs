@@ -7,8 +7,8 @@ use super::wit::{MappingSource, OnepasswordLocation, SyncOptions};
 use super::{log, render, stream};
 use serde_json::json;
 use std::collections::BTreeMap;
-use tenant_sync_core::defaults;
 use tenant_sync_core::outcome::{Exit, Failure, FailureKind, Outcome};
+use tenant_sync_core::{defaults, usage};
 
 pub fn run() -> Result<(), ()> {
     let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
@@ -41,7 +41,7 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let source = match (get("TENANT_SYNC_MAPPING"), get("OP_CONNECT_HOST")) {
+    let source = match (get("TENANT_SYNC_MAPPING"), get(usage::OP_CONNECT_VAR)) {
         (Some(document), _) => MappingSource::Inline(document),
         (None, Some(connect_url)) => MappingSource::Onepassword(OnepasswordLocation {
             connect_url,
@@ -50,10 +50,18 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
             field: Some(get("TENANT_SYNC_OP_FIELD").unwrap_or_else(|| defaults::FIELD.to_owned())),
         }),
         (None, None) => {
-            return Err("set OP_CONNECT_HOST (read the mapping from 1Password Connect) or TENANT_SYNC_MAPPING (the mapping document itself)".to_owned());
+            return Err(format!(
+                "set {} (read the mapping from 1Password Connect) or TENANT_SYNC_MAPPING (the mapping document itself)",
+                usage::OP_CONNECT_VAR
+            ));
         }
     };
-    let authentik_url = get("AUTHENTIK_URL").ok_or("AUTHENTIK_URL is not set; set it to the Authentik origin, e.g. https://authentik.example.com")?;
+    let authentik_url = get(usage::AUTHENTIK_URL_VAR).ok_or_else(|| {
+        format!(
+            "{} is not set; set it to the Authentik origin, e.g. https://authentik.example.com",
+            usage::AUTHENTIK_URL_VAR
+        )
+    })?;
     let flag = |name: &str| match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("0" | "false" | "no") => Ok(false),
         Some("1" | "true" | "yes") => Ok(true),

@@ -31,7 +31,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = defaults::CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=i64::from(defaults::MAX_CONCURRENCY)))]
     pub concurrency: u32,
     /// 1Password Connect URL, e.g. http://onepassword-connect:8080.
-    #[arg(long, env = "OP_CONNECT_HOST", value_name = "URL")]
+    #[arg(long, env = tenant_sync_core::usage::OP_CONNECT_VAR, value_name = "URL")]
     pub op_connect_url: Option<String>,
     /// Vault holding the mapping item (exact name).
     #[arg(long, value_name = "NAME", default_value = defaults::VAULT)]
@@ -46,7 +46,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub mapping_file: Option<PathBuf>,
     /// Authentik URL, e.g. https://authentik.example.com.
-    #[arg(long, env = "AUTHENTIK_URL", value_name = "URL")]
+    #[arg(long, env = tenant_sync_core::usage::AUTHENTIK_URL_VAR, value_name = "URL")]
     pub authentik_url: Option<String>,
     /// Also trust the certificate authorities in this PEM file for https (repeatable), e.g. the
     /// cluster's own CA. The system's trust store (or SSL_CERT_FILE / SSL_CERT_DIR) is always used.

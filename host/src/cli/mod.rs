@@ -130,3 +130,23 @@ pub(crate) fn usage(log: &LogSink, message: String) -> Exit {
     );
     Exit::Usage
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Node host is tested against the same table (`hosts/node/test/cli.test.mjs`).
+    #[test]
+    fn run_takes_every_shared_flag_with_its_variable() {
+        let command = Cli::command();
+        let run = command.find_subcommand("run").unwrap();
+        for (flag, var) in tenant_sync_core::usage::RUN_FLAGS {
+            let arg = run
+                .get_arguments()
+                .find(|arg| arg.get_long() == Some(flag))
+                .unwrap_or_else(|| panic!("run has no --{flag}"));
+            let env = arg.get_env().map(|e| e.to_str().unwrap());
+            assert_eq!(env, *var, "--{flag}");
+        }
+    }
+}

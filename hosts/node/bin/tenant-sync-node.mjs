@@ -2,12 +2,12 @@
 // tenant-sync under Node.js: the same reconcile as `tenant-sync run`, through jco, with the
 // same grants. Prints the same JSON report and uses the same exit codes.
 
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONTRACT } from '../src/contract.mjs';
-import { grantedEnv, SECRET_VARS, serviceGrant, UsageError } from '../src/grants.mjs';
+import { UsageError } from '../src/grants.mjs';
+import { OPTIONS, options } from '../src/options.mjs';
 import { loadComponent } from '../src/host.mjs';
 import { STOP_GRACE_MS, startRun } from '../src/run.mjs';
 
@@ -76,106 +76,11 @@ ${wrapped(CONTRACT.exitCodesHelp, 90)}`;
 /** What a stop signal ends the run with: the shell's 128 + signal number. */
 const STOP_SIGNALS = { SIGTERM: EXIT.terminated, SIGINT: EXIT.interrupted };
 
-const OPTIONS = {
-  'dry-run': { type: 'boolean', default: false },
-  concurrency: { type: 'string', default: String(DEFAULTS.concurrency) },
-  'manager-id': { type: 'string' },
-  'allow-superuser-groups': { type: 'boolean', default: false },
-  group: { type: 'string', multiple: true, default: [] },
-  tenant: { type: 'string', multiple: true, default: [] },
-  'authentik-url': { type: 'string' },
-  'op-connect-url': { type: 'string' },
-  'mapping-file': { type: 'string' },
-  'op-vault': { type: 'string' },
-  'op-item': { type: 'string' },
-  'op-field': { type: 'string' },
-  // Earlier spellings of this host, kept with a warning.
-  mapping: { type: 'string' },
-  vault: { type: 'string' },
-  item: { type: 'string' },
-  field: { type: 'string' },
-  bindings: { type: 'string' },
-  'deadline-secs': { type: 'string', default: String(LIMITS.deadlineSecs) },
-  verbose: { type: 'boolean', short: 'v', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-};
-
 /** Where the transpiled component is: needed before anything else, since it renders every message. */
 function bindingsDir() {
   const { values } = parseArgs({ options: OPTIONS, strict: false });
   const here = dirname(fileURLToPath(import.meta.url));
   return typeof values.bindings === 'string' ? values.bindings : join(here, '..', 'gen');
-}
-
-/** The tenant-sync binary's name for each earlier spelling of this host's flags. */
-const RENAMED = { mapping: 'mapping-file', vault: 'op-vault', item: 'op-item', field: 'op-field' };
-
-/** `values` with each earlier spelling moved to its current name; `warn(old, current)` for each used. */
-function current(values, warn) {
-  const moved = { ...values };
-  for (const [old, now] of Object.entries(RENAMED)) {
-    if (values[old] !== undefined) {
-      warn(old, now);
-      if (values[now] !== undefined) {
-        throw new UsageError(`--${old} and --${now} are one flag; pass --${now} only`);
-      }
-      moved[now] = values[old];
-    }
-  }
-  return moved;
-}
-
-function options(bindings, warn) {
-  const values = current(parseArgs({ options: OPTIONS }).values, warn);
-  if (values.help) {
-    return { help: true };
-  }
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > DEFAULTS.maxConcurrency) {
-    throw new UsageError(`--concurrency takes a whole number from 1 to ${DEFAULTS.maxConcurrency}, not ${values.concurrency}`);
-  }
-  const deadlineSecs = Number(values['deadline-secs']);
-  if (!Number.isInteger(deadlineSecs) || deadlineSecs < 1) {
-    throw new UsageError(`--deadline-secs takes a whole number of seconds, not ${values['deadline-secs']}`);
-  }
-  const env = process.env;
-  const authentikUrl = (values['authentik-url'] ?? env.AUTHENTIK_URL)?.trim();
-  if (!authentikUrl) {
-    throw new UsageError(CONTRACT.usage.noAuthentikUrl);
-  }
-  let source;
-  const services = [serviceGrant('authentik', authentikUrl)];
-  const mappingFile = values['mapping-file'];
-  if (mappingFile !== undefined) {
-    source = { tag: 'inline', val: readFileSync(mappingFile, 'utf8') };
-  } else {
-    const connectUrl = (values['op-connect-url'] ?? env.OP_CONNECT_HOST)?.trim();
-    if (!connectUrl) {
-      throw new UsageError(CONTRACT.usage.noMappingSource);
-    }
-    source = {
-      tag: 'onepassword',
-      val: { connectUrl, vault: values['op-vault'], item: values['op-item'], field: values['op-field'] },
-    };
-    services.push(serviceGrant('onepassword', connectUrl));
-  }
-  return {
-    bindings,
-    deadlineSecs,
-    // As the wasmtime host: the 1Password tokens only when 1Password is read.
-    grants: { services, env: grantedEnv(env, mappingFile === undefined ? SECRET_VARS : CONTRACT.authentikTokenVars), verbose: values.verbose },
-    sync: {
-      source,
-      authentikUrl,
-      dryRun: values['dry-run'],
-      concurrency,
-      managerId: values['manager-id'],
-      maxResponseBytes: 0n,
-      allowSuperuserGroups: values['allow-superuser-groups'],
-      onlyGroups: values.group,
-      onlyTenants: values.tenant,
-    },
-  };
 }
 
 /** Prints the outcome of a run (see src/run.mjs) and returns the exit code. */
@@ -186,7 +91,7 @@ function outcome(run, deadlineSecs, render) {
   const [kind, template, message] = run.stopped
     ? ['stopped', 'The run was stopped: {Message}', `stopped by a signal: requests in flight did not finish within ${STOP_GRACE_MS / 1000} s, so their outcome is unknown; re-run to converge`]
     : run.deadline
-      ? ['limit', 'Sandbox limit hit: {Message}', `the run did not finish within its ${deadlineSecs} s deadline; raise --deadline-secs or check for a stuck service`]
+      ? ['limit', 'Sandbox limit hit: {Message}', CONTRACT.usage.deadlineExceeded.replace('{secs}', deadlineSecs)]
       : // The component's own bug. Tokens never reach this text (they live only in the
         // guest's environment), but it is still cut short.
         ['internal', 'The component failed: {Message}', run.trap.slice(0, 500)];
@@ -241,7 +146,7 @@ async function main() {
   };
   let parsed;
   try {
-    parsed = options(bindings, (old, now) =>
+    parsed = options(process.argv.slice(2), process.env, bindings, (old, now) =>
       render.log('Warning', '--{Flag} is deprecated: use --{Current}, as the tenant-sync binary does', { Flag: old, Current: now }),
     );
   } catch (error) {
