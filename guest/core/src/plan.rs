@@ -131,9 +131,17 @@ pub struct PlannedGroup {
     pub write: Option<Write>,
 }
 
-/// Authentik listed something a plan cannot be built on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InconsistentListing(pub String);
+/// Authentik listed two groups under one name: a plan cannot be built on that. The fields are
+/// Authentik's text, already excerpts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Authentik listed two groups named {name:?} (pk {first} and {second}); group names are unique, so the listing is inconsistent. Re-run; if it persists, check the Authentik database"
+)]
+pub struct InconsistentListing {
+    pub name: String,
+    pub first: String,
+    pub second: String,
+}
 
 /// Plans every desired, skipped and orphaned group, sorted by group name.
 pub fn plan(
@@ -268,12 +276,11 @@ fn index_by_look(
         let same_key = by_name.entry(skeleton(&group.name)).or_default();
         if let Some(seen) = same_key.iter().find(|g| g.name == group.name) {
             if seen.pk != group.pk {
-                return Err(InconsistentListing(format!(
-                    "Authentik listed two groups named {:?} (pk {} and {}); group names are unique, so the listing is inconsistent. Re-run; if it persists, check the Authentik database",
-                    excerpt(&group.name),
-                    excerpt(&seen.pk),
-                    excerpt(&group.pk)
-                )));
+                return Err(InconsistentListing {
+                    name: excerpt(&group.name),
+                    first: excerpt(&seen.pk),
+                    second: excerpt(&group.pk),
+                });
             }
             continue;
         }
@@ -538,6 +545,9 @@ mod tests {
         assert!(plan(&desired(), &[g.clone(), g.clone()], &Rules::new("me")).is_ok());
         let twin = existing("same", "2", json!({}));
         let err = plan(&desired(), &[g, twin], &Rules::new("me")).unwrap_err();
-        assert!(err.0.contains("two groups named \"same\""), "{}", err.0);
+        assert!(
+            err.to_string().contains("two groups named \"same\""),
+            "{err}"
+        );
     }
 }

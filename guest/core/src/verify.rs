@@ -10,14 +10,18 @@ use super::untrusted::excerpt;
 /// Most differing keys named in one message; the rest are counted.
 const MAX_NAMED_KEYS: usize = 5;
 
-/// Why a stored group is not what was sent, in words for the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotApplied(pub String);
-
-impl std::fmt::Display for NotApplied {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a stored group is not what was sent, in words for the report. Names are Authentik's
+/// text, already excerpts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotApplied {
+    #[error("the answer is the group {stored:?}, not {sent:?}")]
+    OtherGroup { stored: String, sent: String },
+    /// The first `MAX_NAMED_KEYS` keys that differ, and how many more do.
+    #[error(
+        "the stored group differs from what was sent in {}",
+        keys.iter().cloned().chain((*more > 0).then(|| format!("{more} more"))).collect::<Vec<_>>().join(", ")
+    )]
+    Differs { keys: Vec<String>, more: usize },
 }
 
 /// Checks that `stored` is the group named `name` and carries every attribute that was `sent`
@@ -29,10 +33,10 @@ pub fn stored_as_sent(
     stored: &ExistingGroup,
 ) -> Result<(), NotApplied> {
     if stored.name != name {
-        return Err(NotApplied(format!(
-            "the answer is the group {:?}, not {name:?}",
-            excerpt(&stored.name)
-        )));
+        return Err(NotApplied::OtherGroup {
+            stored: excerpt(&stored.name),
+            sent: name.to_owned(),
+        });
     }
     let mut differing: Vec<&str> = MANAGED_KEYS
         .iter()
@@ -49,18 +53,14 @@ pub fn stored_as_sent(
     if differing.is_empty() {
         return Ok(());
     }
-    let mut named: Vec<String> = differing
-        .iter()
-        .take(MAX_NAMED_KEYS)
-        .map(|key| excerpt(key))
-        .collect();
-    if differing.len() > MAX_NAMED_KEYS {
-        named.push(format!("{} more", differing.len() - MAX_NAMED_KEYS));
-    }
-    Err(NotApplied(format!(
-        "the stored group differs from what was sent in {}",
-        named.join(", ")
-    )))
+    Err(NotApplied::Differs {
+        keys: differing
+            .iter()
+            .take(MAX_NAMED_KEYS)
+            .map(|key| excerpt(key))
+            .collect(),
+        more: differing.len().saturating_sub(MAX_NAMED_KEYS),
+    })
 }
 
 #[cfg(test)]
@@ -100,7 +100,7 @@ mod tests {
         // What a PATCH whose body the server never read answers: 200 and the old group.
         let err = stored_as_sent("g", &sent(), &stored("g", json!({"notes": [1]}))).unwrap_err();
         assert_eq!(
-            err.0,
+            err.to_string(),
             "the stored group differs from what was sent in fc:managed-by, fc:tenant, fc:role"
         );
     }
@@ -110,7 +110,7 @@ mod tests {
         let mut without = sent();
         without.remove("notes");
         let err = stored_as_sent("g", &sent(), &stored("g", Value::Object(without))).unwrap_err();
-        assert!(err.0.ends_with("in notes"), "{err}");
+        assert!(err.to_string().ends_with("in notes"), "{err}");
     }
 
     #[test]
@@ -118,7 +118,7 @@ mod tests {
         let mut stale = sent();
         stale.insert("fc:label".into(), json!("old"));
         let err = stored_as_sent("g", &sent(), &stored("g", Value::Object(stale))).unwrap_err();
-        assert!(err.0.ends_with("in fc:label"), "{err}");
+        assert!(err.to_string().ends_with("in fc:label"), "{err}");
     }
 
     #[test]
@@ -128,13 +128,13 @@ mod tests {
         let mut as_text = flag.clone();
         as_text.insert("fc:regulated".into(), json!("true"));
         let err = stored_as_sent("g", &flag, &stored("g", Value::Object(as_text))).unwrap_err();
-        assert!(err.0.ends_with("in fc:regulated"), "{err}");
+        assert!(err.to_string().ends_with("in fc:regulated"), "{err}");
     }
 
     #[test]
     fn another_group_is_not_applied() {
         let err = stored_as_sent("g", &sent(), &stored("h", Value::Object(sent()))).unwrap_err();
-        assert_eq!(err.0, "the answer is the group \"h\", not \"g\"");
+        assert_eq!(err.to_string(), "the answer is the group \"h\", not \"g\"");
     }
 
     #[test]
@@ -143,6 +143,10 @@ mod tests {
             (0..20).map(|i| (format!("k{i:02}"), json!(i))).collect(),
         ));
         let err = stored_as_sent("g", &many, &stored("g", json!({}))).unwrap_err();
-        assert!(err.0.ends_with("k00, k01, k02, k03, k04, 15 more"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("k00, k01, k02, k03, k04, 15 more"),
+            "{err}"
+        );
     }
 }

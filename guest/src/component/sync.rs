@@ -113,7 +113,7 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let planned = plan::plan(&desired, &existing, &authentik.rules).map_err(|e| Upstream {
         service: Service::Authentik,
         status: None,
-        message: e.0,
+        message: e.to_string(),
     })?;
 
     let outcomes = if options.dry_run {
