@@ -114,8 +114,11 @@ export function importsFor(grants, log) {
     warn: (line) => log('Warning', 'The component wrote a line that is not a log event: {Line}', { Line: line }),
   });
   Object.assign(imports, deniedSockets(), confinedCli(), { 'wasi:cli/stderr': { getStderr: () => stderr } });
-  return imports;
+  return Object.defineProperty(imports, END_OUTPUT, { value: stderr[END_OUTPUT] });
 }
+
+/** On a stream and on the imports: ends what the component wrote (see `eventStream`). */
+export const END_OUTPUT = Symbol('tenant-sync end output');
 
 /**
  * The component's stderr, as the wasmtime host's `ComponentLog` treats it: each whole line that
@@ -179,7 +182,16 @@ export function eventStream({ verbose = false, tokens = [], warn = () => {}, out
   const closed = () => {
     throw { tag: 'closed' };
   };
+  // The host's own, called when the run returns: a last line without its newline is still a
+  // line of its own (as the wasmtime host's LineWriter does when it is dropped).
+  const end = () => {
+    if (size > 0 || overflowed) {
+      line(Buffer.concat(pending), !overflowed);
+      [pending, size, overflowed] = [[], 0, false];
+    }
+  };
   return Object.assign(Object.create(io.streams.OutputStream.prototype), {
+    [END_OUTPUT]: end,
     checkWrite: () => 65536n,
     write,
     blockingWriteAndFlush: write,
@@ -591,7 +603,11 @@ export async function loadComponent(dir, modules = new Map()) {
   // component) leaves `render` undefined.
   const exported = instantiate(getCoreModule, importsFor({ services: [], env: {} }, () => {})).render;
   const render = exported === undefined ? undefined : renderer(exported);
-  const instantiateUnder = (grants, log = render?.log) => instantiate(getCoreModule, importsFor(grants, log));
+  // The instance carries `END_OUTPUT`, to call once the run has returned.
+  const instantiateUnder = (grants, log = render?.log) => {
+    const imports = importsFor(grants, log);
+    return Object.assign(instantiate(getCoreModule, imports), { [END_OUTPUT]: imports[END_OUTPUT] });
+  };
   return Object.assign(instantiateUnder, { render, modules });
 }
 

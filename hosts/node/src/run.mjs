@@ -6,7 +6,7 @@
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CONTRACT } from './contract.mjs';
-import { loadComponent } from './host.mjs';
+import { END_OUTPUT, loadComponent } from './host.mjs';
 
 /** How long requests in flight may take to finish after a stop signal, as in the wasmtime host. */
 export const STOP_GRACE_MS = CONTRACT.limits.stopGraceSecs * 1000;
@@ -51,10 +51,14 @@ if (!isMainThread) {
   const { bindings, modules, grants, sync } = workerData;
   const instantiate = await loadComponent(bindings, modules);
   let outcome;
+  let instance;
   try {
-    outcome = { printed: instantiate(grants).sync.runPrinted(sync) };
+    instance = instantiate(grants);
+    outcome = { printed: instance.sync.runPrinted(sync) };
   } catch (error) {
     outcome = { trap: String(error?.message ?? error) };
+  } finally {
+    instance?.[END_OUTPUT]();
   }
   parentPort.postMessage(outcome);
 }

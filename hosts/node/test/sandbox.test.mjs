@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CONTRACT } from '../src/contract.mjs';
 import { grantedEnv, serviceGrant } from '../src/grants.mjs';
 import { http, io } from '@bytecodealliance/preview2-shim';
-import { bounded, deniedSockets, eventStream, importsFor, loadComponent, TIMEOUTS_NS } from '../src/host.mjs';
+import { bounded, deniedSockets, END_OUTPUT, eventStream, importsFor, loadComponent, TIMEOUTS_NS } from '../src/host.mjs';
 import { listener } from './listener.mjs';
 
 const bindings =
@@ -199,6 +199,23 @@ test("the component's Debug events reach stderr only when verbose, whole lines h
   };
   assert.deepEqual(lines(false), ['{"@mt":"Reconcile finished"}\n', '{"@mt":"x","@l":"Warning"}\n']);
   assert.equal(lines(true).length, 3);
+});
+
+test('a last line without its newline is still a line once the run ends (as the wasmtime host)', () => {
+  const [written, warned] = [[], []];
+  const stream = eventStream({ out: (text) => written.push(text), warn: (excerpt) => warned.push(excerpt) });
+  const encode = (text) => new TextEncoder().encode(text);
+  stream.write(encode('{"@mt":"first"}\n{"@mt":"Reconcile'));
+  stream.write(encode(' finished"}'));
+  assert.deepEqual(written, ['{"@mt":"first"}\n']);
+  stream[END_OUTPUT]();
+  assert.deepEqual(written, ['{"@mt":"first"}\n', '{"@mt":"Reconcile finished"}\n']);
+  stream.write(encode('panicked at src/lib.rs'));
+  stream[END_OUTPUT]();
+  stream[END_OUTPUT]();
+  assert.deepEqual(warned, ['panicked at src/lib.rs']);
+  const imports = importsFor({ services: [], env: {} }, () => {});
+  assert.equal(imports[END_OUTPUT], imports['wasi:cli/stderr'].getStderr()[END_OUTPUT]);
 });
 
 test('a component line that is not an event, or too long, is a Warning; tokens never pass (as the wasmtime host)', () => {
