@@ -8,6 +8,67 @@ import { grantedEnv, SECRET_VARS, serviceGrant, UsageError } from './grants.mjs'
 
 const { defaults: DEFAULTS, limits: LIMITS } = CONTRACT;
 
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrapped(text, width) {
+  const lines = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) {
+      lines[last] += ` ${word}`;
+    } else {
+      lines.push(word);
+    }
+  }
+  return lines.join('\n');
+}
+
+export const HELP = `Usage: tenant-sync-node [options]
+
+Reconciles the tenant mapping kept in 1Password into Authentik groups by running the
+tenant-sync component under Node.js (jco), with the same sandbox grants as the tenant-sync
+binary: HTTP only to OP_CONNECT_HOST and AUTHENTIK_URL and there only the group requests
+the sync needs, only the token variables visible, no filesystem, no sockets.
+
+Environment:
+  AUTHENTIK_URL       Authentik origin, e.g. https://authentik.example.com (required
+                      unless --authentik-url is given)
+  AUTHENTIK_TOKEN     Authentik API token (required)
+  OP_CONNECT_HOST     1Password Connect origin (required unless --op-connect-url or
+                      --mapping-file is given)
+  OP_TOKEN            1Password Connect token (OP_CONNECT_TOKEN also works)
+  NODE_EXTRA_CA_CERTS PEM file of extra certificate authorities to trust for https (Node's
+                      own setting), e.g. a cluster's CA; verification cannot be turned off
+
+Options:
+  --dry-run           Plan only: read everything, write nothing
+  --concurrency N     Most Authentik requests in flight at once: writes, and list
+                      pages after the first (1 to ${DEFAULTS.maxConcurrency}, default ${DEFAULTS.concurrency}; 1 = one at a time)
+  --manager-id ID     Value of fc:managed-by that marks groups this run owns
+                      (default ${DEFAULTS.manager})
+  --allow-superuser-groups
+                      Also manage mapped groups that are superuser groups
+                      (is_superuser in Authentik); without it they are conflicts
+  --group NAME        Reconcile only this group (repeatable); each selected group
+                      is looked up by name, orphans are not reported
+  --tenant ID         Reconcile only this tenant's groups (repeatable)
+  --authentik-url URL Authentik origin (instead of AUTHENTIK_URL)
+  --op-connect-url URL
+                      1Password Connect origin (instead of OP_CONNECT_HOST)
+  --mapping-file FILE Read the mapping from FILE instead of 1Password
+  --op-vault NAME, --op-item TITLE, --op-field LABEL
+                      Where the mapping is in 1Password (defaults: ${DEFAULTS.vault},
+                      ${DEFAULTS.item}, ${DEFAULTS.field})
+  (--mapping, --vault, --item and --field, this host's earlier spellings, still
+  work and warn; the flags above are the tenant-sync binary's)
+  --deadline-secs N   Stop the run after N seconds (default ${LIMITS.deadlineSecs})
+  -v, --verbose       Also log Debug events: each group left as it is
+  --bindings DIR      The transpiled component (default: gen/ beside this package;
+                      make it with \`npm run transpile -- COMPONENT.wasm\`)
+  -h, --help          Show this help
+
+${wrapped(CONTRACT.exitCodesHelp, 90)}`;
+
+
 export const OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   concurrency: { type: 'string', default: String(DEFAULTS.concurrency) },

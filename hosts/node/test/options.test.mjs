@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CONTRACT } from '../src/contract.mjs';
-import { OPTIONS, options } from '../src/options.mjs';
+import { HELP, OPTIONS, options } from '../src/options.mjs';
 
 const parse = (args, env = {}) => options(args, env, 'gen', () => {});
 
@@ -31,4 +31,15 @@ test('an earlier spelling works and warns; with its current spelling it is refus
   assert.equal(parsed.sync.source.val.vault, 'V');
   assert.deepEqual(warned, [['vault', 'op-vault']]);
   assert.throws(() => parse(['--vault', 'V', '--op-vault', 'W'], env), /one flag/);
+});
+
+test('--help names every flag, every variable that stands in for one, and every token variable', () => {
+  const named = [
+    ...Object.keys(CONTRACT.runFlags).map((flag) => `--${flag}`),
+    ...Object.values(CONTRACT.runFlags).filter((variable) => variable !== null),
+    ...CONTRACT.secretVars,
+  ];
+  for (const name of named) {
+    assert.match(HELP, new RegExp(`(^|[\\s,(])${name}\\b`), name);
+  }
 });
