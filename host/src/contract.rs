@@ -51,6 +51,11 @@ pub fn contract() -> Value {
         "secretVars": grants::SECRET_VARS,
         "authentikTokenVars": defaults::token_vars(defaults::AUTHENTIK).collect::<Vec<_>>(),
         "managedKeys": tenant_sync_core::managed::MANAGED_KEYS,
+        // Escaped wherever a terminal may show untrusted text (code point ranges, inclusive).
+        "invisible": tenant_sync_core::untrusted::INVISIBLE
+            .iter()
+            .map(|&(first, last)| [u32::from(first), u32::from(last)])
+            .collect::<Vec<_>>(),
         "services": {
             "authentik": defaults::AUTHENTIK,
             "onepassword": defaults::ONEPASSWORD,

@@ -117,6 +117,24 @@ export function importsFor(grants, log) {
   return Object.defineProperty(imports, END_OUTPUT, { value: stderr[END_OUTPUT] });
 }
 
+/**
+ * JSON text with every invisible character (the contract's table, as the wasmtime host's
+ * `json_terminal_safe`) other than \n, \r and \t written as `\uXXXX` escapes, so a terminal
+ * shows it for what it is. Only inside strings can there be any: it stays the same JSON.
+ */
+export function jsonTerminalSafe(json) {
+  if (!/[^\x20-\x7e\n\r\t]/.test(json)) {
+    return json;
+  }
+  let out = '';
+  for (const c of json) {
+    const point = c.codePointAt(0);
+    const invisible = point !== 0x0a && point !== 0x0d && point !== 0x09 && CONTRACT.invisible.some(([first, last]) => point >= first && point <= last);
+    out += invisible ? [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('') : c;
+  }
+  return out;
+}
+
 /** On a stream and on the imports: ends what the component wrote (see `eventStream`). */
 export const END_OUTPUT = Symbol('tenant-sync end output');
 
@@ -135,7 +153,7 @@ export function eventStream({ verbose = false, tokens = [], warn = () => {}, out
   const scrub = (text) => tokens.reduce((scrubbed, { token }) => scrubbed.split(token).join('[redacted]'), text);
   const excerpt = (text) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
   const line = (bytes, whole) => {
-    const text = scrub(Buffer.from(bytes).toString('utf8'));
+    const text = scrub(Buffer.from(bytes).toString('utf8').replace(/\r$/, ''));
     if (!whole) {
       warn(excerpt(text));
       return;
@@ -156,7 +174,8 @@ export function eventStream({ verbose = false, tokens = [], warn = () => {}, out
     if (event['@l'] === 'Debug' && !verbose) {
       return;
     }
-    out(`${text}\n`);
+    // Escaped as the host's own events are (a bidi control, U+2028, a C1 control).
+    out(`${jsonTerminalSafe(text)}\n`);
   };
   const keep = (piece) => {
     if (size + piece.length > MAX_LINE) {
@@ -183,7 +202,9 @@ export function eventStream({ verbose = false, tokens = [], warn = () => {}, out
     throw { tag: 'closed' };
   };
   // The host's own, called when the run returns: a last line without its newline is still a
-  // line of its own (as the wasmtime host's LineWriter does when it is dropped).
+  // line of its own, as the wasmtime host's LineWriter makes it when dropped. Unlike there, a
+  // run ended by its deadline or a stop loses it (the worker is terminated), and one buffer
+  // serves every handle the component opens.
   const end = () => {
     if (size > 0 || overflowed) {
       line(Buffer.concat(pending), !overflowed);

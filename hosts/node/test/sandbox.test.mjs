@@ -201,6 +201,14 @@ test("the component's Debug events reach stderr only when verbose, whole lines h
   assert.equal(lines(true).length, 3);
 });
 
+test("a component's event reaches the terminal with invisible characters escaped and no trailing CR (as the wasmtime host)", () => {
+  const written = [];
+  const stream = eventStream({ out: (text) => written.push(text) });
+  stream.write(new TextEncoder().encode('{"@mt":"x \u202e\u009b31m \u2028 😀 é","@l":"Warning"}\r\n'));
+  assert.deepEqual(written, ['{"@mt":"x \\u202e\\u009b31m \\u2028 😀 é","@l":"Warning"}\n']);
+  assert.equal(JSON.parse(written[0])['@mt'], 'x \u202e\u009b31m \u2028 😀 é', 'the same JSON');
+});
+
 test('a last line without its newline is still a line once the run ends (as the wasmtime host)', () => {
   const [written, warned] = [[], []];
   const stream = eventStream({ out: (text) => written.push(text), warn: (excerpt) => warned.push(excerpt) });
