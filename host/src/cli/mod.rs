@@ -135,7 +135,7 @@ pub(crate) fn usage(log: &LogSink, message: String) -> Exit {
 mod tests {
     use super::*;
 
-    /// The Node host is tested against the same table (`hosts/node/test/cli.test.mjs`).
+    /// The Node host is tested against the same table (`hosts/node/test/options.test.mjs`).
     #[test]
     fn run_takes_every_shared_flag_with_its_variable() {
         let command = Cli::command();

@@ -125,7 +125,10 @@ export function options(args, env, bindings, warn) {
     throw new UsageError(`--deadline-secs takes a whole number of seconds, not ${values['deadline-secs']}`);
   }
   // A flag's value, or the variable that stands in for it (as the tenant-sync binary reads it).
-  const given = (flag) => (values[flag] ?? env[CONTRACT.runFlags[flag]])?.trim();
+  const given = (flag) => {
+    const variable = CONTRACT.runFlags[flag];
+    return (values[flag] ?? (variable ? env[variable] : undefined))?.trim();
+  };
   const authentikUrl = given('authentik-url');
   if (!authentikUrl) {
     throw new UsageError(CONTRACT.usage.noAuthentikUrl);
