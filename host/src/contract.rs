@@ -71,6 +71,8 @@ pub fn contract() -> Value {
             "manager": defaults::MANAGER,
             "concurrency": defaults::CONCURRENCY,
             "maxConcurrency": defaults::MAX_CONCURRENCY,
+            "retryBudgetSecs": defaults::RETRY_BUDGET_SECS,
+            "maxRetryBudgetSecs": defaults::MAX_RETRY_BUDGET_SECS,
         },
         "limits": {
             "deadlineSecs": limits.deadline.as_secs(),

@@ -44,6 +44,7 @@ pub async fn run(runtime: &Runtime) -> Exit {
         concurrency: 4,
         manager_id: None,
         max_response_bytes: 0,
+        retry_budget_secs: 0,
         allow_superuser_groups: false,
         only_groups: Vec::new(),
         only_tenants: Vec::new(),

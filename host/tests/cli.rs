@@ -282,6 +282,8 @@ fn an_upstream_failure_before_any_write_exits_4() {
     let unreachable = tenant_sync(
         &[
             "run",
+            "--retry-budget-secs",
+            "2",
             "--mapping-file",
             temp_file("one.json", mapping(&[("a", "t", "u")]).as_bytes())
                 .to_str()
@@ -617,6 +619,8 @@ fn a_server_dripping_its_answer_is_cut_off_by_the_per_request_limit() {
             "1",
             "--deadline-secs",
             "40",
+            "--retry-budget-secs",
+            "5",
             "--mapping-file",
             file.to_str().unwrap(),
         ],

@@ -91,6 +91,9 @@ impl World {
             concurrency: 0,
             manager_id: None,
             max_response_bytes: 0,
+            // Long enough for the one-off faults the tests inject, short enough that a fault
+            // that never ends fails the test in seconds.
+            retry_budget_secs: 3,
             allow_superuser_groups: false,
             only_groups: Vec::new(),
             only_tenants: Vec::new(),

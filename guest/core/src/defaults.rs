@@ -34,6 +34,12 @@ pub fn token_vars(service: &str) -> impl Iterator<Item = &'static str> + '_ {
 pub const CONCURRENCY: u32 = 4;
 /// More parallel writes than this only queue up at Authentik's workers.
 pub const MAX_CONCURRENCY: u32 = 64;
+/// How long a run waits out a service's outage (refused connections, 5xx, the faults of
+/// `retry::server_fault`) before a request fails: longer than an Authentik restart or rolling
+/// update (about 60 s), shorter than the run's deadline.
+pub const RETRY_BUDGET_SECS: u32 = 90;
+/// The longest budget `--retry-budget-secs` takes: the default deadline is 10 minutes.
+pub const MAX_RETRY_BUDGET_SECS: u32 = 540;
 /// Cap on one response body: the biggest legitimate answer is a page of 100 groups, or the
 /// mapping item (itself at most `mapping::MAX_DOCUMENT_BYTES`).
 pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;

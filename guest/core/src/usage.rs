@@ -27,6 +27,7 @@ pub const RUN_FLAGS: &[(&str, Option<&str>)] = &[
     ("group", None),
     ("tenant", None),
     ("deadline-secs", None),
+    ("retry-budget-secs", None),
     ("verbose", None),
 ];
 

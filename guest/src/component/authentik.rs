@@ -99,57 +99,69 @@ impl Authentik<'_> {
 
     /// Creates `name` carrying `block`, exactly once: what each answer means is
     /// `create::after_answer` / `after_no_answer`; an answer that may hide an applied create is
-    /// followed by a lookup by exact name, and the run continues from what is there.
+    /// followed by a lookup by exact name, and the run continues from what is there. An outcome
+    /// that is not a verified success is settled by what the server holds (`settle_create`).
     pub async fn create(&self, name: &str, block: &Attributes) -> Result<(), WriteFailure> {
         let body = json!({"name": name, "attributes": Value::Object(block.clone())});
         let doing = "creating the group";
         self.client
             .retrying(&Method::Post, api::CREATE_TARGET, async |attempt| {
-                let (step, trouble, reason) = match self
+                let (trouble, reason) = match self
                     .client
                     .post_json_once(api::CREATE_TARGET, &body)
                     .await
                 {
-                    Ok(response) => match create::after_answer(response.status, &response.body) {
-                        CreateStep::Verify => {
-                            let verified = self.verify(&response, doing, name, block);
-                            return Attempt::Settled(verified.map_err(Into::into));
+                    Ok(response) => {
+                        let step = create::after_answer(
+                            response.status,
+                            response.content_type.as_deref(),
+                            &response.body,
+                        );
+                        let fault = response.fault(true);
+                        match (step, fault) {
+                            (CreateStep::Verify, _) => {
+                                let settled = match self.verify(&response, doing, name, block) {
+                                    Ok(()) => Ok(()),
+                                    Err(failure) => self.settle_create(name, block, failure).await,
+                                };
+                                return Attempt::Settled(settled);
+                            }
+                            (CreateStep::ContinueFromExisting, _) => {
+                                return Attempt::Settled(self.continue_from(name, block).await);
+                            }
+                            (CreateStep::Retry, Some(fault)) => {
+                                (response.trouble(fault), fault.to_string())
+                            }
+                            (CreateStep::LookUpThenRetry, Some(fault)) => {
+                                if let Some(settled) =
+                                    self.look_up_before_retrying(name, block).await
+                                {
+                                    return Attempt::Settled(settled);
+                                }
+                                (response.trouble(fault), self.describe_failure(&response))
+                            }
+                            _ => {
+                                let failed = self.failed(doing, &response);
+                                return Attempt::Settled(
+                                    self.settle_create(name, block, failed).await,
+                                );
+                            }
                         }
-                        CreateStep::ContinueFromExisting => {
-                            return Attempt::Settled(self.continue_from(name, block).await);
-                        }
-                        CreateStep::Retry => (
-                            CreateStep::Retry,
-                            response.trouble(),
-                            format!("HTTP {}", response.status),
-                        ),
-                        CreateStep::LookUpThenRetry => (
-                            CreateStep::LookUpThenRetry,
-                            response.trouble(),
-                            self.describe_failure(&response),
-                        ),
-                        CreateStep::Fail | CreateStep::NotSent => {
-                            let failed = self.failed(doing, &response);
-                            return Attempt::Settled(Err(failed.into()));
-                        }
-                    },
+                    }
                     Err(no_answer) => match create::after_no_answer(&no_answer.trouble, attempt) {
                         CreateStep::NotSent => return Attempt::Settled(Err(no_answer.into())),
-                        CreateStep::Fail => {
-                            return Attempt::Settled(Err(WriteFailure::Failed(no_answer.message)));
+                        CreateStep::LookUpThenRetry => {
+                            if let Some(settled) = self.look_up_before_retrying(name, block).await {
+                                return Attempt::Settled(settled);
+                            }
+                            (no_answer.trouble, no_answer.message)
                         }
-                        step => (step, no_answer.trouble, no_answer.message),
+                        _ => {
+                            let failed = no_answer.message;
+                            return Attempt::Settled(self.settle_create(name, block, failed).await);
+                        }
                     },
                 };
-                if step == CreateStep::LookUpThenRetry {
-                    match self.find_by_name(name).await {
-                        Ok(Some(found)) => {
-                            return Attempt::Settled(self.write_block_onto(&found, block).await);
-                        }
-                        Ok(None) => {}
-                        Err(e) => return Attempt::Settled(Err(e.into())),
-                    }
-                }
                 let attempts = match attempt {
                     1 => String::new(),
                     n => format!(" (after {n} attempts)"),
@@ -162,6 +174,39 @@ impl Authentik<'_> {
                 }
             })
             .await
+    }
+
+    /// A create that may have been applied: the outcome if the group is there now, `None` to
+    /// try again.
+    async fn look_up_before_retrying(
+        &self,
+        name: &str,
+        block: &Attributes,
+    ) -> Option<Result<(), WriteFailure>> {
+        match self.find_by_name(name).await {
+            Ok(Some(found)) => Some(self.write_block_onto(&found, block).await),
+            Ok(None) => None,
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+
+    /// A create whose outcome is not a verified success (`failure` says why): a refusal does
+    /// not prove that nothing was written, so what the server holds decides. Ours with the
+    /// block is applied; someone else's is continued from by the usual rules; none is the
+    /// failure. A lookup that fails too leaves the outcome unknown, and the message says so.
+    async fn settle_create(
+        &self,
+        name: &str,
+        block: &Attributes,
+        failure: String,
+    ) -> Result<(), WriteFailure> {
+        match self.find_by_name(name).await {
+            Ok(Some(found)) => self.write_block_onto(&found, block).await,
+            Ok(None) => Err(WriteFailure::Failed(failure)),
+            Err(e) => Err(WriteFailure::Failed(format!(
+                "{failure}; looking the group up afterwards failed too ({e}), so whether it was created is unknown: re-run to converge"
+            ))),
+        }
     }
 
     /// Authentik says the name is taken: someone created the group during this run. The block
@@ -264,15 +309,45 @@ impl Authentik<'_> {
         }
         let attributes = managed::with_block(&current.attributes, block);
         let doing = "updating the group's attributes";
-        let response = self
+        let answered = self
             .client
             .patch_json(
                 &api::group_target(&current.pk),
                 &json!({"attributes": Value::Object(attributes.clone())}),
             )
-            .await?;
-        self.check(&response, doing)?;
-        Ok(self.verify(&response, doing, &current.name, &attributes)?)
+            .await;
+        let failure = match answered {
+            Err(no_answer) if no_answer.sent_nothing() => return Err(no_answer.into()),
+            Err(no_answer) => no_answer.message,
+            Ok(response) => match self
+                .check(&response, doing)
+                .and_then(|()| self.verify(&response, doing, &current.name, &attributes))
+            {
+                Ok(()) => return Ok(()),
+                Err(failure) => failure,
+            },
+        };
+        self.settle_patch(current, &attributes, failure).await
+    }
+
+    /// A patch whose outcome is not a verified success (`failure` says why): the group is read
+    /// again, and it is applied if the server holds what was sent.
+    async fn settle_patch(
+        &self,
+        current: &ExistingGroup,
+        sent: &Attributes,
+        failure: String,
+    ) -> Result<(), WriteFailure> {
+        let doing = "re-reading the group after a failed update";
+        match self.read_group(&current.pk, doing).await {
+            Ok(Some(stored)) if verify::stored_as_sent(&current.name, sent, &stored).is_ok() => {
+                Ok(())
+            }
+            Ok(_) => Err(WriteFailure::Failed(failure)),
+            Err(e) => Err(WriteFailure::Failed(format!(
+                "{failure}; re-reading the group afterwards failed too ({e}), so whether it was changed is unknown: re-run to converge"
+            ))),
+        }
     }
 
     /// A request about one group succeeded; a 404 means someone deleted the group meanwhile.

@@ -87,6 +87,12 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         // One per line: group names may contain commas.
         only_groups: lines(get("TENANT_SYNC_GROUPS")),
         only_tenants: lines(get("TENANT_SYNC_TENANTS")),
+        retry_budget_secs: match get("TENANT_SYNC_RETRY_BUDGET_SECS") {
+            None => 0,
+            Some(n) => n.parse().map_err(|_| {
+                format!("TENANT_SYNC_RETRY_BUDGET_SECS={n:?} is not a whole number of seconds")
+            })?,
+        },
         max_response_bytes: match get("TENANT_SYNC_MAX_RESPONSE_BYTES") {
             None => 0,
             Some(n) => n.parse().map_err(|_| {

@@ -9,6 +9,7 @@ use super::wit::{MappingSource, SyncOptions};
 use std::collections::BTreeMap;
 use tenant_sync_core::defaults;
 use tenant_sync_core::endpoint::Endpoint;
+use tenant_sync_core::retry::Policy;
 use tenant_sync_core::secrets::Redactor;
 
 /// Everything a run needs, resolved from its options and environment.
@@ -79,6 +80,7 @@ pub fn resolve<'a>(
         config("AUTHENTIK_TOKEN is not set (or empty); provide an Authentik API token that may view and change groups".to_owned())
     })?;
     let max_response_bytes = defaults::max_response_bytes(options.max_response_bytes);
+    let policy = Policy::with_budget_secs(options.retry_budget_secs);
     // Every token the environment holds, used here or not: none may leave in a message.
     let secrets: Vec<String> = defaults::TOKEN_VARS
         .iter()
@@ -96,7 +98,7 @@ pub fn resolve<'a>(
                 config("OP_TOKEN (or OP_CONNECT_TOKEN) is not set (or empty); provide a 1Password Connect token that can read the mapping's vault".to_owned())
             })?;
             Source::Onepassword(
-                Client::new(url, &op_token, max_response_bytes),
+                Client::new(url, &op_token, max_response_bytes, policy),
                 Location {
                     vault: at.vault.as_deref().unwrap_or(defaults::VAULT),
                     item: at.item.as_deref().unwrap_or(defaults::ITEM),
@@ -106,7 +108,7 @@ pub fn resolve<'a>(
         }
     };
     Ok(Resolved {
-        authentik: Client::new(authentik_url, &authentik_token, max_response_bytes),
+        authentik: Client::new(authentik_url, &authentik_token, max_response_bytes, policy),
         source,
         manager,
         redactor: Redactor::new(secrets),

@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::time::{Duration, SystemTime};
 use tenant_sync_core::certificate;
 use tenant_sync_core::endpoint::Endpoint;
-use tenant_sync_core::retry::{self, Policy, Trouble};
+use tenant_sync_core::retry::{self, Outage, Policy, ServerFault, Trouble};
 use tenant_sync_core::untrusted::excerpt;
 use wasi::clocks::{monotonic_clock, wall_clock};
 use wasi::http::outgoing_handler;
@@ -40,12 +40,23 @@ impl Response {
         (300..400).contains(&self.status)
     }
 
-    /// What retrying needs to know about this answer.
-    pub fn trouble(&self) -> Trouble {
+    /// The server fault this answer is, if it is one (`expects_json`: an answer of the JSON
+    /// API, not a file's content).
+    pub fn fault(&self, expects_json: bool) -> Option<ServerFault> {
+        retry::server_fault(
+            self.status,
+            self.content_type.as_deref(),
+            &self.body,
+            expects_json,
+        )
+    }
+
+    /// What retrying needs to know about this answer, a `fault`.
+    pub fn trouble(&self, fault: ServerFault) -> Trouble {
         let now = wall_clock::now();
         let now = SystemTime::UNIX_EPOCH + Duration::new(now.seconds, now.nanoseconds);
-        Trouble::Status {
-            status: self.status,
+        Trouble::Fault {
+            fault,
             retry_after: self
                 .retry_after
                 .as_deref()
@@ -57,7 +68,7 @@ impl Response {
     /// say) is not an API answer.
     pub fn json_body(&self) -> Result<&[u8], String> {
         match &self.content_type {
-            Some(t) if t.to_ascii_lowercase().contains("json") => Ok(&self.body),
+            Some(_) if retry::is_json(self.content_type.as_deref()) => Ok(&self.body),
             other => Err(format!(
                 "expected a JSON answer, got {} (HTTP {}); is the URL pointing at the API?",
                 other.as_deref().map_or("no content type".into(), excerpt),
@@ -118,16 +129,24 @@ pub struct Client {
     authorization: String,
     requests: Cell<u32>,
     policy: Policy,
+    /// Shared by every request to this service (see `retry::Outage`).
+    outage: Cell<Outage>,
     max_response_bytes: usize,
 }
 
 impl Client {
-    pub fn new(endpoint: Endpoint, token: &str, max_response_bytes: usize) -> Client {
+    pub fn new(
+        endpoint: Endpoint,
+        token: &str,
+        max_response_bytes: usize,
+        policy: Policy,
+    ) -> Client {
         Client {
             endpoint,
             authorization: format!("Bearer {token}"),
             requests: Cell::new(0),
-            policy: Policy::default(),
+            policy,
+            outage: Cell::new(Outage::default()),
             max_response_bytes,
         }
     }
@@ -140,10 +159,16 @@ impl Client {
         self.requests.get()
     }
 
-    /// A GET, retried on transient failures. Once retries are exhausted the last answer is
-    /// returned whatever its status; `Err` means no answer at all.
+    /// A GET of the JSON API, retried on transient failures and server faults. Once retries
+    /// are exhausted the last answer is returned whatever its status; `Err` means no answer at
+    /// all.
     pub async fn get(&self, target: &str) -> Result<Response, NoAnswer> {
-        self.idempotent(Method::Get, target, None).await
+        self.idempotent(Method::Get, target, None, true).await
+    }
+
+    /// A GET of a file's content (not JSON), retried like `get`.
+    pub async fn get_content(&self, target: &str) -> Result<Response, NoAnswer> {
+        self.idempotent(Method::Get, target, None, false).await
     }
 
     /// A PATCH that sends a whole value (so repeating it is harmless), retried like a GET.
@@ -152,8 +177,13 @@ impl Client {
         target: &str,
         body: &serde_json::Value,
     ) -> Result<Response, NoAnswer> {
-        self.idempotent(Method::Patch, target, Some(body.to_string().into_bytes()))
-            .await
+        self.idempotent(
+            Method::Patch,
+            target,
+            Some(body.to_string().into_bytes()),
+            true,
+        )
+        .await
     }
 
     /// One POST attempt: creating is not idempotent, so the caller decides what a failure means.
@@ -171,16 +201,17 @@ impl Client {
         method: Method,
         target: &str,
         body: Option<Vec<u8>>,
+        expects_json: bool,
     ) -> Result<Response, NoAnswer> {
         self.retrying(&method, target, async |attempt| {
             match self.send(&method, target, body.as_deref()).await {
-                Ok(response) if !retry::retryable_status(response.status) => {
-                    Attempt::Settled(Ok(response))
-                }
-                Ok(response) => Attempt::Again {
-                    trouble: response.trouble(),
-                    reason: format!("HTTP {}", response.status),
-                    given_up: Ok(response),
+                Ok(response) => match response.fault(expects_json) {
+                    None => Attempt::Settled(Ok(response)),
+                    Some(fault) => Attempt::Again {
+                        trouble: response.trouble(fault),
+                        reason: fault.to_string(),
+                        given_up: Ok(response),
+                    },
                 },
                 Err(no_answer) => Attempt::Again {
                     trouble: no_answer.trouble.clone(),
@@ -200,7 +231,6 @@ impl Client {
         target: &str,
         mut attempt: impl AsyncFnMut(u32) -> Attempt<T>,
     ) -> T {
-        let started = monotonic_clock::now();
         let mut number = 0;
         loop {
             number += 1;
@@ -212,7 +242,7 @@ impl Client {
                     given_up,
                 } => {
                     if !self
-                        .back_off(method, target, &trouble, number, started, &reason)
+                        .back_off(method, target, &trouble, number, &reason)
                         .await
                     {
                         return given_up;
@@ -222,33 +252,36 @@ impl Client {
         }
     }
 
-    /// Waits before the next attempt, with a Warning event, if the policy allows one more.
+    /// Waits before the next attempt, with a Warning event, if the policy allows one more
+    /// within the outage's budget.
     async fn back_off(
         &self,
         method: &Method,
         target: &str,
         trouble: &Trouble,
         failed_attempt: u32,
-        started: monotonic_clock::Instant,
         reason: &str,
     ) -> bool {
-        let elapsed = Duration::from_nanos(monotonic_clock::now().saturating_sub(started));
+        let mut outage = self.outage.get();
+        let lasted = outage.failed(Duration::from_nanos(monotonic_clock::now()));
+        self.outage.set(outage);
         let jitter =
             (wasi::random::insecure::get_insecure_random_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let Some(delay) = retry::next_delay(&self.policy, trouble, failed_attempt, elapsed, jitter)
+        let Some(delay) = retry::next_delay(&self.policy, trouble, failed_attempt, lasted, jitter)
         else {
             return false;
         };
         log::warning(
-            "Retrying {Method} {Origin}{Path} in {DelayMs} ms: attempt {Attempt} of {MaxAttempts} failed: {Reason}",
+            "Retrying {Method} {Origin}{Path} in {DelayMs} ms: attempt {Attempt} failed: {Reason}; the service has been failing for {OutageSecs} s of the {BudgetSecs} s a run waits",
             &[
                 ("Method", json!(method_name(method))),
                 ("Origin", json!(self.endpoint.to_string())),
                 ("Path", json!(self.endpoint.target(target))),
                 ("DelayMs", json!(delay.as_millis() as u64)),
                 ("Attempt", json!(failed_attempt)),
-                ("MaxAttempts", json!(self.policy.max_attempts)),
                 ("Reason", json!(reason)),
+                ("OutageSecs", json!(lasted.as_secs())),
+                ("BudgetSecs", json!(self.policy.budget.as_secs())),
             ],
         );
         if !delay.is_zero() {
@@ -298,7 +331,14 @@ impl Client {
             message: format!("sending the request body failed: {e}"),
         })?;
         finished.map_err(|code| transport(&code))?;
-        self.read(response).await
+        let response = self.read(response).await?;
+        // The server works (whatever it answered): an outage, if any, is over.
+        if response.fault(false).is_none() {
+            let mut outage = self.outage.get();
+            outage.answered();
+            self.outage.set(outage);
+        }
+        Ok(response)
     }
 
     /// The request: its target under the endpoint, the token, and a JSON body's type and length.

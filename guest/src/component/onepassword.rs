@@ -42,7 +42,7 @@ pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String,
         DocumentLocation::Field(text) => Ok(text),
         DocumentLocation::File { id, name } => {
             let target = op::file_content_target(&vault_id, &item_id, &id);
-            let file = fetch(client, &target, "downloading the document", &fail).await?;
+            let file = fetch(client, &target, "downloading the document", &fail, false).await?;
             String::from_utf8(file.body).map_err(|e| {
                 fail(
                     None,
@@ -56,13 +56,19 @@ pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String,
     }
 }
 
+/// One GET, retried; `json`: of the JSON API, not a file's content.
 async fn fetch(
     client: &Client,
     target: &str,
     doing: &str,
     fail: &impl Fn(Option<u16>, String) -> Upstream,
+    json: bool,
 ) -> Result<Response, Upstream> {
-    let response = client.get(target).await.map_err(|e| {
+    let answer = match json {
+        true => client.get(target).await,
+        false => client.get_content(target).await,
+    };
+    let response = answer.map_err(|e| {
         fail(
             None,
             format!("{doing} at {} failed: {}", client.endpoint(), e.message),
@@ -99,7 +105,7 @@ async fn fetch_json(
     doing: &str,
     fail: &impl Fn(Option<u16>, String) -> Upstream,
 ) -> Result<Response, Upstream> {
-    let response = fetch(client, target, doing, fail).await?;
+    let response = fetch(client, target, doing, fail, true).await?;
     response
         .json_body()
         .map_err(|m| fail(Some(response.status), format!("{doing}: {m}")))?;

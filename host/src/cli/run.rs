@@ -159,6 +159,7 @@ fn sync_options(args: &RunArgs, source: MappingSource, authentik_url: String) ->
         concurrency: args.concurrency,
         manager_id: Some(args.manager_id.clone()),
         max_response_bytes: args.limits.max_response_mib * MIB,
+        retry_budget_secs: args.retry_budget_secs,
         allow_superuser_groups: args.allow_superuser_groups,
         only_groups: args.groups.clone(),
         only_tenants: args.tenants.clone(),

@@ -61,6 +61,10 @@ Options:
   (--mapping, --vault, --item and --field, this host's earlier spellings, still
   work and warn; the flags above are the tenant-sync binary's)
   --deadline-secs N   Stop the run after N seconds (default ${LIMITS.deadlineSecs})
+  --retry-budget-secs N
+                      Wait out an outage of Authentik or 1Password Connect (refused
+                      connections, 5xx, answers that are not the API's) for up to N
+                      seconds before a request fails (default ${DEFAULTS.retryBudgetSecs})
   -v, --verbose       Also log Debug events: each group left as it is
   --bindings DIR      The transpiled component (default: gen/ beside this package;
                       make it with \`npm run transpile -- COMPONENT.wasm\`)
@@ -89,6 +93,7 @@ export const OPTIONS = {
   field: { type: 'string' },
   bindings: { type: 'string' },
   'deadline-secs': { type: 'string', default: String(LIMITS.deadlineSecs) },
+  'retry-budget-secs': { type: 'string', default: String(DEFAULTS.retryBudgetSecs) },
   verbose: { type: 'boolean', short: 'v', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
@@ -123,6 +128,10 @@ export function options(args, env, bindings, warn) {
   const deadlineSecs = Number(values['deadline-secs']);
   if (!Number.isInteger(deadlineSecs) || deadlineSecs < 1) {
     throw new UsageError(`--deadline-secs takes a whole number of seconds, not ${values['deadline-secs']}`);
+  }
+  const retryBudgetSecs = Number(values['retry-budget-secs']);
+  if (!Number.isInteger(retryBudgetSecs) || retryBudgetSecs < 1 || retryBudgetSecs > DEFAULTS.maxRetryBudgetSecs) {
+    throw new UsageError(`--retry-budget-secs takes a whole number of seconds from 1 to ${DEFAULTS.maxRetryBudgetSecs}, not ${values['retry-budget-secs']}`);
   }
   // A flag's value, or the variable that stands in for it (as the tenant-sync binary reads it).
   const given = (flag) => {
@@ -161,6 +170,7 @@ export function options(args, env, bindings, warn) {
       concurrency,
       managerId: values['manager-id'],
       maxResponseBytes: 0n,
+      retryBudgetSecs,
       allowSuperuserGroups: values['allow-superuser-groups'],
       onlyGroups: values.group,
       onlyTenants: values.tenant,

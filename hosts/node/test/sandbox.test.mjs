@@ -38,7 +38,7 @@ test('a request to an origin not granted is refused with HTTP-request-denied and
     { services: [serviceGrant('authentik', allowed.url)], env: { AUTHENTIK_TOKEN: 'ak-node-canary' } },
     (level, template, properties) => events.push({ level, template, ...properties }),
   );
-  const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, allowSuperuserGroups: false, onlyGroups: [], onlyTenants: [] };
+  const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, retryBudgetSecs: 0, allowSuperuserGroups: false, onlyGroups: [], onlyTenants: [] };
   assert.throws(
     () => component.sync.run(options),
     (error) => error.payload?.tag === 'upstream' && error.payload.val.message.includes('HttpRequestDenied'),
@@ -143,7 +143,7 @@ test("a refusal is logged through the component's renderer when no log is given"
   process.stderr.write = (chunk) => lines.push(Buffer.from(chunk).toString());
   try {
     const component = instantiate({ services: [serviceGrant('authentik', allowed.url)], env: { AUTHENTIK_TOKEN: 'ak-node-canary' } });
-    const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, allowSuperuserGroups: false, onlyGroups: [], onlyTenants: [] };
+    const options = { source: { tag: 'inline', val: MAPPING }, authentikUrl: forbidden.url, dryRun: true, concurrency: 0, maxResponseBytes: 0n, retryBudgetSecs: 0, allowSuperuserGroups: false, onlyGroups: [], onlyTenants: [] };
     assert.throws(() => component.sync.run(options));
   } finally {
     process.stderr.write = write;
