@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test file uses part of this.
 
+pub mod job;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

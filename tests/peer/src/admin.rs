@@ -84,6 +84,16 @@ impl Peer {
         found
     }
 
+    /// How many groups' names contain `text` (one small request: for watching a run's progress).
+    pub fn count_matching(&self, text: &str) -> u64 {
+        let answer = self.get(&format!(
+            "{GROUPS}?search={}&include_users=false&page_size=1",
+            encode(text)
+        ));
+        assert_eq!(answer.status, 200, "counting groups matching {text:?}");
+        answer.json()["pagination"]["count"].as_u64().unwrap_or(0)
+    }
+
     pub fn delete_group(&self, pk: &str) {
         let answer = wire::send(
             &self.url,

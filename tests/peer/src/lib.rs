@@ -4,11 +4,13 @@
 //! to it by the differential test, and the product is run against it.
 
 pub mod admin;
+pub mod faults;
 pub mod relay;
 pub mod server;
 pub mod wire;
 
 pub use admin::Scratch;
+pub use faults::Exclusive;
 pub use relay::Relay;
 pub use server::{Peer, authentik};
 pub use wire::{Answer, Framing};

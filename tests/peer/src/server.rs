@@ -18,8 +18,16 @@ pub struct Peer {
     pub token: String,
 }
 
-/// The shared real Authentik, started on first use.
+/// The shared real Authentik, started on first use. Held shared against chaos tests for as
+/// long as this process runs (see `faults`).
 pub fn authentik() -> &'static Peer {
+    static HOLD: OnceLock<File> = OnceLock::new();
+    HOLD.get_or_init(crate::faults::hold_shared);
+    peer()
+}
+
+/// The peer without the shared hold: for chaos tests, which hold it exclusively.
+pub(crate) fn peer() -> &'static Peer {
     static PEER: OnceLock<Peer> = OnceLock::new();
     PEER.get_or_init(|| {
         match (
@@ -41,7 +49,7 @@ pub fn authentik() -> &'static Peer {
 }
 
 /// `shared/authentik/`, from `TENANT_SYNC_AUTHENTIK_DIR` or beside the repository.
-fn scripts_dir() -> PathBuf {
+pub(crate) fn scripts_dir() -> PathBuf {
     let dir = std::env::var_os("TENANT_SYNC_AUTHENTIK_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/authentik"));
@@ -54,7 +62,7 @@ fn scripts_dir() -> PathBuf {
 }
 
 /// The server is up and takes the token.
-fn answers(peer: &Peer) -> bool {
+pub(crate) fn answers(peer: &Peer) -> bool {
     wire::try_get(
         &peer.url,
         "/api/v3/core/groups/?page_size=1",
@@ -65,7 +73,7 @@ fn answers(peer: &Peer) -> bool {
 
 /// Where the test processes that share one peer meet: a lock, the peer's address, and one
 /// file per process using it.
-fn meeting_dir() -> PathBuf {
+pub(crate) fn meeting_dir() -> PathBuf {
     let dir = std::env::temp_dir().join("tenant-sync-authentik-peer");
     fs::create_dir_all(dir.join("users")).unwrap();
     dir
@@ -128,13 +136,37 @@ fn start_or_share() -> Peer {
 }
 
 /// The state directory `up` uses by default (its `--state-dir`).
-fn state_dir() -> PathBuf {
+pub(crate) fn state_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .expect("HOME or XDG_CACHE_HOME must be set to find the Authentik peer's state")
         .join("authentik-test-peer")
+}
+
+/// `up` again on the peer's own port, after a fault stopped it.
+pub(crate) fn start_again(peer: &Peer) {
+    let port = peer
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("no port in the peer's URL {}", peer.url));
+    let output = Command::new("bash")
+        .arg(scripts_dir().join("up"))
+        .args(["--port", &port.to_string()])
+        .arg("--state-dir")
+        .arg(state_dir())
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bash shared/authentik/up");
+    assert!(
+        output.status.success(),
+        "shared/authentik/up could not start the peer again ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Something answers Authentik's liveness probe on this loopback port.

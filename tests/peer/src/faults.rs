@@ -1,0 +1,85 @@
+//! Faults injected into the shared real Authentik (`shared/authentik/fault`) for chaos tests,
+//! and the lock that keeps a fault from landing on another test. Every other user of the peer
+//! holds the lock shared for as long as its process runs (`server::authentik`); a chaos test
+//! holds it exclusively while it runs, so it waits for them and they wait for it. A chaos test
+//! therefore never calls `authentik()`: its peer comes with its `Exclusive`.
+
+use crate::server::{self, Peer};
+use std::fs::{File, OpenOptions};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The peer, held for one chaos test alone.
+pub struct Exclusive {
+    pub peer: &'static Peer,
+    _lock: File,
+}
+
+/// Waits until no other test uses the peer, then holds it.
+pub fn exclusive() -> Exclusive {
+    let peer = server::peer();
+    let lock = lock_file();
+    lock.lock().unwrap();
+    Exclusive { peer, _lock: lock }
+}
+
+/// The shared hold every ordinary user of the peer takes, for the life of its process.
+pub(crate) fn hold_shared() -> File {
+    let lock = lock_file();
+    lock.lock_shared().unwrap();
+    lock
+}
+
+fn lock_file() -> File {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(server::meeting_dir().join("faults.lock"))
+        .unwrap()
+}
+
+impl Exclusive {
+    /// Runs `fault FAULT ARGS` against the peer and returns when it is injected (for `pause`,
+    /// when the pause is over).
+    pub fn inject(&self, fault: &str, args: &[&str]) {
+        let output = Command::new("bash")
+            .arg(server::scripts_dir().join("fault"))
+            .arg("--state-dir")
+            .arg(server::state_dir())
+            .arg(fault)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running bash shared/authentik/fault");
+        assert!(
+            output.status.success(),
+            "fault {fault} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Starts the peer again on its port after `server-stop` (`up` is idempotent otherwise),
+    /// and waits until it answers with its token.
+    pub fn restore(&self) {
+        server::start_again(self.peer);
+        let until = Instant::now() + Duration::from_secs(120);
+        while !server::answers(self.peer) {
+            assert!(
+                Instant::now() < until,
+                "the peer did not come back within 120 s"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Exclusive {
+    /// A chaos test that failed half-way must not leave the next test a broken peer.
+    fn drop(&mut self) {
+        if !server::answers(self.peer) {
+            server::start_again(self.peer);
+        }
+    }
+}
