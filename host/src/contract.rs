@@ -88,6 +88,7 @@ pub fn contract() -> Value {
             "noAuthentikUrl": tenant_sync_core::usage::NO_AUTHENTIK_URL,
             "noMappingSource": tenant_sync_core::usage::NO_MAPPING_SOURCE,
             "deadlineExceeded": tenant_sync_core::usage::DEADLINE_EXCEEDED,
+            "budgetPastDeadline": tenant_sync_core::usage::BUDGET_PAST_DEADLINE,
         },
         "runFlags": tenant_sync_core::usage::RUN_FLAGS
             .iter()

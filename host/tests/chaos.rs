@@ -34,19 +34,57 @@ fn job(held: &Exclusive, test: &str, count: usize) -> Job {
 /// Runs `job` and injects the fault once the server holds `after` of its groups: the fault lands
 /// mid-run, however fast the machine is.
 fn run_through(job: &Job, extra: &[&str], after: u64, fault: impl FnOnce()) -> Ran {
+    runs_through(job, 1, extra, after, fault).pop().unwrap()
+}
+
+/// `runs` runs of `job` at once, and the fault as in `run_through`.
+fn runs_through(
+    job: &Job,
+    runs: usize,
+    extra: &[&str],
+    after: u64,
+    fault: impl FnOnce(),
+) -> Vec<Ran> {
     std::thread::scope(|scope| {
-        let run = scope.spawn(|| job.run(extra));
+        let running: Vec<_> = (0..runs).map(|_| scope.spawn(|| job.run(extra))).collect();
         let until = Instant::now() + Duration::from_secs(120);
         while job.peer().count_matching(&job.scratch.prefix) < after {
             assert!(
-                !run.is_finished() && Instant::now() < until,
-                "the run ended (or stalled) before {after} groups were created"
+                !running.iter().any(|run| run.is_finished()) && Instant::now() < until,
+                "a run ended (or stalled) before {after} groups were created: the fault would not land mid-run"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
         fault();
-        run.join().unwrap()
+        assert!(
+            !running.iter().any(|run| run.is_finished()),
+            "a run ended while the fault was injected: it did not land mid-run"
+        );
+        let ran: Vec<Ran> = running.into_iter().map(|run| run.join().unwrap()).collect();
+        // Back before anything reads the end state or cleans up.
+        faults::wait_until_up(job.peer());
+        ran
     })
+}
+
+fn retried(ran: &Ran) -> bool {
+    ran.events().iter().any(|e| {
+        e["@l"] == "Warning" && e["@mt"].as_str().is_some_and(|t| t.starts_with("Retrying"))
+    })
+}
+
+/// The run met the fault: it waited at least once (a Warning per retry). Not every fault
+/// makes a run wait: with every worker killed, new connections queue until the master has
+/// started new ones, and a pooled connection found closed is opened again.
+fn assert_met_the_fault(ran: &Ran) {
+    let retried = ran.events().iter().any(|e| {
+        e["@l"] == "Warning" && e["@mt"].as_str().is_some_and(|t| t.starts_with("Retrying"))
+    });
+    assert!(
+        retried,
+        "the run never retried: the fault did not land mid-run, so this test proved nothing\n{}",
+        tail(&ran.stderr, 30)
+    );
 }
 
 /// Every line of the report against what Authentik holds: an applied group is there with its
@@ -66,7 +104,8 @@ fn assert_report_is_what_the_server_holds(job: &Job, ran: &Ran) {
     let mut wrong = Vec::new();
     for (group, action, status) in decisions(ran) {
         let holds_block = stored.get(&group) == Some(&block);
-        if (status == "applied") != holds_block {
+        let says_in_sync = status == "applied" || action == "unchanged";
+        if says_in_sync != holds_block {
             wrong.push(format!(
                 "{group}: {action} {status}, Authentik holds {:?}",
                 stored.get(&group)
@@ -81,15 +120,16 @@ fn assert_report_is_what_the_server_holds(job: &Job, ran: &Ran) {
     );
 }
 
-/// All applied in the same run (exit 0), and the report is what the server holds.
+/// Every group in sync in the same run (exit 0), and the report is what the server holds.
 fn assert_converged_in_one_run(job: &Job, ran: &Ran, count: usize) {
     assert_report_is_what_the_server_holds(job, ran);
-    let applied = decisions(ran)
+    // Created by this run, or (with another run at once) found in place.
+    let in_sync = decisions(ran)
         .iter()
-        .filter(|(_, action, status)| action == "create" && status == "applied")
+        .filter(|(_, action, status)| status == "applied" || action == "unchanged")
         .count();
     assert_eq!(
-        (ran.code, applied),
+        (ran.code, in_sync),
         (0, count),
         "stderr (last lines):\n{}",
         tail(&ran.stderr, 30)
@@ -108,5 +148,57 @@ fn a_postgresql_restart_mid_run_loses_no_write_and_misreports_none() {
     let ran = run_through(&job, &["--concurrency", "8"], 40, || {
         held.inject("pg-restart", &[])
     });
+    assert_met_the_fault(&ran);
     assert_converged_in_one_run(&job, &ran, CREATES);
+}
+
+#[test]
+fn all_workers_killed_mid_run_lose_no_write_and_misreport_none() {
+    let held = faults::exclusive();
+    let job = job(&held, "chaos-workers", CREATES);
+    let ran = run_through(&job, &["--concurrency", "8"], 40, || {
+        held.inject("workers-kill", &[])
+    });
+    assert_converged_in_one_run(&job, &ran, CREATES);
+}
+
+/// Paused longer than a request may wait for its first byte: the requests in flight time out
+/// (their outcome unknown), and the server then finishes them.
+#[test]
+fn a_server_paused_past_the_first_byte_timeout_loses_no_write_and_misreports_none() {
+    let held = faults::exclusive();
+    let job = job(&held, "chaos-pause", CREATES);
+    let extra = ["--concurrency", "8", "--response-timeout-secs", "3"];
+    let ran = run_through(&job, &extra, 40, || held.inject("pause", &["8"]));
+    assert_met_the_fault(&ran);
+    assert_converged_in_one_run(&job, &ran, CREATES);
+}
+
+/// Stopped, then started again by `up` (connections refused for 15 s or more): a restart or
+/// rolling update of Authentik.
+#[test]
+fn a_server_stopped_and_started_again_mid_run_loses_no_write_and_misreports_none() {
+    let held = faults::exclusive();
+    let job = job(&held, "chaos-restart", CREATES);
+    let ran = run_through(&job, &["--concurrency", "8"], 40, || {
+        held.inject("server-stop", &[]);
+        held.restore();
+    });
+    assert_met_the_fault(&ran);
+    assert_converged_in_one_run(&job, &ran, CREATES);
+}
+
+/// The nightly run and an on-demand one at once, through a PostgreSQL restart: one group per
+/// name, and both reports say what the server holds.
+#[test]
+fn two_runs_at_once_through_a_postgresql_restart_create_each_group_once() {
+    let held = faults::exclusive();
+    let job = job(&held, "chaos-two", CREATES);
+    let ran = runs_through(&job, 2, &["--concurrency", "8"], 40, || {
+        held.inject("pg-restart", &[])
+    });
+    assert!(ran.iter().any(retried), "neither run met the fault");
+    for ran in &ran {
+        assert_converged_in_one_run(&job, ran, CREATES);
+    }
 }

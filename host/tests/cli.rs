@@ -634,3 +634,30 @@ fn a_server_dripping_its_answer_is_cut_off_by_the_per_request_limit() {
     assert_eq!(ran.code, 4, "{}\n{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.contains("read timeout"), "{}", ran.stdout);
 }
+
+#[test]
+fn a_retry_budget_the_deadline_would_cut_short_is_a_usage_error() {
+    let file = temp_file("budget.json", mapping(&[("a", "t", "u")]).as_bytes());
+    let ran = tenant_sync(
+        &[
+            "run",
+            "--retry-budget-secs",
+            "60",
+            "--deadline-secs",
+            "60",
+            "--mapping-file",
+            file.to_str().unwrap(),
+        ],
+        &[
+            ("AUTHENTIK_URL", "http://127.0.0.1:9"),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("--retry-budget-secs 60 is not shorter than --deadline-secs 60"),
+        "{}",
+        ran.stderr
+    );
+}

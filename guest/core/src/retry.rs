@@ -43,7 +43,7 @@ impl Default for Policy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(30),
-            max_attempts: 64,
+            max_attempts: 32,
         }
     }
 }
@@ -142,9 +142,11 @@ impl Trouble {
     }
 }
 
-/// When the outage the requests to one service are in began: set by the first failure, ended
-/// by any answer that is not a fault. A request that fails during an outage counts its budget
-/// from that first failure, so requests in flight together wait it out together.
+/// When the outage the requests of one kind (reads or writes) to one service are in began: set
+/// by the first failure, ended by any answer of that kind that is not a fault. A request that
+/// fails during an outage counts its budget from that first failure, or from its own first
+/// failure if that is earlier (`lasted`), so requests in flight together wait it out together
+/// and no request outlives its budget because others were answered meanwhile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outage {
     /// A monotonic time, as the caller's clock gives it.
@@ -163,6 +165,14 @@ impl Outage {
     }
 }
 
+/// How long the outage has lasted for a request that first failed at `own_first_failure` and
+/// fails again at `now`: the longer of its own wait and the shared outage's.
+pub fn lasted(outage: &mut Outage, own_first_failure: Duration, now: Duration) -> Duration {
+    outage
+        .failed(now)
+        .max(now.saturating_sub(own_first_failure))
+}
+
 /// How long to wait before attempt `failed_attempt + 1`, or `None` to give up. `outage` is how
 /// long the outage has lasted (`Outage::failed`); `jitter` is a uniform random number in
 /// `[0, 1)`.
@@ -176,19 +186,20 @@ pub fn next_delay(
     if !trouble.is_retryable() || failed_attempt >= policy.max_attempts {
         return None;
     }
+    let exponent = failed_attempt.saturating_sub(1).min(16);
+    let ceiling = policy
+        .base_delay
+        .saturating_mul(1 << exponent)
+        .min(policy.max_delay);
+    let backoff = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+    // A server's `Retry-After` may lengthen the wait, never shorten it: `0` from a failing
+    // server would otherwise turn the backoff into a flood.
     let delay = match trouble {
         Trouble::Fault {
             retry_after: Some(after),
             ..
-        } => (*after).min(policy.max_retry_after),
-        _ => {
-            let exponent = failed_attempt.saturating_sub(1).min(16);
-            let ceiling = policy
-                .base_delay
-                .saturating_mul(1 << exponent)
-                .min(policy.max_delay);
-            ceiling.mul_f64(jitter.clamp(0.0, 1.0))
-        }
+        } => (*after).min(policy.max_retry_after).max(backoff),
+        _ => backoff,
     };
     (outage + delay <= policy.budget).then_some(delay)
 }
@@ -358,6 +369,33 @@ mod tests {
         assert_eq!(outage.failed(at(25)), at(15), "another request, later");
         outage.answered();
         assert_eq!(outage.failed(at(40)), at(0), "a new outage");
+    }
+
+    #[test]
+    fn a_request_never_waits_longer_than_its_own_budget_because_others_were_answered() {
+        let mut outage = Outage::default();
+        let at = Duration::from_secs;
+        assert_eq!(lasted(&mut outage, at(0), at(0)), at(0));
+        outage.answered(); // another request got through
+        assert_eq!(
+            lasted(&mut outage, at(0), at(50)),
+            at(50),
+            "its own wait counts"
+        );
+        assert_eq!(lasted(&mut outage, at(45), at(60)), at(15).max(at(10)));
+    }
+
+    #[test]
+    fn retry_after_zero_does_not_shorten_the_backoff() {
+        let p = Policy::default();
+        let now = Trouble::Fault {
+            fault: ServerFault::Error(503),
+            retry_after: Some(Duration::ZERO),
+        };
+        assert_eq!(
+            next_delay(&p, &now, 3, Duration::ZERO, 0.5),
+            Some(Duration::from_millis(500))
+        );
     }
 
     #[test]

@@ -38,6 +38,19 @@ pub fn deadline_exceeded(secs: u64) -> String {
     DEADLINE_EXCEEDED.replace("{secs}", &secs.to_string())
 }
 
+/// A retry budget the deadline would cut short: the run would end without its report.
+pub const BUDGET_PAST_DEADLINE: &str = "--retry-budget-secs {budget} is not shorter than --deadline-secs {deadline}: an outage that long would end the run without its report; lower the budget or raise the deadline";
+
+/// Whether a retry budget fits in the run's deadline (both in seconds).
+pub fn check_budget(budget: u64, deadline: u64) -> Result<(), String> {
+    match budget < deadline {
+        true => Ok(()),
+        false => Err(BUDGET_PAST_DEADLINE
+            .replace("{budget}", &budget.to_string())
+            .replace("{deadline}", &deadline.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +67,12 @@ mod tests {
         }
         assert!(
             deadline_exceeded(7).starts_with("the run did not finish within its 7 s deadline;")
+        );
+        assert_eq!(check_budget(89, 90), Ok(()));
+        assert!(
+            check_budget(90, 90)
+                .unwrap_err()
+                .starts_with("--retry-budget-secs 90 is not shorter than --deadline-secs 90:")
         );
     }
 }

@@ -8,6 +8,7 @@ use super::http::{Attempt, Client, NoAnswer, Response};
 use super::queue;
 use super::wit::Service;
 use serde_json::{Value, json};
+use std::cell::RefCell;
 use tenant_sync_core::ancestry;
 use tenant_sync_core::authentik as api;
 use tenant_sync_core::create::{self, CreateStep};
@@ -24,6 +25,13 @@ pub enum WriteFailure {
     NotSent(String),
     /// It failed, or its outcome is unknown; the message says which.
     Failed(String),
+}
+
+/// How the attempts of a patch ended: with a result, or with an outcome still to be settled
+/// by reading the group (`sent` is what the last attempt sent, `failure` why it is not known).
+enum PatchEnd {
+    Done(Result<(), WriteFailure>),
+    Unsettled { sent: Attributes, failure: String },
 }
 
 impl From<String> for WriteFailure {
@@ -133,12 +141,13 @@ impl Authentik<'_> {
                                 (response.trouble(fault), fault.to_string())
                             }
                             (CreateStep::LookUpThenRetry, Some(fault)) => {
+                                let reason = self.describe_failure(&response);
                                 if let Some(settled) =
-                                    self.look_up_before_retrying(name, block).await
+                                    self.look_up_before_retrying(name, block, &reason).await
                                 {
                                     return Attempt::Settled(settled);
                                 }
-                                (response.trouble(fault), self.describe_failure(&response))
+                                (response.trouble(fault), reason)
                             }
                             _ => {
                                 let failed = self.failed(doing, &response);
@@ -151,10 +160,13 @@ impl Authentik<'_> {
                     Err(no_answer) => match create::after_no_answer(&no_answer.trouble, attempt) {
                         CreateStep::NotSent => return Attempt::Settled(Err(no_answer.into())),
                         CreateStep::LookUpThenRetry => {
-                            if let Some(settled) = self.look_up_before_retrying(name, block).await {
+                            let reason = no_answer.message;
+                            if let Some(settled) =
+                                self.look_up_before_retrying(name, block, &reason).await
+                            {
                                 return Attempt::Settled(settled);
                             }
-                            (no_answer.trouble, no_answer.message)
+                            (no_answer.trouble, reason)
                         }
                         _ => {
                             let failed = no_answer.message;
@@ -166,7 +178,9 @@ impl Authentik<'_> {
                     1 => String::new(),
                     n => format!(" (after {n} attempts)"),
                 };
-                let given_up = WriteFailure::Failed(format!("{doing} failed{attempts}: {reason}"));
+                let given_up = WriteFailure::Failed(format!(
+                    "{doing} failed{attempts}: {reason}; the group was not in Authentik when looked up after the last attempt: re-run to converge"
+                ));
                 Attempt::Again {
                     trouble,
                     reason,
@@ -176,17 +190,18 @@ impl Authentik<'_> {
             .await
     }
 
-    /// A create that may have been applied: the outcome if the group is there now, `None` to
-    /// try again.
+    /// A create that may have been applied (`reason` says why it is not known): the outcome if
+    /// the group is there now, `None` to try again.
     async fn look_up_before_retrying(
         &self,
         name: &str,
         block: &Attributes,
+        reason: &str,
     ) -> Option<Result<(), WriteFailure>> {
         match self.find_by_name(name).await {
             Ok(Some(found)) => Some(self.write_block_onto(&found, block).await),
             Ok(None) => None,
-            Err(e) => Some(Err(e.into())),
+            Err(e) => Some(Err(WriteFailure::Failed(unknown(reason, "looked up", &e)))),
         }
     }
 
@@ -203,9 +218,7 @@ impl Authentik<'_> {
         match self.find_by_name(name).await {
             Ok(Some(found)) => self.write_block_onto(&found, block).await,
             Ok(None) => Err(WriteFailure::Failed(failure)),
-            Err(e) => Err(WriteFailure::Failed(format!(
-                "{failure}; looking the group up afterwards failed too ({e}), so whether it was created is unknown: re-run to converge"
-            ))),
+            Err(e) => Err(WriteFailure::Failed(unknown(&failure, "looked up", &e))),
         }
     }
 
@@ -293,41 +306,105 @@ impl Authentik<'_> {
     }
 
     /// Patches the block into `current`'s attributes as just read (a write on a fresh
-    /// lookup needs no second read).
+    /// lookup needs no second read). A fault or a lost answer is retried within the outage's
+    /// budget, each time on the group read again (what the patch merges into may have changed
+    /// meanwhile); an outcome that is not a verified success is settled by reading the group.
     pub async fn write_block_onto(
         &self,
         current: &ExistingGroup,
         block: &Attributes,
     ) -> Result<(), WriteFailure> {
-        if let Standing::Untouchable(why) = plan::standing(current, &self.rules) {
-            return Err(WriteFailure::Failed(format!(
-                "{why} (it changed during this run); left untouched"
-            )));
-        }
-        if managed::changes(&current.attributes, block).is_empty() {
-            return Ok(());
-        }
-        let attributes = managed::with_block(&current.attributes, block);
-        let doing = "updating the group's attributes";
-        let answered = self
+        let target = api::group_target(&current.pk);
+        let latest = RefCell::new(current.clone());
+        let ended = self
             .client
-            .patch_json(
-                &api::group_target(&current.pk),
-                &json!({"attributes": Value::Object(attributes.clone())}),
-            )
+            .retrying(&Method::Patch, &target, async |attempt| {
+                if attempt > 1 {
+                    match self.reread(&current.pk).await {
+                        Ok(group) => *latest.borrow_mut() = group,
+                        Err(failure) => return Attempt::Settled(PatchEnd::Done(Err(failure))),
+                    }
+                }
+                let group = latest.borrow().clone();
+                self.patch_once(&group, block, &target, attempt).await
+            })
             .await;
-        let failure = match answered {
-            Err(no_answer) if no_answer.sent_nothing() => return Err(no_answer.into()),
-            Err(no_answer) => no_answer.message,
-            Ok(response) => match self
-                .check(&response, doing)
-                .and_then(|()| self.verify(&response, doing, &current.name, &attributes))
-            {
-                Ok(()) => return Ok(()),
-                Err(failure) => failure,
+        match ended {
+            PatchEnd::Done(result) => result,
+            PatchEnd::Unsettled { sent, failure } => {
+                let group = latest.borrow().clone();
+                self.settle_patch(&group, &sent, failure).await
+            }
+        }
+    }
+
+    /// One attempt of `write_block_onto` on `group` as last read.
+    async fn patch_once(
+        &self,
+        group: &ExistingGroup,
+        block: &Attributes,
+        target: &str,
+        attempt: u32,
+    ) -> Attempt<PatchEnd> {
+        if let Standing::Untouchable(why) = plan::standing(group, &self.rules) {
+            return Attempt::Settled(PatchEnd::Done(Err(WriteFailure::Failed(format!(
+                "{why} (it changed during this run); left untouched"
+            )))));
+        }
+        if managed::changes(&group.attributes, block).is_empty() {
+            return Attempt::Settled(PatchEnd::Done(Ok(())));
+        }
+        let sent = managed::with_block(&group.attributes, block);
+        let doing = "updating the group's attributes";
+        let body = json!({"attributes": Value::Object(sent.clone())});
+        match self.client.patch_json_once(target, &body).await {
+            Err(no_answer) if no_answer.sent_nothing() && attempt == 1 => {
+                Attempt::Settled(PatchEnd::Done(Err(no_answer.into())))
+            }
+            Err(no_answer) if no_answer.trouble.is_retryable() => Attempt::Again {
+                trouble: no_answer.trouble,
+                reason: no_answer.message.clone(),
+                given_up: PatchEnd::Unsettled {
+                    sent,
+                    failure: no_answer.message,
+                },
             },
-        };
-        self.settle_patch(current, &attributes, failure).await
+            Err(no_answer) => Attempt::Settled(PatchEnd::Unsettled {
+                sent,
+                failure: no_answer.message,
+            }),
+            Ok(response) => match response.fault(true) {
+                Some(fault) => Attempt::Again {
+                    trouble: response.trouble(fault),
+                    reason: fault.to_string(),
+                    given_up: PatchEnd::Unsettled {
+                        failure: format!(
+                            "{} (after {attempt} attempts)",
+                            self.failed(doing, &response)
+                        ),
+                        sent,
+                    },
+                },
+                None => match self
+                    .check(&response, doing)
+                    .and_then(|()| self.verify(&response, doing, &group.name, &sent))
+                {
+                    Ok(()) => Attempt::Settled(PatchEnd::Done(Ok(()))),
+                    Err(failure) => Attempt::Settled(PatchEnd::Unsettled { sent, failure }),
+                },
+            },
+        }
+    }
+
+    /// The group `pk` read again, with its ancestry, before a write is sent again.
+    async fn reread(&self, pk: &str) -> Result<ExistingGroup, WriteFailure> {
+        let doing = "re-reading the group before sending the update again";
+        match self.read_group(pk, doing).await? {
+            Some(group) => Ok(self.with_ancestry(group).await?),
+            None => Err(WriteFailure::Failed(
+                "the group was deleted while this run was working".to_owned(),
+            )),
+        }
     }
 
     /// A patch whose outcome is not a verified success (`failure` says why): the group is read
@@ -344,9 +421,7 @@ impl Authentik<'_> {
                 Ok(())
             }
             Ok(_) => Err(WriteFailure::Failed(failure)),
-            Err(e) => Err(WriteFailure::Failed(format!(
-                "{failure}; re-reading the group afterwards failed too ({e}), so whether it was changed is unknown: re-run to converge"
-            ))),
+            Err(e) => Err(WriteFailure::Failed(unknown(&failure, "read again", &e))),
         }
     }
 
@@ -423,4 +498,11 @@ impl Authentik<'_> {
             message,
         }
     }
+}
+
+/// A write's failure whose outcome the read that should settle it could not learn.
+fn unknown(failure: &str, read: &str, error: &str) -> String {
+    format!(
+        "{failure}; the group could not be {read} afterwards ({error}), so whether the write took effect is unknown: re-run to converge"
+    )
 }

@@ -129,8 +129,9 @@ pub struct Client {
     authorization: String,
     requests: Cell<u32>,
     policy: Policy,
-    /// Shared by every request to this service (see `retry::Outage`).
-    outage: Cell<Outage>,
+    /// Shared by the reads, and by the writes, to this service (see `retry::Outage`): a
+    /// database that reads but does not write must not have its writes' outage ended by reads.
+    outages: [Cell<Outage>; 2],
     max_response_bytes: usize,
 }
 
@@ -146,7 +147,7 @@ impl Client {
             authorization: format!("Bearer {token}"),
             requests: Cell::new(0),
             policy,
-            outage: Cell::new(Outage::default()),
+            outages: [Cell::new(Outage::default()), Cell::new(Outage::default())],
             max_response_bytes,
         }
     }
@@ -171,28 +172,26 @@ impl Client {
         self.idempotent(Method::Get, target, None, false).await
     }
 
-    /// A PATCH that sends a whole value (so repeating it is harmless), retried like a GET.
-    pub async fn patch_json(
-        &self,
-        target: &str,
-        body: &serde_json::Value,
-    ) -> Result<Response, NoAnswer> {
-        self.idempotent(
-            Method::Patch,
-            target,
-            Some(body.to_string().into_bytes()),
-            true,
-        )
-        .await
-    }
-
     /// One POST attempt: creating is not idempotent, so the caller decides what a failure means.
     pub async fn post_json_once(
         &self,
         target: &str,
         body: &serde_json::Value,
     ) -> Result<Response, NoAnswer> {
-        self.send(&Method::Post, target, Some(body.to_string().as_bytes()))
+        let body = body.to_string();
+        self.send(&Method::Post, target, Some(body.as_bytes()), true)
+            .await
+    }
+
+    /// One PATCH attempt: the caller re-reads the group before another, since what it merged
+    /// into may have changed during an outage.
+    pub async fn patch_json_once(
+        &self,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, NoAnswer> {
+        let body = body.to_string();
+        self.send(&Method::Patch, target, Some(body.as_bytes()), true)
             .await
     }
 
@@ -204,7 +203,10 @@ impl Client {
         expects_json: bool,
     ) -> Result<Response, NoAnswer> {
         self.retrying(&method, target, async |attempt| {
-            match self.send(&method, target, body.as_deref()).await {
+            match self
+                .send(&method, target, body.as_deref(), expects_json)
+                .await
+            {
                 Ok(response) => match response.fault(expects_json) {
                     None => Attempt::Settled(Ok(response)),
                     Some(fault) => Attempt::Again {
@@ -232,6 +234,7 @@ impl Client {
         mut attempt: impl AsyncFnMut(u32) -> Attempt<T>,
     ) -> T {
         let mut number = 0;
+        let mut first_failure = None;
         loop {
             number += 1;
             match attempt(number).await {
@@ -241,8 +244,10 @@ impl Client {
                     reason,
                     given_up,
                 } => {
+                    let now = Duration::from_nanos(monotonic_clock::now());
+                    let since = *first_failure.get_or_insert(now);
                     if !self
-                        .back_off(method, target, &trouble, number, &reason)
+                        .back_off(method, target, &trouble, number, since, &reason)
                         .await
                     {
                         return given_up;
@@ -260,11 +265,14 @@ impl Client {
         target: &str,
         trouble: &Trouble,
         failed_attempt: u32,
+        first_failure: Duration,
         reason: &str,
     ) -> bool {
-        let mut outage = self.outage.get();
-        let lasted = outage.failed(Duration::from_nanos(monotonic_clock::now()));
-        self.outage.set(outage);
+        let shared = self.outage_of(method);
+        let mut outage = shared.get();
+        let now = Duration::from_nanos(monotonic_clock::now());
+        let lasted = retry::lasted(&mut outage, first_failure, now);
+        shared.set(outage);
         let jitter =
             (wasi::random::insecure::get_insecure_random_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let Some(delay) = retry::next_delay(&self.policy, trouble, failed_attempt, lasted, jitter)
@@ -290,12 +298,19 @@ impl Client {
         true
     }
 
+    /// The outage state `method`'s requests share: reads', or writes'.
+    fn outage_of(&self, method: &Method) -> &Cell<Outage> {
+        &self.outages[usize::from(!matches!(method, Method::Get))]
+    }
+
     /// Sends one request and reads the whole answer. `Err` means no HTTP answer was read.
+    /// `expects_json`: an answer of the JSON API (see `Response::fault`).
     async fn send(
         &self,
         method: &Method,
         target: &str,
         body: Option<&[u8]>,
+        expects_json: bool,
     ) -> Result<Response, NoAnswer> {
         self.requests.set(self.requests.get() + 1);
         let request = self.request(method, target, body)?;
@@ -332,11 +347,12 @@ impl Client {
         })?;
         finished.map_err(|code| transport(&code))?;
         let response = self.read(response).await?;
-        // The server works (whatever it answered): an outage, if any, is over.
-        if response.fault(false).is_none() {
-            let mut outage = self.outage.get();
+        // The server answered as the API does: an outage of this kind of request is over.
+        if response.fault(expects_json).is_none() {
+            let shared = self.outage_of(method);
+            let mut outage = shared.get();
             outage.answered();
-            self.outage.set(outage);
+            shared.set(outage);
         }
         Ok(response)
     }

@@ -66,12 +66,8 @@ pub struct RunArgs {
     /// Reconcile only the groups of this tenant (repeatable; with --group, both sets).
     #[arg(long = "tenant", value_name = "ID")]
     pub tenants: Vec<String>,
-    /// How long an outage of Authentik or 1Password Connect (refused connections, 5xx, answers
-    /// that are not the API's, as while Authentik or its database restarts) is waited out before
-    /// a request fails, counted from the outage's first failure and shared by the requests in
-    /// flight. Within the run's deadline.
-    #[arg(long, value_name = "SECONDS", default_value_t = defaults::RETRY_BUDGET_SECS, value_parser = clap::value_parser!(u32).range(1..=i64::from(defaults::MAX_RETRY_BUDGET_SECS)))]
-    pub retry_budget_secs: u32,
+    #[arg(long, value_name = "SECONDS", help = retry_budget_help(), value_parser = clap::value_parser!(u32).range(1..=i64::from(defaults::MAX_RETRY_BUDGET_SECS)))]
+    pub retry_budget_secs: Option<u32>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
     #[command(flatten)]
@@ -151,6 +147,14 @@ pub struct ComponentArgs {
     /// Compile the component in memory on every start.
     #[arg(long)]
     pub no_cache: bool,
+}
+
+/// `--retry-budget-secs`, with its default from the one place it is written.
+fn retry_budget_help() -> String {
+    format!(
+        "How long an outage of Authentik or 1Password Connect (refused connections, 5xx, answers that are not the API's, as while Authentik or its database restarts) is waited out before a request fails, counted from the outage's first failure and shared by the requests in flight. Given, it must be shorter than --deadline-secs [default: {}]",
+        defaults::RETRY_BUDGET_SECS
+    )
 }
 
 impl CredentialArgs {

@@ -42,6 +42,12 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
         Err(exit) => return exit,
     };
     let limits = args.limits.limits();
+    // Only a budget given: a deadline lowered alone still ends a run stuck that long.
+    if let Some(budget) = args.retry_budget_secs
+        && let Err(message) = usage_text::check_budget(budget.into(), limits.deadline.as_secs())
+    {
+        return usage(log, message);
+    }
     let allowlist = Allowlist::new(services);
     let transport = match transport(&allowlist.origins(), &args.ca_file, &limits) {
         Ok(transport) => transport,
@@ -159,7 +165,7 @@ fn sync_options(args: &RunArgs, source: MappingSource, authentik_url: String) ->
         concurrency: args.concurrency,
         manager_id: Some(args.manager_id.clone()),
         max_response_bytes: args.limits.max_response_mib * MIB,
-        retry_budget_secs: args.retry_budget_secs,
+        retry_budget_secs: args.retry_budget_secs.unwrap_or(0),
         allow_superuser_groups: args.allow_superuser_groups,
         only_groups: args.groups.clone(),
         only_tenants: args.tenants.clone(),

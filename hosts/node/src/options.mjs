@@ -93,7 +93,7 @@ export const OPTIONS = {
   field: { type: 'string' },
   bindings: { type: 'string' },
   'deadline-secs': { type: 'string', default: String(LIMITS.deadlineSecs) },
-  'retry-budget-secs': { type: 'string', default: String(DEFAULTS.retryBudgetSecs) },
+  'retry-budget-secs': { type: 'string' },
   verbose: { type: 'boolean', short: 'v', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
@@ -129,9 +129,14 @@ export function options(args, env, bindings, warn) {
   if (!Number.isInteger(deadlineSecs) || deadlineSecs < 1) {
     throw new UsageError(`--deadline-secs takes a whole number of seconds, not ${values['deadline-secs']}`);
   }
-  const retryBudgetSecs = Number(values['retry-budget-secs']);
-  if (!Number.isInteger(retryBudgetSecs) || retryBudgetSecs < 1 || retryBudgetSecs > DEFAULTS.maxRetryBudgetSecs) {
-    throw new UsageError(`--retry-budget-secs takes a whole number of seconds from 1 to ${DEFAULTS.maxRetryBudgetSecs}, not ${values['retry-budget-secs']}`);
+  // 0: the component's default. Only a budget given must fit in the deadline (as the binary).
+  const budget = values['retry-budget-secs'];
+  const retryBudgetSecs = budget === undefined ? 0 : Number(budget);
+  if (budget !== undefined && (!Number.isInteger(retryBudgetSecs) || retryBudgetSecs < 1 || retryBudgetSecs > DEFAULTS.maxRetryBudgetSecs)) {
+    throw new UsageError(`--retry-budget-secs takes a whole number of seconds from 1 to ${DEFAULTS.maxRetryBudgetSecs}, not ${budget}`);
+  }
+  if (budget !== undefined && retryBudgetSecs >= deadlineSecs) {
+    throw new UsageError(CONTRACT.usage.budgetPastDeadline.replace('{budget}', retryBudgetSecs).replace('{deadline}', deadlineSecs));
   }
   // A flag's value, or the variable that stands in for it (as the tenant-sync binary reads it).
   const given = (flag) => {

@@ -43,3 +43,13 @@ test('--help names every flag, every variable that stands in for one, and every 
     assert.match(HELP, new RegExp(`(^|[\\s,(])${name}\\b`), name);
   }
 });
+
+test('a retry budget the deadline would cut short is refused, as by the tenant-sync binary', () => {
+  const env = { AUTHENTIK_URL: 'http://127.0.0.1:1', OP_CONNECT_HOST: 'http://127.0.0.1:2' };
+  assert.equal(parse(['--retry-budget-secs', '30', '--deadline-secs', '31'], env).sync.retryBudgetSecs, 30);
+  assert.throws(() => parse(['--retry-budget-secs', '60', '--deadline-secs', '60'], env), {
+    message: CONTRACT.usage.budgetPastDeadline.replace('{budget}', '60').replace('{deadline}', '60'),
+  });
+  assert.throws(() => parse(['--retry-budget-secs', '0'], env), /--retry-budget-secs takes/);
+  assert.equal(parse(['--deadline-secs', '2'], env).sync.retryBudgetSecs, 0, 'not given: the default, and the deadline may cut it');
+});

@@ -89,6 +89,10 @@ pub enum Fault {
     DropBefore,
     /// Handle the request (a write takes effect), then close without answering.
     DropAfter,
+    /// Handle the request (a write takes effect), then answer 405 with an HTML content type
+    /// and no body, as the real Authentik did to creates it committed while its database
+    /// restarted (`../shared/api/OBSERVED.md`, "Faults").
+    CommittedThen405,
     /// Handle and answer normally, after a pause.
     Delay(Duration),
     /// Handle normally but cut the body in half: valid HTTP, broken JSON.
@@ -161,6 +165,10 @@ pub fn with_fault(fault: Option<Fault>, handle: impl FnOnce() -> Response) -> Re
         Some(Fault::DropAfter) => {
             handle();
             Reply::Drop
+        }
+        Some(Fault::CommittedThen405) => {
+            handle();
+            Reply::Respond(Response::bytes(405, "text/html; charset=utf-8", Vec::new()))
         }
         Some(Fault::Delay(pause)) => Reply::Delayed(pause, handle()),
         Some(Fault::Truncate) => {

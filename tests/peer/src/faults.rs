@@ -64,22 +64,34 @@ impl Exclusive {
     /// and waits until it answers with its token.
     pub fn restore(&self) {
         server::start_again(self.peer);
-        let until = Instant::now() + Duration::from_secs(120);
-        while !server::answers(self.peer) {
-            assert!(
-                Instant::now() < until,
-                "the peer did not come back within 120 s"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        wait_until_up(self.peer);
     }
 }
 
+/// Waits until the peer answers with its token again (after a restart of its database or its
+/// workers it comes back by itself).
+pub fn wait_until_up(peer: &Peer) {
+    assert!(came_back(peer), "the peer did not come back within 120 s");
+}
+
+fn came_back(peer: &Peer) -> bool {
+    let until = Instant::now() + Duration::from_secs(120);
+    while !server::answers(peer) {
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    true
+}
+
 impl Drop for Exclusive {
-    /// A chaos test that failed half-way must not leave the next test a broken peer.
+    /// A chaos test that failed half-way must not leave the next test a broken peer (no
+    /// assertion here: it may run while a test panics).
     fn drop(&mut self) {
         if !server::answers(self.peer) {
             server::start_again(self.peer);
+            came_back(self.peer);
         }
     }
 }
