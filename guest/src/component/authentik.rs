@@ -114,7 +114,7 @@ impl Authentik<'_> {
         let doing = "creating the group";
         self.client
             .retrying(&Method::Post, api::CREATE_TARGET, async |attempt| {
-                let (trouble, reason) = match self
+                let (trouble, reason, looked_up) = match self
                     .client
                     .post_json_once(api::CREATE_TARGET, &body)
                     .await
@@ -138,7 +138,7 @@ impl Authentik<'_> {
                                 return Attempt::Settled(self.continue_from(name, block).await);
                             }
                             (CreateStep::Retry, Some(fault)) => {
-                                (response.trouble(fault), fault.to_string())
+                                (response.trouble(fault), fault.to_string(), false)
                             }
                             (CreateStep::LookUpThenRetry, Some(fault)) => {
                                 let reason = self.describe_failure(&response);
@@ -147,7 +147,7 @@ impl Authentik<'_> {
                                 {
                                     return Attempt::Settled(settled);
                                 }
-                                (response.trouble(fault), reason)
+                                (response.trouble(fault), reason, true)
                             }
                             _ => {
                                 let failed = self.failed(doing, &response);
@@ -166,7 +166,7 @@ impl Authentik<'_> {
                             {
                                 return Attempt::Settled(settled);
                             }
-                            (no_answer.trouble, reason)
+                            (no_answer.trouble, reason, true)
                         }
                         _ => {
                             let failed = no_answer.message;
@@ -178,9 +178,13 @@ impl Authentik<'_> {
                     1 => String::new(),
                     n => format!(" (after {n} attempts)"),
                 };
-                let given_up = WriteFailure::Failed(format!(
-                    "{doing} failed{attempts}: {reason}; the group was not in Authentik when looked up after the last attempt: re-run to converge"
-                ));
+                let settled = match looked_up {
+                    true => "; the group was not in Authentik when looked up after the last attempt: re-run to converge",
+                    // A 429: the server did not process it.
+                    false => "",
+                };
+                let given_up =
+                    WriteFailure::Failed(format!("{doing} failed{attempts}: {reason}{settled}"));
                 Attempt::Again {
                     trouble,
                     reason,
@@ -322,7 +326,13 @@ impl Authentik<'_> {
                 if attempt > 1 {
                     match self.reread(&current.pk).await {
                         Ok(group) => *latest.borrow_mut() = group,
-                        Err(failure) => return Attempt::Settled(PatchEnd::Done(Err(failure))),
+                        // The earlier attempt's outcome is not known either.
+                        Err(WriteFailure::Failed(e) | WriteFailure::NotSent(e)) => {
+                            let failed = WriteFailure::Failed(format!(
+                                "the last update got no usable answer, and {e}; whether it took effect is unknown: re-run to converge"
+                            ));
+                            return Attempt::Settled(PatchEnd::Done(Err(failed)));
+                        }
                     }
                 }
                 let group = latest.borrow().clone();

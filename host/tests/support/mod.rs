@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // Each test file uses part of this.
 
+pub mod chaos;
 pub mod job;
 
 use serde_json::Value;

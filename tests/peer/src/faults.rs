@@ -6,7 +6,6 @@
 
 use crate::server::{self, Peer};
 use std::fs::{File, OpenOptions};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The peer, held for one chaos test alone.
@@ -43,21 +42,9 @@ impl Exclusive {
     /// Runs `fault FAULT ARGS` against the peer and returns when it is injected (for `pause`,
     /// when the pause is over).
     pub fn inject(&self, fault: &str, args: &[&str]) {
-        let output = Command::new("bash")
-            .arg(server::scripts_dir().join("fault"))
-            .arg("--state-dir")
-            .arg(server::state_dir())
-            .arg(fault)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("running bash shared/authentik/fault");
-        assert!(
-            output.status.success(),
-            "fault {fault} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let mut all = vec![fault];
+        all.extend_from_slice(args);
+        server::run_script("fault", &all);
     }
 
     /// Starts the peer again on its port after `server-stop` (`up` is idempotent otherwise),

@@ -153,17 +153,24 @@ pub(crate) fn start_again(peer: &Peer) {
         .next()
         .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
         .unwrap_or_else(|| panic!("no port in the peer's URL {}", peer.url));
+    run_script("up", &["--port", &port.to_string()]);
+}
+
+/// Runs `shared/authentik/NAME --state-dir STATE ARGS` and panics with its stderr unless it
+/// succeeded.
+pub(crate) fn run_script(name: &str, args: &[&str]) {
     let output = Command::new("bash")
-        .arg(scripts_dir().join("up"))
-        .args(["--port", &port.to_string()])
+        .arg(scripts_dir().join(name))
         .arg("--state-dir")
         .arg(state_dir())
+        .args(args)
         .stdin(Stdio::null())
         .output()
-        .expect("running bash shared/authentik/up");
+        .unwrap_or_else(|e| panic!("running bash shared/authentik/{name}: {e}"));
     assert!(
         output.status.success(),
-        "shared/authentik/up could not start the peer again ({}): {}",
+        "shared/authentik/{name} {} failed ({}): {}",
+        args.join(" "),
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
