@@ -143,7 +143,7 @@ impl Authentik<'_> {
                             (CreateStep::LookUpThenRetry, Some(fault)) => {
                                 let reason = self.describe_failure(&response);
                                 if let Some(settled) =
-                                    self.look_up_before_retrying(name, block, &reason).await
+                                    self.found_and_written(name, block, &reason).await
                                 {
                                     return Attempt::Settled(settled);
                                 }
@@ -162,7 +162,7 @@ impl Authentik<'_> {
                         CreateStep::LookUpThenRetry => {
                             let reason = no_answer.message;
                             if let Some(settled) =
-                                self.look_up_before_retrying(name, block, &reason).await
+                                self.found_and_written(name, block, &reason).await
                             {
                                 return Attempt::Settled(settled);
                             }
@@ -195,8 +195,8 @@ impl Authentik<'_> {
     }
 
     /// A create that may have been applied (`reason` says why it is not known): the outcome if
-    /// the group is there now, `None` to try again.
-    async fn look_up_before_retrying(
+    /// the group is there now (written onto by the usual rules), `None` if it is not.
+    async fn found_and_written(
         &self,
         name: &str,
         block: &Attributes,
@@ -219,11 +219,8 @@ impl Authentik<'_> {
         block: &Attributes,
         failure: String,
     ) -> Result<(), WriteFailure> {
-        match self.find_by_name(name).await {
-            Ok(Some(found)) => self.write_block_onto(&found, block).await,
-            Ok(None) => Err(WriteFailure::Failed(failure)),
-            Err(e) => Err(WriteFailure::Failed(unknown(&failure, "looked up", &e))),
-        }
+        let settled = self.found_and_written(name, block, &failure).await;
+        settled.unwrap_or(Err(WriteFailure::Failed(failure)))
     }
 
     /// Authentik says the name is taken: someone created the group during this run. The block
@@ -299,13 +296,13 @@ impl Authentik<'_> {
         pk: &str,
         block: &Attributes,
     ) -> Result<(), WriteFailure> {
-        let doing = "re-reading the group before the update";
-        let Some(current) = self.read_group(pk, doing).await? else {
-            return Err(WriteFailure::Failed(
-                "the group was deleted while this run was working; nothing was written".to_owned(),
-            ));
-        };
-        let current = self.with_ancestry(current).await?;
+        let current = self
+            .reread(
+                pk,
+                "re-reading the group before the update",
+                "the group was deleted while this run was working; nothing was written",
+            )
+            .await?;
         self.write_block_onto(&current, block).await
     }
 
@@ -324,7 +321,12 @@ impl Authentik<'_> {
             .client
             .retrying(&Method::Patch, &target, async |attempt| {
                 if attempt > 1 {
-                    match self.reread(&current.pk).await {
+                    let reread = self.reread(
+                        &current.pk,
+                        "re-reading the group before sending the update again",
+                        "the group was deleted while this run was working",
+                    );
+                    match reread.await {
                         Ok(group) => *latest.borrow_mut() = group,
                         // The earlier attempt's outcome is not known either.
                         Err(WriteFailure::Failed(e) | WriteFailure::NotSent(e)) => {
@@ -406,14 +408,17 @@ impl Authentik<'_> {
         }
     }
 
-    /// The group `pk` read again, with its ancestry, before a write is sent again.
-    async fn reread(&self, pk: &str) -> Result<ExistingGroup, WriteFailure> {
-        let doing = "re-reading the group before sending the update again";
+    /// The group `pk` read again, with its ancestry, before a write (`doing` says which);
+    /// `deleted` is the failure if it is gone.
+    async fn reread(
+        &self,
+        pk: &str,
+        doing: &str,
+        deleted: &str,
+    ) -> Result<ExistingGroup, WriteFailure> {
         match self.read_group(pk, doing).await? {
             Some(group) => Ok(self.with_ancestry(group).await?),
-            None => Err(WriteFailure::Failed(
-                "the group was deleted while this run was working".to_owned(),
-            )),
+            None => Err(WriteFailure::Failed(deleted.to_owned())),
         }
     }
 

@@ -268,11 +268,8 @@ impl Client {
         first_failure: Duration,
         reason: &str,
     ) -> bool {
-        let shared = self.outage_of(method);
-        let mut outage = shared.get();
         let now = Duration::from_nanos(monotonic_clock::now());
-        let lasted = retry::lasted(&mut outage, first_failure, now);
-        shared.set(outage);
+        let lasted = self.with_outage(method, |outage| retry::lasted(outage, first_failure, now));
         let jitter =
             (wasi::random::insecure::get_insecure_random_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let Some(delay) = retry::next_delay(&self.policy, trouble, failed_attempt, lasted, jitter)
@@ -298,9 +295,13 @@ impl Client {
         true
     }
 
-    /// The outage state `method`'s requests share: reads', or writes'.
-    fn outage_of(&self, method: &Method) -> &Cell<Outage> {
-        &self.outages[usize::from(!matches!(method, Method::Get))]
+    /// `change` applied to the outage state `method`'s requests share: reads', or writes'.
+    fn with_outage<R>(&self, method: &Method, change: impl FnOnce(&mut Outage) -> R) -> R {
+        let shared = &self.outages[usize::from(!matches!(method, Method::Get))];
+        let mut outage = shared.get();
+        let result = change(&mut outage);
+        shared.set(outage);
+        result
     }
 
     /// Sends one request and reads the whole answer. `Err` means no HTTP answer was read.
@@ -349,10 +350,7 @@ impl Client {
         let response = self.read(response).await?;
         // The server answered as the API does: an outage of this kind of request is over.
         if response.fault(expects_json).is_none() {
-            let shared = self.outage_of(method);
-            let mut outage = shared.get();
-            outage.answered();
-            shared.set(outage);
+            self.with_outage(method, Outage::answered);
         }
         Ok(response)
     }
