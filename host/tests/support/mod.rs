@@ -6,6 +6,7 @@
 
 pub mod chaos;
 pub mod job;
+pub mod mcp;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -57,8 +58,12 @@ pub fn tenant_sync(args: &[&str], env: &[(&str, &str)], secrets: &[&str]) -> Ran
 }
 
 /// The binary with `args` and exactly `env` (and the shared cache), stdin closed.
+/// `TENANT_SYNC_BIN_UNDER_TEST` names another build (an earlier commit's, to watch a new test
+/// fail without its fix).
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tenant-sync"));
+    let binary = std::env::var_os("TENANT_SYNC_BIN_UNDER_TEST")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_tenant-sync").into());
+    let mut command = Command::new(binary);
     command
         .args(args)
         .env_clear()
