@@ -17,6 +17,7 @@ pub mod onepassword;
 pub mod outcome;
 pub mod plan;
 pub mod report;
+pub mod report_schema;
 pub mod retry;
 pub mod secrets;
 pub mod selection;

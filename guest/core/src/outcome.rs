@@ -90,6 +90,16 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    pub const ALL: [FailureKind; 7] = [
+        FailureKind::Usage,
+        FailureKind::InvalidConfig,
+        FailureKind::InvalidMapping,
+        FailureKind::Upstream,
+        FailureKind::Limit,
+        FailureKind::Stopped,
+        FailureKind::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Usage => "usage",

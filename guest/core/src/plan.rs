@@ -98,6 +98,16 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::Create,
+        Action::Update,
+        Action::Adopt,
+        Action::Unchanged,
+        Action::Conflict,
+        Action::Orphan,
+        Action::Skipped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",

@@ -22,6 +22,14 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Planned,
+        Status::Applied,
+        Status::Failed,
+        Status::Skipped,
+        Status::NotAttempted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Planned => "planned",
