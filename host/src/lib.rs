@@ -17,10 +17,12 @@ pub mod held;
 pub mod in_flight;
 pub mod loading;
 pub mod logging;
+pub mod mcp;
 pub mod outcome;
 pub mod output;
 pub mod runtime;
 pub mod sandbox;
+pub mod session;
 pub mod stdout;
 // Used by build.rs; compiled here so its decisions are unit-tested.
 pub mod stop;

@@ -47,6 +47,7 @@ struct State {
     signal: AtomicU8,
     forced: AtomicBool,
     forced_now: Notify,
+    requested_now: Notify,
 }
 
 impl Stop {
@@ -60,6 +61,18 @@ impl Stop {
             .0
             .signal
             .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+        self.0.requested_now.notify_waiters();
+    }
+
+    /// Resolves once a stop was requested.
+    pub async fn stopping(&self) -> Signal {
+        loop {
+            let notified = self.0.requested_now.notified();
+            if let Some(signal) = self.requested() {
+                return signal;
+            }
+            notified.await;
+        }
     }
 
     /// The signal that asked the run to stop, if one did.
@@ -143,5 +156,18 @@ mod tests {
         stop.force();
         waiter.await.unwrap();
         stop.forced().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_wakes_whoever_waits_for_it() {
+        let stop = Stop::default();
+        let waiter = tokio::spawn({
+            let stop = stop.clone();
+            async move { stop.stopping().await }
+        });
+        tokio::task::yield_now().await;
+        stop.request(Signal::Term);
+        assert_eq!(waiter.await.unwrap(), Signal::Term);
+        assert_eq!(stop.stopping().await, Signal::Term);
     }
 }

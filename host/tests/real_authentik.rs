@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use support::Ran;
 use support::job::*;
+use support::mcp::call;
 use tenant_sync_peer::{Relay, Scratch, authentik};
 
 mod support;
@@ -639,4 +640,36 @@ fn a_group_under_a_superuser_group_is_a_conflict_at_any_depth_unless_allowed() {
     let mut expected = job.block("acme", "user");
     expected["team"] = json!("ops");
     assert_eq!(job.stored_group("grandchild")["attributes"], expected);
+}
+
+/// The hot path: one tenant through `tenant-sync mcp`, under the official MCP client, read
+/// back from Authentik; the same call again writes nothing.
+#[test]
+fn one_tenant_through_mcp_is_created_read_back_and_a_repeat_writes_nothing() {
+    let job = Job::new("mcp", THREE);
+    let sync = call(
+        "authentik_sync_tenant_mapping",
+        json!({"tenants": ["acme"]}),
+    );
+    let (driven, ran) = job.mcp(&["--allow-writes"], json!([sync, sync]));
+    let [first, repeat] = &driven.results[..] else {
+        panic!("{:?}", driven.results)
+    };
+    assert_eq!(first["isError"], false, "{first}");
+    assert_eq!(
+        first["structuredContent"]["summary"]["create"], 2,
+        "{first}"
+    );
+    for (name, role) in [("acme-admins", "admin"), ("acme-users", "user")] {
+        let stored = job.stored_group(name);
+        assert_eq!(stored["attributes"], job.block("acme", role), "{name}");
+    }
+    let names: Vec<String> = job.stored().into_iter().map(|(name, _)| name).collect();
+    assert!(!names.contains(&"globex-users".to_owned()), "{names:?}");
+    assert_eq!(
+        repeat["structuredContent"]["summary"]["unchanged"], 2,
+        "{repeat}"
+    );
+    let written = writes(&ran, &job.peer().url);
+    assert_eq!(written.len(), 2, "the repeat wrote: {written:?}");
 }

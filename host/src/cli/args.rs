@@ -27,6 +27,21 @@ pub struct RunArgs {
     /// Also log every HTTP request (method, origin, path, status, duration) as Debug events.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Reconcile only this group of the mapping (repeatable): each selected group is looked up by
+    /// name instead of listing all groups; orphans are not reported.
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
+    /// Reconcile only the groups of this tenant (repeatable; with --group, both sets).
+    #[arg(long = "tenant", value_name = "ID")]
+    pub tenants: Vec<String>,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+/// What every run of a process is given, whichever command runs it: the services, their
+/// tokens, the component and its limits. `run` uses it once, `mcp` for every tool call.
+#[derive(Args)]
+pub struct ServiceArgs {
     /// Most Authentik requests in flight at once: writes, and list pages after the first (1 = one at a time).
     #[arg(long, default_value_t = defaults::CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=i64::from(defaults::MAX_CONCURRENCY)))]
     pub concurrency: u32,
@@ -59,13 +74,6 @@ pub struct RunArgs {
     /// this they are conflicts, left untouched.
     #[arg(long)]
     pub allow_superuser_groups: bool,
-    /// Reconcile only this group of the mapping (repeatable): each selected group is looked up by
-    /// name instead of listing all groups; orphans are not reported.
-    #[arg(long = "group", value_name = "NAME")]
-    pub groups: Vec<String>,
-    /// Reconcile only the groups of this tenant (repeatable; with --group, both sets).
-    #[arg(long = "tenant", value_name = "ID")]
-    pub tenants: Vec<String>,
     #[arg(long, value_name = "SECONDS", help = retry_budget_help(), value_parser = clap::value_parser!(u32).range(1..=i64::from(defaults::MAX_RETRY_BUDGET_SECS)))]
     pub retry_budget_secs: Option<u32>,
     #[command(flatten)]

@@ -4,6 +4,8 @@
 
 mod args;
 mod mapping_file;
+mod mcp;
+mod prepare;
 mod run;
 mod validate;
 
@@ -32,6 +34,9 @@ enum Command {
     Run(Box<RunArgs>),
     /// Check a mapping file offline; print the normalized desired state or every problem.
     Validate(ValidateArgs),
+    /// Serve the sync, plan and validate tools to an MCP client on stdio (the on-demand hot
+    /// path). Writes only with --allow-writes.
+    Mcp(Box<mcp::McpArgs>),
     /// Print the JSON Schema (2020-12) of the mapping document, for editors and pre-merge checks.
     Schema,
     /// Show a dry run, an apply and a no-op re-run against built-in fake services.
@@ -85,6 +90,7 @@ pub fn main(log: &LogSink) -> Exit {
     let started = std::time::Instant::now();
     let exit = match cli.command {
         Command::Run(args) => tokio.block_on(run::run(*args, log)),
+        Command::Mcp(args) => tokio.block_on(mcp::mcp(*args, log)),
         Command::Validate(args) => tokio.block_on(validate::validate(args, log)),
         Command::Schema => schema(log),
         #[cfg(feature = "demo")]

@@ -2,6 +2,7 @@
 //! prefix on the real Authentik, the `tenant-sync` binary run against it, and what the run and
 //! the server say afterwards.
 
+use super::mcp::{Driven, drive};
 use super::{Ran, tenant_sync};
 use serde_json::{Value, json};
 use tenant_sync_core::defaults::{FIELD, ITEM, VAULT};
@@ -80,6 +81,31 @@ impl Job {
             ],
             &[OP_TOKEN, &self.peer().token, token],
         )
+    }
+
+    /// `tenant-sync mcp ARGS` (verbose, with this job's manager id) under the official MCP
+    /// client, running `steps`; its stderr as a run's, to count requests.
+    pub fn mcp(&self, args: &[&str], steps: Value) -> (Driven, Ran) {
+        let peer = self.peer();
+        let mut full = vec!["--verbose", "--manager-id", &self.manager];
+        full.extend_from_slice(args);
+        let driven = drive(
+            &full,
+            &[
+                ("OP_CONNECT_HOST", &self.op.url()),
+                ("AUTHENTIK_URL", &peer.url),
+                ("OP_TOKEN", OP_TOKEN),
+                ("AUTHENTIK_TOKEN", &peer.token),
+            ],
+            steps,
+            &[OP_TOKEN, &peer.token],
+        );
+        let ran = Ran {
+            code: 0,
+            stdout: String::new(),
+            stderr: driven.stderr.clone(),
+        };
+        (driven, ran)
     }
 
     /// The test's groups as Authentik stores them, by name relative to the prefix.
