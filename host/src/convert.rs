@@ -5,6 +5,7 @@
 use crate::bindings::types;
 use tenant_sync_core::managed::{AttributeChange, MANAGED_KEYS};
 use tenant_sync_core::mapping::ValidationIssue;
+use tenant_sync_core::onepassword::ItemIds;
 use tenant_sync_core::plan::Action;
 use tenant_sync_core::report::{GroupReport, Report, RequestCounts, Status, Summary};
 use tenant_sync_core::untrusted::excerpt;
@@ -26,6 +27,10 @@ pub fn report(report: types::Report) -> Result<Report, String> {
         },
         warnings: report.warnings.iter().map(issue).collect(),
         dry_run: report.dry_run,
+        source_item: report.source_item.map(|at| ItemIds {
+            vault: at.vault_id,
+            item: at.item_id,
+        }),
     })
 }
 
@@ -115,6 +120,7 @@ mod tests {
     fn wit_report(key: &str, after: &str) -> types::Report {
         types::Report {
             dry_run: true,
+            source_item: None,
             summary: types::Summary {
                 create: 1,
                 update: 0,

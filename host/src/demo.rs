@@ -38,6 +38,7 @@ pub async fn run(runtime: &Runtime) -> Exit {
             vault: None,
             item: None,
             field: None,
+            known: None,
         }),
         authentik_url: ak.url(),
         dry_run,

@@ -85,6 +85,7 @@ impl World {
                 vault: None,
                 item: None,
                 field: None,
+                known: None,
             }),
             authentik_url: self.ak.url(),
             dry_run,

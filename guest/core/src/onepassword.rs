@@ -62,6 +62,11 @@ pub enum NotFound {
     },
     #[error("1Password returned an entry with an empty id")]
     EmptyId,
+    /// `id` is 1Password's text, already an excerpt.
+    #[error(
+        "1Password returned the id {id:?}, not one of its own (26 lower-case letters and digits)"
+    )]
+    NotAnId { id: String },
     #[error("field {label:?} of item {item:?} has no text value")]
     FieldNotText { item: String, label: String },
     #[error("item {item:?} has {count} fields labelled {label:?}; keep one")]
@@ -149,7 +154,60 @@ fn exactly_one(
     if first.id.is_empty() {
         return Err(NotFound::EmptyId);
     }
+    if !is_id(&first.id) {
+        return Err(NotFound::NotAnId {
+            id: excerpt(&first.id),
+        });
+    }
     Ok(first.id)
+}
+
+/// Where the mapping item is: the ids a full lookup found, which later runs of one process (the
+/// MCP server's calls) may read it by directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemIds {
+    pub vault: String,
+    pub item: String,
+}
+
+#[derive(Deserialize)]
+struct ItemIdentity {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    vault: Option<VaultRef>,
+    /// `ARCHIVED` or `DELETED`; absent for a live item.
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// Whether `text` has the shape of a 1Password Connect vault or item id (`^[\da-z]{26}$`):
+/// ids go into request paths, so nothing else (`..`, a slash) is used as one.
+pub fn is_id(text: &str) -> bool {
+    text.len() == 26
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+}
+
+#[derive(Deserialize)]
+struct VaultRef {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// Whether an item read directly by its ids (`GET /v1/vaults/{vault}/items/{item}`) is still
+/// the mapping item: those ids, titled exactly `title`, neither archived nor deleted. An item
+/// renamed, moved, archived or replaced is not, and the caller looks the title up again.
+pub fn is_item(body: &[u8], at: &ItemIds, title: &str) -> bool {
+    serde_json::from_slice::<ItemIdentity>(body).is_ok_and(|item| {
+        item.id.as_deref() == Some(at.item.as_str())
+            && item.title.as_deref() == Some(title)
+            && item.vault.and_then(|v| v.id).as_deref() == Some(at.vault.as_str())
+            && item.state.is_none()
+    })
 }
 
 /// Where in the item the document is.
@@ -250,24 +308,66 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_item_read_by_id_is_the_mapping_only_with_its_ids_and_exact_title() {
+        let at = ItemIds {
+            vault: "v".repeat(26),
+            item: "i".repeat(26),
+        };
+        let item = |id: &str, title: &str, vault: &str| {
+            serde_json::to_vec(&serde_json::json!({
+                "id": id, "title": title, "vault": {"id": vault}, "category": "PASSWORD"
+            }))
+            .unwrap()
+        };
+        let (v, i) = (at.vault.as_str(), at.item.as_str());
+        assert!(is_item(&item(i, "mapping", v), &at, "mapping"));
+        assert!(
+            !is_item(&item(i, "mapping (old)", v), &at, "mapping"),
+            "renamed"
+        );
+        assert!(
+            !is_item(&item(i, "mapping", "other"), &at, "mapping"),
+            "moved"
+        );
+        assert!(
+            !is_item(&item("other", "mapping", v), &at, "mapping"),
+            "another item"
+        );
+        let mut archived: Value = serde_json::from_slice(&item(i, "mapping", v)).unwrap();
+        archived["state"] = "ARCHIVED".into();
+        assert!(
+            !is_item(archived.to_string().as_bytes(), &at, "mapping"),
+            "archived"
+        );
+        assert!(!is_item(br#"{"id": "x"}"#, &at, "mapping"));
+        assert!(!is_item(b"<html>", &at, "mapping"));
+    }
+
+    #[test]
     fn finds_the_vault_and_item_by_exact_name() {
-        let vaults = br#"[{"id":"v1","name":"IAmWorkin2"},{"id":"v2","name":"IAmWorkin"}]"#;
-        assert_eq!(find_vault(vaults, "IAmWorkin").unwrap(), "v2");
+        let vaults = br#"[{"id":"v1aaaaaaaaaaaaaaaaaaaaaaaa","name":"IAmWorkin2"},{"id":"v2aaaaaaaaaaaaaaaaaaaaaaaa","name":"IAmWorkin"}]"#;
+        assert_eq!(
+            find_vault(vaults, "IAmWorkin").unwrap(),
+            "v2aaaaaaaaaaaaaaaaaaaaaaaa"
+        );
         assert!(
             find_vault(vaults, "iamworkin")
                 .unwrap_err()
                 .to_string()
                 .contains("no vault named")
         );
-        let twins = br#"[{"id":"v1","name":"A"},{"id":"v2","name":"A"}]"#;
+        let twins = br#"[{"id":"v1aaaaaaaaaaaaaaaaaaaaaaaa","name":"A"},{"id":"v2aaaaaaaaaaaaaaaaaaaaaaaa","name":"A"}]"#;
         assert!(
             find_vault(twins, "A")
                 .unwrap_err()
                 .to_string()
                 .contains("2 vaults are named")
         );
-        let items = br#"[{"id":"i1","title":"m","vault":{"id":"v"},"category":"DOCUMENT"}]"#;
-        assert_eq!(find_item(items, "V", "m").unwrap(), "i1");
+        let items = br#"[{"id":"i1aaaaaaaaaaaaaaaaaaaaaaaa","title":"m","vault":{"id":"v"},"category":"DOCUMENT"}]"#;
+        assert_eq!(
+            find_item(items, "V", "m").unwrap(),
+            "i1aaaaaaaaaaaaaaaaaaaaaaaa"
+        );
         assert!(
             find_item(b"[]", "V", "m")
                 .unwrap_err()
@@ -359,5 +459,23 @@ mod tests {
             panic!()
         };
         assert!(name.len() < 2_000, "{} bytes", name.len());
+    }
+
+    #[test]
+    fn only_ids_of_connects_shape_are_used_in_paths() {
+        assert!(is_id("abcdefghijklmnopqrstuvwxy0"));
+        for bad in [
+            "..",
+            "abcdefghijklmnopqrstuvwxyZ",
+            "abcdefghijklmnopqrstuvwx/0",
+            "",
+        ] {
+            assert!(!is_id(bad), "{bad}");
+        }
+        let vaults = br#"[{"id": "..", "name": "IAmWorkin"}]"#;
+        assert!(matches!(
+            find_vault(vaults, "IAmWorkin"),
+            Err(NotFound::NotAnId { .. })
+        ));
     }
 }

@@ -3,6 +3,7 @@
 
 use super::managed::AttributeChange;
 use super::mapping::ValidationIssue;
+use super::onepassword::ItemIds;
 use super::plan::{Action, PlannedGroup};
 use super::secrets::Redactor;
 use super::untrusted::{json_terminal_safe, terminal_safe};
@@ -78,6 +79,9 @@ pub struct Report {
     pub groups: Vec<GroupReport>,
     pub requests: RequestCounts,
     pub warnings: Vec<ValidationIssue>,
+    /// The 1Password item the mapping was read from, for a host that reads it again directly;
+    /// not part of the JSON report.
+    pub source_item: Option<ItemIds>,
 }
 
 impl Report {
@@ -165,6 +169,7 @@ pub fn build(
         groups,
         requests,
         warnings,
+        source_item: None,
     }
 }
 
@@ -514,6 +519,7 @@ mod tests {
                 field: Some("label".into()),
                 message: "is long".into(),
             }],
+            source_item: None,
         };
         let json: Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(
@@ -569,6 +575,7 @@ mod tests {
             requests: RequestCounts::default(),
             warnings: Vec::new(),
             dry_run: true,
+            source_item: None,
         };
         let text = report.to_text();
         assert!(

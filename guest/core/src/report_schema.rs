@@ -198,6 +198,7 @@ mod tests {
                 field: Some("x".into()),
                 message: "unknown".into(),
             }],
+            source_item: None,
         }
     }
 

@@ -48,6 +48,7 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
             vault: Some(get("TENANT_SYNC_OP_VAULT").unwrap_or_else(|| defaults::VAULT.to_owned())),
             item: Some(get("TENANT_SYNC_OP_ITEM").unwrap_or_else(|| defaults::ITEM.to_owned())),
             field: Some(get("TENANT_SYNC_OP_FIELD").unwrap_or_else(|| defaults::FIELD.to_owned())),
+            known: None,
         }),
         (None, None) => {
             return Err(format!(

@@ -9,6 +9,7 @@ use super::wit::{MappingSource, SyncOptions};
 use std::collections::BTreeMap;
 use tenant_sync_core::defaults;
 use tenant_sync_core::endpoint::Endpoint;
+use tenant_sync_core::onepassword::ItemIds;
 use tenant_sync_core::retry::Policy;
 use tenant_sync_core::secrets::Redactor;
 
@@ -103,6 +104,10 @@ pub fn resolve<'a>(
                     vault: at.vault.as_deref().unwrap_or(defaults::VAULT),
                     item: at.item.as_deref().unwrap_or(defaults::ITEM),
                     field: at.field.as_deref().unwrap_or(defaults::FIELD),
+                    known: at.known.as_ref().map(|ids| ItemIds {
+                        vault: ids.vault_id.clone(),
+                        item: ids.item_id.clone(),
+                    }),
                 },
             )
         }

@@ -50,6 +50,10 @@ pub fn report(report: Report) -> wit::Report {
     let s = report.summary;
     wit::Report {
         dry_run: report.dry_run,
+        source_item: report.source_item.map(|at| wit::OnepasswordItem {
+            vault_id: at.vault,
+            item_id: at.item,
+        }),
         summary: wit::Summary {
             create: s.create,
             update: s.update,

@@ -1,48 +1,83 @@
 //! Reads the mapping document from 1Password Connect: vault by name → item by title → field or
-//! file. Three or four GETs, each answer checked before the next.
+//! file. Three or four GETs, each answer checked before the next; one or two when the host
+//! already knows the item's ids and the item still has them.
 
 use super::failure::Upstream;
 use super::http::{Client, Response};
 use super::wit::Service;
-use tenant_sync_core::onepassword::{self as op, DocumentLocation};
+use tenant_sync_core::onepassword::{self as op, DocumentLocation, ItemIds};
 
 pub struct Location<'a> {
     pub vault: &'a str,
     pub item: &'a str,
     pub field: &'a str,
+    /// Where an earlier run of this host found the item: read directly, if it is still there.
+    pub known: Option<ItemIds>,
 }
 
-pub async fn read_document(client: &Client, at: &Location<'_>) -> Result<String, Upstream> {
+/// The mapping document, and where it was read.
+pub async fn read_document(
+    client: &Client,
+    at: &Location<'_>,
+) -> Result<(String, ItemIds), Upstream> {
     let fail = |status: Option<u16>, message: String| Upstream {
         service: Service::Onepassword,
         status,
         message,
     };
+    if let Some(known) = at
+        .known
+        .as_ref()
+        .filter(|k| op::is_id(&k.vault) && op::is_id(&k.item))
+    {
+        let target = op::item_target(&known.vault, &known.item);
+        match fetch_json(client, &target, "reading the item", &fail).await {
+            Ok(item) if op::is_item(&item.body, known, at.item) => {
+                let document = read_from(client, at, known, &item.body, &fail).await?;
+                return Ok((document, known.clone()));
+            }
+            // Renamed, moved or gone since: looked up by name as if it were the first time.
+            Ok(_) => {}
+            Err(gone) if gone.status == Some(404) => {}
+            Err(other) => return Err(other),
+        }
+    }
     let vaults = fetch_json(client, op::VAULTS_TARGET, "listing vaults", &fail).await?;
-    let vault_id = op::find_vault(&vaults.body, at.vault).map_err(|e| fail(None, e.to_string()))?;
+    let vault = op::find_vault(&vaults.body, at.vault).map_err(|e| fail(None, e.to_string()))?;
     let items = fetch_json(
         client,
-        &op::items_target(&vault_id, at.item),
+        &op::items_target(&vault, at.item),
         "finding the item",
         &fail,
     )
     .await?;
-    let item_id =
+    let item =
         op::find_item(&items.body, at.vault, at.item).map_err(|e| fail(None, e.to_string()))?;
+    let found = ItemIds { vault, item };
     let item = fetch_json(
         client,
-        &op::item_target(&vault_id, &item_id),
+        &op::item_target(&found.vault, &found.item),
         "reading the item",
         &fail,
     )
     .await?;
-    match op::locate_document(&item.body, at.item, at.field)
-        .map_err(|e| fail(None, e.to_string()))?
-    {
+    let document = read_from(client, at, &found, &item.body, &fail).await?;
+    Ok((document, found))
+}
+
+/// The document in the item `body` read from `ids`: its field, or its file downloaded.
+async fn read_from(
+    client: &Client,
+    at: &Location<'_>,
+    ids: &ItemIds,
+    body: &[u8],
+    fail: &impl Fn(Option<u16>, String) -> Upstream,
+) -> Result<String, Upstream> {
+    match op::locate_document(body, at.item, at.field).map_err(|e| fail(None, e.to_string()))? {
         DocumentLocation::Field(text) => Ok(text),
         DocumentLocation::File { id, name } => {
-            let target = op::file_content_target(&vault_id, &item_id, &id);
-            let file = fetch(client, &target, "downloading the document", &fail, false).await?;
+            let target = op::file_content_target(&ids.vault, &ids.item, &id);
+            let file = fetch(client, &target, "downloading the document", fail, false).await?;
             String::from_utf8(file.body).map_err(|e| {
                 fail(
                     None,

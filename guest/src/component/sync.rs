@@ -45,11 +45,12 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         &run.manager,
         options.dry_run,
     );
-    let document: Cow<str> = match &run.source {
+    let (document, source_item): (Cow<str>, _) = match &run.source {
         Source::Onepassword(client, at) => {
-            Cow::Owned(onepassword::read_document(client, at).await?)
+            let (document, found) = onepassword::read_document(client, at).await?;
+            (Cow::Owned(document), Some(found))
         }
-        Source::Inline(text) => Cow::Borrowed(text),
+        Source::Inline(text) => (Cow::Borrowed(text), None),
     };
     let desired = mapping::validate(&document).map_err(Failure::Mapping)?;
     for warning in &desired.warnings {
@@ -125,13 +126,14 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
         onepassword: run.source.requests(),
         authentik: run.authentik.requests(),
     };
-    let report = report::build(
+    let mut report = report::build(
         planned,
         &outcomes,
         options.dry_run,
         requests,
         desired.warnings,
     );
+    report.source_item = source_item;
     events::report(&report);
     if report.summary.failed > 0 || report.summary.not_attempted > 0 {
         Err(Failure::Partial(report))

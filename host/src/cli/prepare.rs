@@ -97,6 +97,7 @@ fn granted(args: &ServiceArgs, format: Format, log: &LogSink) -> Result<Granted,
                 vault: Some(args.op_vault.clone()),
                 item: Some(args.op_item.clone()),
                 field: Some(args.op_field.clone()),
+                known: None,
             })
         }
         (None, None) => {
