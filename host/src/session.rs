@@ -1,13 +1,25 @@
 //! A prepared run: what it is granted, its pooled HTTP client and the compiled component. `run`
 //! calls it once; `mcp` once per tool call, so the calls share the compiled code and the
 //! connections, and each runs in its own instance. `cli::prepare` makes one from the flags.
+//! A session also remembers where the last call found the mapping item in 1Password, so the
+//! next call reads it directly (one request, not three) until the lookup is due again.
 
-use crate::bindings::types::{DesiredState, MappingSource, SyncOptions, ValidationIssue};
+use crate::bindings::types::{
+    DesiredState, MappingSource, OnepasswordItem, OnepasswordLocation, SyncError, SyncOptions,
+    ValidationIssue,
+};
 use crate::logging::LogSink;
 use crate::outcome::CallResult;
 use crate::runtime::{RunFailure, Runtime};
 use crate::sandbox::Grants;
 use crate::stop::Stop;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long the ids of a lookup by name are reused before the next call looks the item up by
+/// name again: a second item given the same title is refused as ambiguous within this time,
+/// as every `run` refuses it.
+pub const ITEM_LOOKUP_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// Which part of the mapping one call reconciles, and whether it writes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,6 +36,8 @@ pub struct Session {
     /// Every call's grants but its stop, which is the caller's.
     grants: Grants,
     settings: Settings,
+    /// Where the last lookup by name found the mapping item, and when.
+    found: Mutex<Option<(OnepasswordItem, Instant)>>,
 }
 
 /// The options every call of a session shares.
@@ -44,6 +58,7 @@ impl Session {
             runtime,
             grants,
             settings,
+            found: Mutex::new(None),
         }
     }
 
@@ -53,7 +68,42 @@ impl Session {
             stop: stop.clone(),
             ..self.grants.clone()
         };
-        self.runtime.sync(&grants, &self.options(selection)).await
+        let started = Instant::now();
+        let known = self.known_item(started);
+        let result = self
+            .runtime
+            .sync(&grants, &self.options(selection, known.clone()))
+            .await;
+        self.remember(known, started, &result);
+        result
+    }
+
+    /// The item's ids, while the lookup that found them is recent enough to skip.
+    fn known_item(&self, now: Instant) -> Option<OnepasswordItem> {
+        let found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        reusable(found.as_ref(), now)
+    }
+
+    /// What a call that `started` then found: ids other than the ones it was given come from a
+    /// lookup by name, made after it started (counted from then, so they are never kept longer),
+    /// and replace only what an earlier lookup found. A call that failed before it reported
+    /// forgets them, so the next one looks up.
+    fn remember(&self, given: Option<OnepasswordItem>, started: Instant, result: &CallResult) {
+        let reported = match result {
+            Ok(Ok(report)) | Ok(Err(SyncError::PartialApply(report))) => report.source_item.clone(),
+            _ => None,
+        };
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        let same = |a: &OnepasswordItem, b: &OnepasswordItem| {
+            a.vault_id == b.vault_id && a.item_id == b.item_id
+        };
+        let newer = found.as_ref().is_none_or(|(_, at)| *at <= started);
+        match (reported, given) {
+            (Some(ids), Some(given)) if same(&ids, &given) => {}
+            (Some(ids), _) if newer => *found = Some((ids, started)),
+            (Some(_), _) => {}
+            (None, _) => *found = None,
+        }
     }
 
     /// A mapping document checked offline, with nothing granted.
@@ -74,10 +124,17 @@ impl Session {
     }
 
     /// The component's options for one call.
-    fn options(&self, selection: &Selection) -> SyncOptions {
+    fn options(&self, selection: &Selection, known: Option<OnepasswordItem>) -> SyncOptions {
         let settings = &self.settings;
+        let source = match &settings.source {
+            MappingSource::Onepassword(at) => MappingSource::Onepassword(OnepasswordLocation {
+                known,
+                ..at.clone()
+            }),
+            inline @ MappingSource::Inline(_) => inline.clone(),
+        };
         SyncOptions {
-            source: settings.source.clone(),
+            source,
             authentik_url: settings.authentik_url.clone(),
             dry_run: selection.dry_run,
             concurrency: settings.concurrency,
@@ -88,5 +145,30 @@ impl Session {
             only_groups: selection.groups.clone(),
             only_tenants: selection.tenants.clone(),
         }
+    }
+}
+
+/// The ids of a lookup by name made at the time `found` records, if they may still be used `now`.
+fn reusable(found: Option<&(OnepasswordItem, Instant)>, now: Instant) -> Option<OnepasswordItem> {
+    found
+        .filter(|(_, at)| now.saturating_duration_since(*at) < ITEM_LOOKUP_EVERY)
+        .map(|(ids, _)| ids.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ids_of_a_lookup_are_reused_for_less_than_five_minutes() {
+        let ids = OnepasswordItem {
+            vault_id: "v".into(),
+            item_id: "i".into(),
+        };
+        let at = Instant::now();
+        let found = Some((ids, at));
+        assert!(reusable(found.as_ref(), at + Duration::from_secs(299)).is_some());
+        assert!(reusable(found.as_ref(), at + ITEM_LOOKUP_EVERY).is_none());
+        assert!(reusable(None, at).is_none());
     }
 }

@@ -1,7 +1,8 @@
 // Drives an MCP server with the official TypeScript SDK's client, as an MCP client application
 // would: the tests (host/tests/mcp.rs) say what to do, this does it and prints what came back.
 //
-// stdin: {"command": "...", "args": [...], "env": {...}, "steps": [step, ...]}
+// stdin: {"command": "...", "args": [...], "env": {...}, "steps": [step, ...]}   (stdio: starts it)
+//     or {"url": "http://...", "headers": {...}, "steps": [...]}   (streamable HTTP: a running one)
 //   step: {"op": "listTools"} | {"op": "listResources"} | {"op": "readResource", "uri": "..."}
 //       | {"op": "callTool", "name": "...", "arguments": {...}}
 //       | {"op": "together", "steps": [step, ...]}   (sent at once, answered in any order)
@@ -11,6 +12,7 @@
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const input = JSON.parse(await new Promise((resolve) => {
   let text = "";
@@ -19,15 +21,22 @@ const input = JSON.parse(await new Promise((resolve) => {
   process.stdin.on("end", () => resolve(text));
 }));
 
-const transport = new StdioClientTransport({
-  command: input.command,
-  args: input.args,
-  env: input.env,
-  stderr: "pipe",
-});
 let stderr = "";
-transport.stderr.setEncoding("utf8");
-transport.stderr.on("data", (chunk) => (stderr += chunk));
+let transport;
+if (input.url) {
+  transport = new StreamableHTTPClientTransport(new URL(input.url), {
+    requestInit: { headers: input.headers ?? {} },
+  });
+} else {
+  transport = new StdioClientTransport({
+    command: input.command,
+    args: input.args,
+    env: input.env,
+    stderr: "pipe",
+  });
+  transport.stderr.setEncoding("utf8");
+  transport.stderr.on("data", (chunk) => (stderr += chunk));
+}
 
 const client = new Client({ name: "tenant-sync-tests", version: "0.1.0" });
 
@@ -65,9 +74,9 @@ try {
 } catch (error) {
   output.failed = String(error?.message ?? error);
 } finally {
-  await client.close();
+  await client.close().catch(() => {});
   // The server's last lines arrive after it has seen stdin close.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  if (!input.url) await new Promise((resolve) => setTimeout(resolve, 100));
   output.stderr = stderr;
   process.stdout.write(JSON.stringify(output));
 }

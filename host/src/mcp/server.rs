@@ -15,15 +15,19 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
+/// Clones share everything: the streamable HTTP transport makes one per request.
+#[derive(Clone)]
 pub struct Server {
     session: Arc<Session>,
     allow_writes: bool,
     /// Shared by every call: a stop signal ends each of them between writes.
     stop: Stop,
-    tools: Vec<Tool>,
+    tools: Arc<[Tool]>,
     calls: Calls,
+    /// One per call allowed to run at once.
+    turns: Arc<Semaphore>,
 }
 
 /// The tool calls running now, so a stopping server can wait for them to answer.
@@ -66,13 +70,15 @@ impl Drop for Running {
 }
 
 impl Server {
-    pub fn new(session: Session, allow_writes: bool, stop: Stop) -> Server {
+    /// At most `concurrent` calls run at once; the others wait for their turn.
+    pub fn new(session: Session, allow_writes: bool, concurrent: usize, stop: Stop) -> Server {
         Server {
             session: Arc::new(session),
             allow_writes,
             stop,
             tools: tools::all(allow_writes).into_iter().map(tool).collect(),
             calls: Calls::default(),
+            turns: Arc::new(Semaphore::new(concurrent)),
         }
     }
 
@@ -150,7 +156,7 @@ impl ServerHandler for Server {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.clone()))
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -169,6 +175,11 @@ impl ServerHandler for Server {
             ));
         };
         let _running = self.calls.start();
+        // A call waiting for its turn when the server is stopping is refused below.
+        let _turn = tokio::select! {
+            turn = self.turns.acquire() => Some(turn),
+            _ = self.stop.stopping() => None,
+        };
         let result = match (call, self.stop.requested()) {
             (Ok(_), Some(signal)) => answers::refused(&format!(
                 "the server is stopping ({}): no new call is run; call again once it is back",

@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tenant_sync_core::mapping::MAX_VALUE_CHARS;
 use tenant_sync_core::report_schema;
+use tenant_sync_core::untrusted::{excerpt, terminal_safe};
 
 /// The hot path: the runbook's name for it.
 pub const SYNC: &str = "authentik_sync_tenant_mapping";
@@ -19,6 +21,10 @@ pub const PLAN_MAX_GROUPS: usize = 200;
 /// Longest inline mapping `validate_mapping` takes: the mapping's own byte limit is checked by
 /// the component, and this keeps a runaway argument from reaching it.
 pub const MAX_INLINE_MAPPING_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most tenants and groups one sync call names: a call is the hot path for a few tenants; the
+/// `plan` tool and the nightly run are for the whole mapping.
+pub const MAX_NAMES: usize = 100;
 
 /// One tool as `tools/list` shows it.
 #[derive(Debug, Clone)]
@@ -218,8 +224,26 @@ pub fn read(tool: &str, arguments: Option<Map<String, Value>>) -> Option<Result<
                     "{SYNC} needs at least one tenant (`tenants`) or group (`groups`); the `{PLAN}` tool plans the whole mapping"
                 ));
             }
-            if let Some(empty) = a.tenants.iter().chain(&a.groups).find(|n| n.is_empty()) {
-                return Err(format!("{SYNC}: an empty name {empty:?} in `tenants` or `groups`"));
+            let names = a.tenants.len() + a.groups.len();
+            if names > MAX_NAMES {
+                return Err(format!(
+                    "{SYNC}: {names} tenants and groups in one call, more than {MAX_NAMES}; use `{PLAN}` to see the whole mapping, or several calls"
+                ));
+            }
+            if a.tenants.iter().chain(&a.groups).any(|n| n.is_empty()) {
+                return Err(format!("{SYNC}: an empty name in `tenants` or `groups`"));
+            }
+            // Not quoted back: no name of the mapping is this long.
+            if let Some(long) = a
+                .tenants
+                .iter()
+                .chain(&a.groups)
+                .find(|n| n.chars().count() > MAX_VALUE_CHARS)
+            {
+                return Err(format!(
+                    "{SYNC}: a name in `tenants` or `groups` is {} characters long; names in the mapping are at most {MAX_VALUE_CHARS}",
+                    long.chars().count()
+                ));
             }
             Ok(Call::Sync {
                 tenants: a.tenants,
@@ -248,7 +272,13 @@ pub fn read(tool: &str, arguments: Option<Map<String, Value>>) -> Option<Result<
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(tool: &str, arguments: Value) -> Result<T, String> {
-    serde_json::from_value(arguments).map_err(|e| format!("{tool}: the arguments: {e}"))
+    // serde quotes the value it could not read: bounded and visible, as any caller's text.
+    serde_json::from_value(arguments).map_err(|e| {
+        format!(
+            "{tool}: the arguments: {}",
+            terminal_safe(&excerpt(&e.to_string()))
+        )
+    })
 }
 
 #[cfg(test)]
@@ -340,5 +370,27 @@ mod tests {
             assert_eq!(tool.output["type"], "object", "{}", tool.name);
         }
         assert!(all(false)[0].description.contains("--allow-writes"));
+    }
+
+    #[test]
+    fn too_many_or_too_long_names_are_refused_without_quoting_them() {
+        let many: Vec<String> = (0..=MAX_NAMES).map(|i| format!("t{i}")).collect();
+        let refused = read(SYNC, args(json!({"tenants": many})))
+            .unwrap()
+            .unwrap_err();
+        assert!(refused.contains("101 tenants and groups"), "{refused}");
+        let long = "x".repeat(MAX_VALUE_CHARS + 1);
+        let refused = read(SYNC, args(json!({"groups": [long]})))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            refused.contains("257 characters") && !refused.contains("xxxx"),
+            "{refused}"
+        );
+        let huge = "y".repeat(100_000);
+        let refused = read(SYNC, args(json!({"tenants": huge})))
+            .unwrap()
+            .unwrap_err();
+        assert!(refused.len() < 1000, "{} bytes", refused.len());
     }
 }

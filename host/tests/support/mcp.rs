@@ -4,10 +4,12 @@
 
 use super::shared_cache;
 use serde_json::{Value, json};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::Duration;
 
 /// What the client saw.
 pub struct Driven {
@@ -66,12 +68,31 @@ pub fn drive(args: &[&str], env: &[(&str, &str)], steps: Value, secrets: &[&str]
     );
     let mut full_args = vec!["mcp"];
     full_args.extend_from_slice(args);
-    let input = json!({
+    let mut seen = client_run(json!({
         "command": binary.to_str().unwrap(),
         "args": full_args,
         "env": server_env,
         "steps": steps,
-    });
+    }));
+    assert!(
+        seen["failed"].is_null(),
+        "the client could not talk to the server: {}\nstderr:\n{}",
+        seen["failed"],
+        seen["stderr"].as_str().unwrap_or_default()
+    );
+    let stderr = seen["stderr"].as_str().unwrap_or_default().to_owned();
+    seen["stderr"] = Value::Null;
+    tenant_sync_test_support::assert_clef_and_clean(&stderr, &[&seen.to_string()], secrets);
+    Driven {
+        server: seen["server"].take(),
+        instructions: seen["instructions"].as_str().unwrap_or_default().to_owned(),
+        results: seen["results"].as_array().cloned().unwrap_or_default(),
+        stderr,
+    }
+}
+
+/// Runs the client on `input` (drive.mjs's stdin) and returns what it printed.
+fn client_run(input: Value) -> Value {
     let mut child = Command::new("node")
         .arg(client().join("drive.mjs"))
         .stdin(Stdio::piped())
@@ -92,26 +113,159 @@ pub fn drive(args: &[&str], env: &[(&str, &str)], steps: Value, secrets: &[&str]
         "the MCP client failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut seen: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("the client printed no JSON ({e}):\n{stdout}"));
-    assert!(
-        seen["failed"].is_null(),
-        "the client could not talk to the server: {}\nstderr:\n{}",
-        seen["failed"],
-        seen["stderr"].as_str().unwrap_or_default()
-    );
-    let stderr = seen["stderr"].as_str().unwrap_or_default().to_owned();
-    let without_stderr = {
-        let mut copy = seen.clone();
-        copy["stderr"] = Value::Null;
-        copy.to_string()
-    };
-    tenant_sync_test_support::assert_clef_and_clean(&stderr, &[&without_stderr], secrets);
-    Driven {
-        server: seen["server"].take(),
-        instructions: seen["instructions"].as_str().unwrap_or_default().to_owned(),
-        results: seen["results"].as_array().cloned().unwrap_or_default(),
-        stderr,
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("the client printed no JSON ({e}):\n{stdout}"))
+}
+
+/// `tenant-sync mcp --listen 127.0.0.1:0 ARGS` running in the background: clients reach it at
+/// `url`. Dropping it kills it; `stop` ends it with SIGTERM as Kubernetes would.
+pub struct HttpServer {
+    child: Child,
+    pub url: String,
+    stderr: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpServer {
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> HttpServer {
+        let mut full = vec!["mcp", "--listen", "127.0.0.1:0"];
+        full.extend_from_slice(args);
+        let mut child = super::command(&full, env)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting tenant-sync mcp");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (found, url) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().unwrap());
+        let collected = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            for line in lines.lines() {
+                let Ok(line) = line else { break };
+                let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+                if let Some(at) = event["Transport"].as_str() {
+                    let _ = found.send(at.to_owned());
+                }
+                collected.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let url = url
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "tenant-sync mcp --listen never said where it serves:\n{}",
+                    stderr.lock().unwrap()
+                )
+            });
+        HttpServer {
+            child,
+            url,
+            stderr,
+            reader: Some(reader),
+        }
+    }
+
+    /// Runs `steps` with the SDK's streamable HTTP client sending `headers`; the test fails if
+    /// the client could not connect or any of `secrets` shows in what it saw.
+    pub fn drive(&self, headers: &[(&str, &str)], steps: Value, secrets: &[&str]) -> Driven {
+        let mut seen = self.client(headers, steps);
+        assert!(
+            seen["failed"].is_null(),
+            "the client could not talk to the server: {}\nstderr:\n{}",
+            seen["failed"],
+            self.stderr()
+        );
+        tenant_sync_test_support::assert_clef_and_clean("", &[&seen.to_string()], secrets);
+        Driven {
+            server: seen["server"].take(),
+            instructions: seen["instructions"].as_str().unwrap_or_default().to_owned(),
+            results: seen["results"].as_array().cloned().unwrap_or_default(),
+            stderr: self.stderr(),
+        }
+    }
+
+    /// Why the SDK's client could not connect when it sends `headers`.
+    pub fn refused(&self, headers: &[(&str, &str)]) -> String {
+        let seen = self.client(headers, json!([]));
+        seen["failed"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the client connected: {seen}"))
+            .to_owned()
+    }
+
+    fn client(&self, headers: &[(&str, &str)], steps: Value) -> Value {
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        client_run(json!({"url": self.url, "headers": headers, "steps": steps}))
+    }
+
+    /// A raw HTTP/1.1 POST of `body` with `headers`: the status line's code, the response's
+    /// head and its body.
+    pub fn post(&self, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+        let authority = self
+            .url
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap();
+        let mut stream = TcpStream::connect(authority).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut request = format!(
+            "POST /mcp HTTP/1.1\r\nConnection: close\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            request.push_str(&format!("Host: {authority}\r\n"));
+        }
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+        (status, head.to_owned(), body.to_owned())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the server logged so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the server to exit: its exit code and its whole stderr,
+    /// which must be CLEF without any of `secrets`.
+    pub fn stop(mut self, secrets: &[&str]) -> (i32, String) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        let stderr = self.stderr();
+        tenant_sync_test_support::assert_clef_and_clean(&stderr, &[], secrets);
+        (status.code().expect("exited, not killed"), stderr)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
