@@ -242,8 +242,10 @@ fn the_network_policy_allows_only_dns_connect_and_authentik() {
     let policy = manifests()
         .into_iter()
         .map(|(_, v)| v)
-        .find(|v| v["kind"] == "NetworkPolicy")
-        .expect("a NetworkPolicy");
+        .find(|v| {
+            v["kind"] == "NetworkPolicy" && v["metadata"]["name"] == "authentik-tenant-mapping-sync"
+        })
+        .expect("the CronJob's NetworkPolicy");
     assert_eq!(policy["spec"]["ingress"], serde_json::json!([]));
     let egress = policy["spec"]["egress"].as_array().unwrap();
     assert_eq!(egress.len(), 3, "DNS, 1Password Connect, Authentik");
@@ -299,5 +301,90 @@ fn the_defaults_are_the_runbooks_names() {
         runbook.starts_with(&format!("{} — ", defaults::MANAGER)),
         "the runbook's job is not {:?}",
         defaults::MANAGER
+    );
+}
+
+/// The optional MCP server (deploy/mcp-server.yaml) is gated like the CronJob: no replicas and
+/// no writes until activated, callers need the bearer token from a Secret and the client label.
+#[test]
+fn the_mcp_server_is_gated_and_only_labelled_clients_with_the_token_reach_it() {
+    let docs: Vec<Value> = manifests()
+        .into_iter()
+        .filter(|(file, _)| file == "mcp-server.yaml")
+        .map(|(_, v)| v)
+        .collect();
+    let kind = |k: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == k)
+            .unwrap_or_else(|| panic!("no {k}"))
+    };
+    let deployment = kind("Deployment");
+    assert_eq!(
+        deployment["spec"]["replicas"], 0,
+        "lock 1: no replicas until activated"
+    );
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let container = &pod["containers"][0];
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "mcp");
+    assert!(
+        !args.contains(&"--allow-writes"),
+        "lock 1: no writes until activated"
+    );
+    let token = args[args
+        .iter()
+        .position(|a| *a == "--bearer-token-file")
+        .expect("a bearer token")
+        + 1];
+    let mount = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| token.starts_with(m["mountPath"].as_str().unwrap()))
+        .expect("the token file lies in a mounted volume");
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    assert_eq!(volume["secret"]["secretName"], "tenant-sync-mcp-token");
+    for env in container["env"].as_array().unwrap() {
+        let name = env["name"].as_str().unwrap();
+        assert!(
+            ["OP_CONNECT_HOST", "AUTHENTIK_URL", "TENANT_SYNC_CACHE_DIR"].contains(&name)
+                || tenant_sync::grants::SECRET_VARS.contains(&name),
+            "{name} is not read by tenant-sync"
+        );
+    }
+    let component =
+        &deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"];
+    assert_eq!(
+        &kind("Service")["spec"]["selector"]["app.kubernetes.io/component"],
+        component
+    );
+    let policy = kind("NetworkPolicy");
+    assert_eq!(
+        &policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        component
+    );
+    let ingress = policy["spec"]["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 1);
+    assert_eq!(
+        ingress[0]["from"][0]["podSelector"]["matchLabels"]["tenant-sync-mcp-client"],
+        "true"
+    );
+    assert_eq!(
+        policy["spec"]["egress"].as_array().unwrap().len(),
+        3,
+        "DNS, Connect, Authentik"
     );
 }
