@@ -60,6 +60,10 @@ ci:
 bench:
     cargo bench -p tenant-sync --bench reconcile
 
+# Only the figures over a 20 ms round trip (http and https): `run --tenant` and the MCP server.
+bench-round-trip:
+    cargo bench -p tenant-sync --bench reconcile -- --round-trip
+
 # The same with 1,000 groups only.
 bench-quick:
     cargo bench -p tenant-sync --bench reconcile -- --quick

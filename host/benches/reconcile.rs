@@ -440,13 +440,15 @@ fn round_trip(scratch: &Path, cache: &Path) {
             );
         }
     }
-    one_tenant(cache, &ca, &ca_file);
+    let one_shot = one_tenant(cache, &ca, &ca_file);
+    mcp_one_tenant(cache, &ca, &ca_file, one_shot);
 }
 
 /// `run --tenant ID` over the same round trip: the fast path a self-registering tenant's group
 /// takes, start-up included (goal: under 250 ms at 20 ms RTT). One group to create per run, in a
 /// mapping of 1,000.
-fn one_tenant(cache: &Path, ca: &TestCa, ca_file: &Path) {
+fn one_tenant(cache: &Path, ca: &TestCa, ca_file: &Path) -> [Duration; 2] {
+    let mut medians = [Duration::ZERO; 2];
     println!();
     println!(
         "## one tenant (`run --tenant ID`) over a {} round trip, start-up included (mapping of 1,000; its one group is created)",
@@ -470,6 +472,7 @@ fn one_tenant(cache: &Path, ca: &TestCa, ca_file: &Path) {
             })
             .collect();
         let bound = RTT * (3 + 1 + 1 + 2 * (1 + u32::from(https)));
+        medians[usize::from(https)] = median(walls.clone());
         println!(
             "| {} | {} | {} | {} | 250.0 ms |",
             if https { "https" } else { "http" },
@@ -477,6 +480,191 @@ fn one_tenant(cache: &Path, ca: &TestCa, ca_file: &Path) {
             ms(*walls.iter().min().unwrap()),
             ms(bound)
         );
+    }
+    medians
+}
+
+/// The same one tenant through a running `tenant-sync mcp --listen` server: the time from a
+/// `tools/call` request to its answer, on a client connection kept alive (the client and the
+/// server share loopback; the services are a round trip away). The first call finds the
+/// mapping item by name and opens the connections; later calls read the item by id over the
+/// pooled connections: 3 round trips (item, lookup, create).
+fn mcp_one_tenant(cache: &Path, ca: &TestCa, ca_file: &Path, one_shot: [Duration; 2]) {
+    println!();
+    println!(
+        "## one tenant through `tenant-sync mcp` (streamable HTTP, warm server) over a {} round trip to the services, call to answer",
+        ms(RTT)
+    );
+    println!(
+        "bound (warm) = (1 item read + 1 lookup + 1 create) × RTT; cold = the server's first call: 3 1Password reads + lookup + create + 2 connections × (1 + TLS handshake); `run --tenant` from the table above"
+    );
+    println!(
+        "| transport | cold call | warm call, median of 7 | fastest | bound | ÷ bound (goal ≤ 1.3) | keep-alive client, median of 7 | `run --tenant` ÷ warm call (goal ≥ 2) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for https in [false, true] {
+        let services = Services::new(ca, https, Scenario::AllCreate);
+        let server = McpServer::start(&services, cache, https.then_some(ca_file));
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let walls: Vec<Duration> = tokio.block_on(async {
+            let client = McpClient::connect(&server.addr).await;
+            let mut walls = Vec::new();
+            for i in 0..8 {
+                let tenant = format!("tenant-{:06}", 200 + i);
+                let started = Instant::now();
+                let answer = client.sync(&tenant).await;
+                walls.push(started.elapsed());
+                let report = &answer["result"]["structuredContent"];
+                assert_eq!(report["summary"]["create"], 1, "{answer}");
+                let op_reads = if i == 0 { 3 } else { 1 };
+                assert_eq!(report["requests"]["onepassword"], op_reads, "{answer}");
+                assert_eq!(report["requests"]["authentik"], 2, "{answer}");
+            }
+            walls
+        });
+        let warm = median(walls[1..].to_vec());
+        let bound = RTT * 3;
+        let run = one_shot[usize::from(https)];
+        let others: Vec<String> = (0..7).map(|i| format!("tenant-{:06}", 300 + i)).collect();
+        let client = median(keep_alive_one_tenant(&services, ca, &others));
+        println!(
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {:.1} |",
+            if https { "https" } else { "http" },
+            ms(walls[0]),
+            ms(warm),
+            ms(*walls[1..].iter().min().unwrap()),
+            ms(bound),
+            warm.as_secs_f64() / bound.as_secs_f64(),
+            ms(client),
+            run.as_secs_f64() / warm.as_secs_f64(),
+        );
+    }
+}
+
+/// `tenant-sync mcp --listen 127.0.0.1:0 --allow-writes` against `services`, stopped on drop.
+struct McpServer {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl McpServer {
+    fn start(services: &Services, cache: &Path, ca_file: Option<&Path>) -> McpServer {
+        use std::io::BufRead;
+        let mut command = Command::new(BINARY);
+        command
+            .args([
+                "mcp",
+                "--listen",
+                "127.0.0.1:0",
+                "--allow-writes",
+                "--cache-dir",
+            ])
+            .arg(cache);
+        if let Some(ca_file) = ca_file {
+            command.arg("--ca-file").arg(ca_file);
+        }
+        let mut child = command
+            .env_clear()
+            .env("OP_CONNECT_HOST", services.op_url())
+            .env("AUTHENTIK_URL", services.ak_url())
+            .env("OP_TOKEN", OP_TOKEN)
+            .env("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let event: Value = serde_json::from_str(&line).ok()?;
+                event["Transport"].as_str().map(str::to_owned)
+            })
+            .expect("the server says where it listens");
+        // The rest of its log is not read; drain it so the server never blocks on stderr.
+        std::thread::spawn(move || for _ in lines {});
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|rest| rest.strip_suffix("/mcp"))
+            .unwrap()
+            .to_owned();
+        McpServer { child, addr }
+    }
+}
+
+impl Drop for McpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A JSON-RPC client on one kept-alive HTTP/1 connection, as an MCP client holds it.
+struct McpClient {
+    sender: tokio::sync::Mutex<
+        hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    >,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl McpClient {
+    async fn connect(addr: &str) -> McpClient {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let client = McpClient {
+            sender: tokio::sync::Mutex::new(sender),
+            next_id: 1.into(),
+        };
+        client
+            .request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}))
+            .await;
+        client
+    }
+
+    async fn sync(&self, tenant: &str) -> Value {
+        self.request(
+            "tools/call",
+            json!({"name": "authentik_sync_tenant_mapping", "arguments": {"tenants": [tenant]}}),
+        )
+        .await
+    }
+
+    async fn request(&self, method: &str, params: Value) -> Value {
+        use http_body_util::BodyExt;
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let request = http::Request::post("/mcp")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                body.to_string(),
+            )))
+            .unwrap();
+        let mut sender = self.sender.lock().await;
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)))
     }
 }
 
@@ -565,25 +753,12 @@ impl Services {
 /// Returns its wall time (it starts no process and compiles nothing).
 fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Duration {
     use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-    use rustls::pki_types::pem::PemObject;
     use tenant_sync_core::onepassword as op_api;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(
-        rustls::pki_types::CertificateDer::pem_slice_iter(ca.pem().as_bytes()).map(Result::unwrap),
-    );
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tenant_sync::trust::client_config(roots))
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Full<bytes::Bytes>> =
-        Client::builder(TokioExecutor::new()).build(connector);
+    let client = pooled_client(ca);
     let get = |url: String, token: &'static str| {
         let client = client.clone();
         async move {
@@ -672,5 +847,103 @@ fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Du
             worker.await.unwrap();
         }
         started.elapsed()
+    })
+}
+
+type PooledClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+/// A hyper client with keep-alive connections that trusts `ca`.
+fn pooled_client(ca: &TestCa) -> PooledClient {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(
+        rustls::pki_types::CertificateDer::pem_slice_iter(ca.pem().as_bytes()).map(Result::unwrap),
+    );
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tenant_sync::trust::client_config(roots))
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// What a hand-written warm service does for one tenant, on connections kept alive and with
+/// the item's ids already known: read the item, validate the mapping, look the tenant's group
+/// up, create it. The floor the MCP server's warm call is measured against. One duration per
+/// tenant.
+fn keep_alive_one_tenant(services: &Services, ca: &TestCa, tenants: &[String]) -> Vec<Duration> {
+    use http_body_util::{BodyExt, Full};
+    use tenant_sync_core::onepassword as op_api;
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = pooled_client(ca);
+    let send = |request: http::Request<Full<bytes::Bytes>>| {
+        let client = client.clone();
+        async move {
+            let response = client.request(request).await.unwrap();
+            let status = response.status();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    let get = |url: String, token: &str| {
+        http::Request::get(url)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::default())
+            .unwrap()
+    };
+    let (op, ak) = (services.op_url(), services.ak_url());
+    tokio.block_on(async {
+        // Warm: the ids, and one connection to each service.
+        let (_, vaults) = send(get(format!("{op}{}", op_api::VAULTS_TARGET), OP_TOKEN)).await;
+        let vault = vaults[0]["id"].as_str().unwrap().to_owned();
+        let items_target = op_api::items_target(&vault, defaults::ITEM);
+        let (_, items) = send(get(format!("{op}{items_target}"), OP_TOKEN)).await;
+        let item = items[0]["id"].as_str().unwrap().to_owned();
+        let item_url = format!("{op}{}", op_api::item_target(&vault, &item));
+        let lookup = |name: &str| {
+            format!("{ak}{}", tenant_sync_core::authentik::by_name_target(name))
+        };
+        send(get(lookup("warm-up"), AUTHENTIK_TOKEN)).await;
+        let mut walls = Vec::new();
+        for tenant in tenants {
+            let started = Instant::now();
+            let (_, item) = send(get(item_url.clone(), OP_TOKEN)).await;
+            let document = item["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["label"] == defaults::FIELD)
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let group = mapping::validate(&document)
+                .unwrap()
+                .groups
+                .into_iter()
+                .find(|g| &g.tenant == tenant)
+                .unwrap();
+            let (_, found) = send(get(lookup(&group.name), AUTHENTIK_TOKEN)).await;
+            assert_eq!(found["results"], json!([]), "{found}");
+            let body = json!({"name": group.name, "attributes": {"fc:managed-by": MANAGER, "fc:tenant": group.tenant, "fc:role": group.role}}).to_string();
+            let create = http::Request::post(format!("{ak}/api/v3/core/groups/"))
+                .header("authorization", format!("Bearer {AUTHENTIK_TOKEN}"))
+                .header("content-type", "application/json")
+                .header("content-length", body.len())
+                .body(Full::new(bytes::Bytes::from(body)))
+                .unwrap();
+            let (status, _) = send(create).await;
+            assert_eq!(status, 201);
+            walls.push(started.elapsed());
+        }
+        walls
     })
 }

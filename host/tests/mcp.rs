@@ -588,3 +588,36 @@ fn quoted_names_are_no_oracle_for_the_tokens() {
         "the right guess reads differently from a wrong one"
     );
 }
+
+#[test]
+fn a_bad_mapping_in_1password_is_a_tool_error_naming_the_entry_and_nothing_is_written() {
+    let services = Services::new();
+    let op = FakeOnePassword::start(OP_TOKEN);
+    let bad = json!({"version": 1, "mappings": [
+        {"authentikGroup": "acme-admins", "fcTenantId": "acme", "fcRole": "admin"},
+        {"authentikGroup": "acme-users", "fcTenantId": "acme", "fcRole": ""},
+    ]});
+    op.seed_mapping_field(
+        defaults::VAULT,
+        defaults::ITEM,
+        defaults::FIELD,
+        &bad.to_string(),
+    );
+    let mut env = services.env();
+    env.retain(|(k, _)| *k != "OP_CONNECT_HOST");
+    env.push(("OP_CONNECT_HOST", op.url()));
+    let driven = services.drive_with(
+        &["--allow-writes"],
+        &env,
+        json!([call(SYNC, json!({"tenants": ["acme"]}))]),
+    );
+    let document = failure(&driven.results[0]);
+    assert_eq!(document["error"]["kind"], "invalid-mapping", "{document}");
+    let issue = &document["error"]["issues"][0];
+    assert_eq!(
+        (&issue["entry"], &issue["field"]),
+        (&json!(1), &json!("fcRole")),
+        "{document}"
+    );
+    assert!(services.ak.writes().is_empty(), "a bad mapping wrote");
+}
