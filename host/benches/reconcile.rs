@@ -787,15 +787,7 @@ fn keep_alive_client(services: &Services, ca: &TestCa, concurrency: usize) -> Du
             OP_TOKEN,
         )
         .await;
-        let document = item["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["label"] == defaults::FIELD)
-            .unwrap()["value"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let document = mapping_field(&item);
         let mut existing = std::collections::BTreeSet::new();
         let mut page = 1;
         loop {
@@ -916,15 +908,7 @@ fn keep_alive_one_tenant(services: &Services, ca: &TestCa, tenants: &[String]) -
         for tenant in tenants {
             let started = Instant::now();
             let (_, item) = send(get(item_url.clone(), OP_TOKEN)).await;
-            let document = item["fields"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|f| f["label"] == defaults::FIELD)
-                .unwrap()["value"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let document = mapping_field(&item);
             let group = mapping::validate(&document)
                 .unwrap()
                 .groups
@@ -946,4 +930,17 @@ fn keep_alive_one_tenant(services: &Services, ca: &TestCa, tenants: &[String]) -
         }
         walls
     })
+}
+
+/// The mapping document in a full 1Password item, as the fakes store it.
+fn mapping_field(item: &Value) -> String {
+    item["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["label"] == defaults::FIELD)
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

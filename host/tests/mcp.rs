@@ -63,6 +63,21 @@ impl Services {
         drive(args, &env, steps, &[OP_TOKEN, AUTHENTIK_TOKEN])
     }
 
+    /// Authentik holds acme's two groups with the full managed block.
+    fn assert_acme_created(&self) {
+        for (name, role) in [("acme-admins", "admin"), ("acme-users", "user")] {
+            let group = self
+                .ak
+                .group(name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(
+                Value::Object(group.attributes),
+                Services::block("acme", role),
+                "{name}"
+            );
+        }
+    }
+
     fn block(tenant: &str, role: &str) -> Value {
         json!({"fc:managed-by": defaults::MANAGER, "fc:tenant": tenant, "fc:role": role})
     }
@@ -149,17 +164,7 @@ fn with_allow_writes_a_tenant_is_created_and_read_back_and_a_repeat_writes_nothi
         "{applied}"
     );
     assert!(texts(applied)[0].contains("acme-admins"), "the table");
-    for (name, role) in [("acme-admins", "admin"), ("acme-users", "user")] {
-        let group = services
-            .ak
-            .group(name)
-            .unwrap_or_else(|| panic!("{name} missing"));
-        assert_eq!(
-            Value::Object(group.attributes),
-            Services::block("acme", role),
-            "{name}"
-        );
-    }
+    services.assert_acme_created();
     assert!(
         services.ak.group("globex-users").is_none(),
         "another tenant was written"
@@ -335,16 +340,7 @@ fn over_http_a_dry_run_writes_nothing_a_sync_is_read_back_and_sigterm_exits_143(
     );
     let report = &applied.results[0]["structuredContent"];
     assert_eq!(report["summary"]["create"], 2, "{report}");
-    for (name, role) in [("acme-admins", "admin"), ("acme-users", "user")] {
-        let group = services
-            .ak
-            .group(name)
-            .unwrap_or_else(|| panic!("{name} missing"));
-        assert_eq!(
-            Value::Object(group.attributes),
-            Services::block("acme", role)
-        );
-    }
+    services.assert_acme_created();
     let (code, stderr) = server.stop(&SECRETS);
     assert_eq!(code, 143, "{stderr}");
 }

@@ -46,6 +46,42 @@ fn cronjob() -> Value {
         .expect("deploy/ has a CronJob")
 }
 
+/// A container's arguments.
+fn args(container: &Value) -> Vec<&str> {
+    container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
+/// The argument after `flag`.
+fn flag_value<'a>(args: &[&'a str], flag: &str) -> &'a str {
+    let at = args
+        .iter()
+        .position(|a| *a == flag)
+        .unwrap_or_else(|| panic!("no {flag}"));
+    args[at + 1]
+}
+
+/// The container's mount that holds `path`, and the pod's volume behind it.
+fn volume_holding<'a>(pod: &'a Value, container: &'a Value, path: &str) -> (&'a Value, &'a Value) {
+    let mount = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| path.starts_with(m["mountPath"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("{path} lies in no mounted volume"));
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap_or_else(|| panic!("no volume for the mount of {path}"));
+    (mount, volume)
+}
+
 fn container(cronjob: &Value) -> &Value {
     &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
 }
@@ -209,31 +245,10 @@ fn authentik_is_reached_over_https_trusting_the_mounted_cluster_ca() {
         .as_str()
         .unwrap();
     assert!(url.starts_with("https://"), "{url}");
-    let args: Vec<&str> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    let ca_file = args[args
-        .iter()
-        .position(|a| *a == "--ca-file")
-        .expect("--ca-file")
-        + 1];
-    let mount = container["volumeMounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| ca_file.starts_with(m["mountPath"].as_str().unwrap()))
-        .expect("--ca-file lies in a mounted volume");
-    assert_eq!(mount["readOnly"], true);
+    let ca_file = flag_value(&args(container), "--ca-file");
     let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
-    let volume = pod["volumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == mount["name"])
-        .unwrap();
+    let (mount, volume) = volume_holding(pod, container, ca_file);
+    assert_eq!(mount["readOnly"], true);
     assert_eq!(volume["configMap"]["name"], "tenant-sync-cluster-ca");
 }
 
@@ -328,34 +343,14 @@ fn the_mcp_server_is_gated_and_only_labelled_clients_with_the_token_reach_it() {
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     let container = &pod["containers"][0];
     assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
-    let args: Vec<&str> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let args = args(container);
     assert_eq!(args[0], "mcp");
     assert!(
         !args.contains(&"--allow-writes"),
         "lock 1: no writes until activated"
     );
-    let token = args[args
-        .iter()
-        .position(|a| *a == "--bearer-token-file")
-        .expect("a bearer token")
-        + 1];
-    let mount = container["volumeMounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| token.starts_with(m["mountPath"].as_str().unwrap()))
-        .expect("the token file lies in a mounted volume");
-    let volume = pod["volumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == mount["name"])
-        .unwrap();
+    let token = flag_value(&args, "--bearer-token-file");
+    let (_, volume) = volume_holding(pod, container, token);
     assert_eq!(volume["secret"]["secretName"], "tenant-sync-mcp-token");
     for env in container["env"].as_array().unwrap() {
         let name = env["name"].as_str().unwrap();
