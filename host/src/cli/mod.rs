@@ -34,8 +34,8 @@ enum Command {
     Run(Box<RunArgs>),
     /// Check a mapping file offline; print the normalized desired state or every problem.
     Validate(ValidateArgs),
-    /// Serve the sync, plan and validate tools to an MCP client on stdio (the on-demand hot
-    /// path). Writes only with --allow-writes.
+    /// Serve the sync, plan and validate tools to MCP clients, on stdio or streamable HTTP
+    /// (--listen): the on-demand hot path. Writes only with --allow-writes.
     Mcp(Box<mcp::McpArgs>),
     /// Print the JSON Schema (2020-12) of the mapping document, for editors and pre-merge checks.
     Schema,
