@@ -80,6 +80,10 @@ pub fn shown_value(value: &Value) -> Value {
 
 /// Whether `c` shows as nothing, or as something it is not: see [`INVISIBLE`].
 pub fn is_invisible(c: char) -> bool {
+    // The table's ASCII ranges, without scanning it: most text is ASCII.
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     INVISIBLE
         .iter()
         .any(|&(first, last)| (first..=last).contains(&c))
@@ -179,6 +183,16 @@ mod tests {
             'a', ' ', 'ü', '&', '%', '-', '_', '한', 'Ж', 'ا', '\u{301}', '😀', '\u{fffd}',
         ] {
             assert!(!is_invisible(c), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn ascii_is_judged_by_the_table_too() {
+        for c in (0..128u8).map(char::from) {
+            let in_table = INVISIBLE
+                .iter()
+                .any(|&(first, last)| (first..=last).contains(&c));
+            assert_eq!(is_invisible(c), in_table, "U+{:04X}", c as u32);
         }
     }
 

@@ -50,14 +50,12 @@ pub(super) fn read_entry(
         });
         return None;
     };
-    // The group name labels every other message, so read it first.
-    let group = fields
-        .get("authentikGroup")
-        .and_then(Value::as_str)
-        .map(excerpt);
+    // The group name labels every other message, so read it first (bounded only for a message:
+    // most entries have none).
+    let group = fields.get("authentikGroup").and_then(Value::as_str);
     let mut reader = EntryReader {
         index,
-        group: group.clone(),
+        group,
         fields,
         issues,
         ok: true,
@@ -77,7 +75,7 @@ pub(super) fn read_entry(
     warn_unknown(unknown, "field", warnings, |field, message| {
         ValidationIssue {
             entry: Some(index),
-            group: group.clone(),
+            group: group.map(excerpt),
             field,
             message,
         }
@@ -94,7 +92,7 @@ pub(super) fn read_entry(
 
 struct EntryReader<'a> {
     index: u32,
-    group: Option<String>,
+    group: Option<&'a str>,
     fields: &'a Map<String, Value>,
     issues: &'a mut Vec<ValidationIssue>,
     ok: bool,
@@ -105,7 +103,7 @@ impl EntryReader<'_> {
         self.ok = false;
         self.issues.push(ValidationIssue {
             entry: Some(self.index),
-            group: self.group.clone(),
+            group: self.group.map(excerpt),
             field: Some(field.to_owned()),
             message,
         });
