@@ -170,19 +170,6 @@ pub struct ItemIds {
     pub item: String,
 }
 
-#[derive(Deserialize)]
-struct ItemIdentity {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    vault: Option<VaultRef>,
-    /// `ARCHIVED` or `DELETED`; absent for a live item.
-    #[serde(default)]
-    state: Option<String>,
-}
-
 /// Whether `text` has the shape of a 1Password Connect vault or item id (`^[\da-z]{26}$`):
 /// ids go into request paths, so nothing else (`..`, a slash) is used as one.
 pub fn is_id(text: &str) -> bool {
@@ -198,18 +185,6 @@ struct VaultRef {
     id: Option<String>,
 }
 
-/// Whether an item read directly by its ids (`GET /v1/vaults/{vault}/items/{item}`) is still
-/// the mapping item: those ids, titled exactly `title`, neither archived nor deleted. An item
-/// renamed, moved, archived or replaced is not, and the caller looks the title up again.
-pub fn is_item(body: &[u8], at: &ItemIds, title: &str) -> bool {
-    serde_json::from_slice::<ItemIdentity>(body).is_ok_and(|item| {
-        item.id.as_deref() == Some(at.item.as_str())
-            && item.title.as_deref() == Some(title)
-            && item.vault.and_then(|v| v.id).as_deref() == Some(at.vault.as_str())
-            && item.state.is_none()
-    })
-}
-
 /// Where in the item the document is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentLocation {
@@ -219,8 +194,19 @@ pub enum DocumentLocation {
     File { id: String, name: String },
 }
 
+/// An item as Connect returns it (`GET /v1/vaults/{vault}/items/{item}`), read once: which
+/// item it is, and where its document is.
 #[derive(Deserialize)]
-struct FullItem {
+pub struct Item {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    vault: Option<VaultRef>,
+    /// `ARCHIVED` or `DELETED`; absent for a live item.
+    #[serde(default)]
+    state: Option<String>,
     #[serde(default)]
     fields: Vec<Field>,
     #[serde(default)]
@@ -242,59 +228,75 @@ struct File {
     name: String,
 }
 
-/// The field labelled `label`; failing that, the item's single file, or among several files the
-/// one named `label` or `label.json`.
-pub fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentLocation, NotFound> {
-    let full: FullItem = serde_json::from_slice(body).map_err(|e| NotFound::ItemNotJson {
-        item: item.to_owned(),
-        detail: excerpt(&e.to_string()),
-    })?;
-    let (item, label) = (item.to_owned(), label.to_owned());
-    let labelled: Vec<&Field> = full
-        .fields
-        .iter()
-        .filter(|f| f.label.as_deref() == Some(label.as_str()))
-        .collect();
-    match labelled.as_slice() {
-        [field] => {
-            return match &field.value {
-                Some(Value::String(text)) => Ok(DocumentLocation::Field(text.clone())),
-                _ => Err(NotFound::FieldNotText { item, label }),
-            };
-        }
-        [] => {}
-        many => {
-            let count = many.len();
-            return Err(NotFound::ManyFields { item, label, count });
-        }
+impl Item {
+    /// The item in `body`, the answer for the item titled `item`.
+    pub fn parse(body: &[u8], item: &str) -> Result<Item, NotFound> {
+        serde_json::from_slice(body).map_err(|e| NotFound::ItemNotJson {
+            item: item.to_owned(),
+            detail: excerpt(&e.to_string()),
+        })
     }
-    let file = match full.files.as_slice() {
-        [] => return Err(NotFound::NoDocument { item, label }),
-        [only] => only,
-        files => {
-            let wanted = format!("{label}.json");
-            let named: Vec<&File> = files
-                .iter()
-                .filter(|f| f.name == label || f.name == wanted)
-                .collect();
-            match named.as_slice() {
-                [one] => *one,
-                _ => {
-                    let files = files.len();
-                    return Err(NotFound::NoFileNamed { item, label, files });
-                }
+
+    /// Whether this item, read directly by the ids an earlier lookup found, is still the mapping
+    /// item: those ids, titled exactly `title`, neither archived nor deleted. An item renamed,
+    /// moved, archived or replaced is not, and the caller looks the title up again.
+    pub fn is(&self, at: &ItemIds, title: &str) -> bool {
+        self.id.as_deref() == Some(at.item.as_str())
+            && self.title.as_deref() == Some(title)
+            && self.vault.as_ref().and_then(|v| v.id.as_deref()) == Some(at.vault.as_str())
+            && self.state.is_none()
+    }
+
+    /// Where the document is: the field labelled `label`; failing that, the item's single file,
+    /// or among several files the one named `label` or `label.json`. `item`: the title, for
+    /// messages.
+    pub fn into_document(self, item: &str, label: &str) -> Result<DocumentLocation, NotFound> {
+        let (item, label) = (item.to_owned(), label.to_owned());
+        let mut labelled = self
+            .fields
+            .into_iter()
+            .filter(|f| f.label.as_deref() == Some(label.as_str()));
+        match (labelled.next(), labelled.count()) {
+            (Some(field), 0) => {
+                return match field.value {
+                    Some(Value::String(text)) => Ok(DocumentLocation::Field(text)),
+                    _ => Err(NotFound::FieldNotText { item, label }),
+                };
+            }
+            (None, _) => {}
+            (Some(_), others) => {
+                let count = others + 1;
+                return Err(NotFound::ManyFields { item, label, count });
             }
         }
-    };
-    // The file's name is 1Password's text, only ever shown: bounded like any excerpt.
-    let name = excerpt(&file.name);
-    if file.id.is_empty() {
-        return Err(NotFound::FileEmptyId { item, name });
+        let file = match self.files.as_slice() {
+            [] => return Err(NotFound::NoDocument { item, label }),
+            [only] => only,
+            files => {
+                let wanted = format!("{label}.json");
+                let named: Vec<&File> = files
+                    .iter()
+                    .filter(|f| f.name == label || f.name == wanted)
+                    .collect();
+                match named.as_slice() {
+                    [one] => *one,
+                    _ => {
+                        let files = files.len();
+                        return Err(NotFound::NoFileNamed { item, label, files });
+                    }
+                }
+            }
+        };
+        // The file's name is 1Password's text, only ever shown: bounded like any excerpt.
+        let name = excerpt(&file.name);
+        if file.id.is_empty() {
+            return Err(NotFound::FileEmptyId { item, name });
+        }
+        Ok(DocumentLocation::File {
+            id: file.id.clone(),
+            name,
+        })
     }
-    Ok(DocumentLocation::File {
-        id: file.id.clone(),
-        name,
-    })
 }
 
 /// The clearest text in a Connect error body (`{"status": 401, "message": "..."}`).
@@ -306,6 +308,14 @@ pub fn error_message(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_item(body: &[u8], at: &ItemIds, title: &str) -> bool {
+        Item::parse(body, title).is_ok_and(|item| item.is(at, title))
+    }
+
+    fn locate_document(body: &[u8], item: &str, label: &str) -> Result<DocumentLocation, NotFound> {
+        Item::parse(body, item)?.into_document(item, label)
+    }
 
     #[test]
     fn an_item_read_by_id_is_the_mapping_only_with_its_ids_and_exact_title() {

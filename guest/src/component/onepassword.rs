@@ -32,12 +32,14 @@ pub async fn read_document(
     {
         let target = op::item_target(&known.vault, &known.item);
         match fetch_json(client, &target, "reading the item", &fail).await {
-            Ok(item) if op::is_item(&item.body, known, at.item) => {
-                let document = read_from(client, at, known, &item.body, &fail).await?;
-                return Ok((document, known.clone()));
-            }
-            // Renamed, moved or gone since: looked up by name as if it were the first time.
-            Ok(_) => {}
+            Ok(answer) => match op::Item::parse(&answer.body, at.item) {
+                Ok(item) if item.is(known, at.item) => {
+                    let document = read_from(client, at, known, item, &fail).await?;
+                    return Ok((document, known.clone()));
+                }
+                // Renamed, moved or replaced since: looked up by name as if for the first time.
+                _ => {}
+            },
             Err(gone) if gone.status == Some(404) => {}
             Err(other) => return Err(other),
         }
@@ -61,19 +63,23 @@ pub async fn read_document(
         &fail,
     )
     .await?;
-    let document = read_from(client, at, &found, &item.body, &fail).await?;
+    let item = op::Item::parse(&item.body, at.item).map_err(|e| fail(None, e.to_string()))?;
+    let document = read_from(client, at, &found, item, &fail).await?;
     Ok((document, found))
 }
 
-/// The document in the item `body` read from `ids`: its field, or its file downloaded.
+/// The document in `item`, read from `ids`: its field, or its file downloaded.
 async fn read_from(
     client: &Client,
     at: &Location<'_>,
     ids: &ItemIds,
-    body: &[u8],
+    item: op::Item,
     fail: &impl Fn(Option<u16>, String) -> Upstream,
 ) -> Result<String, Upstream> {
-    match op::locate_document(body, at.item, at.field).map_err(|e| fail(None, e.to_string()))? {
+    let location = item
+        .into_document(at.item, at.field)
+        .map_err(|e| fail(None, e.to_string()))?;
+    match location {
         DocumentLocation::Field(text) => Ok(text),
         DocumentLocation::File { id, name } => {
             let target = op::file_content_target(&ids.vault, &ids.item, &id);
