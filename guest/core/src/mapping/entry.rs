@@ -2,6 +2,7 @@
 //! unknown fields warned about), a group name in its NFC spelling, and text any field may hold.
 
 use super::json::type_name;
+use super::typed::RawEntry;
 use super::{ENTRY_FIELDS, MAX_VALUE_CHARS, ValidationIssue, warn_unknown};
 use crate::lookalike::nfc;
 use crate::untrusted::{excerpt, is_invisible};
@@ -87,6 +88,45 @@ pub(super) fn read_entry(
         label,
         regulated,
         strict_mode,
+    })
+}
+
+/// An entry the typed reader read (its fields of their types, no others): its text checked by
+/// the rules `read_entry` applies, with the same issues and warnings.
+pub(super) fn check_entry(
+    index: u32,
+    raw: RawEntry,
+    issues: &mut Vec<ValidationIssue>,
+    warnings: &mut Vec<ValidationIssue>,
+) -> Option<Entry> {
+    let mut ok = true;
+    let mut check = |field: &str, text: &str| {
+        let Some(message) = text_problem(text) else {
+            return true;
+        };
+        issues.push(ValidationIssue {
+            entry: Some(index),
+            group: Some(excerpt(&raw.name)),
+            field: Some(field.to_owned()),
+            message,
+        });
+        ok = false;
+        false
+    };
+    let name_ok = check("authentikGroup", &raw.name);
+    check("fcTenantId", &raw.tenant);
+    check("fcRole", &raw.role);
+    if let Some(label) = &raw.label {
+        check("label", label);
+    }
+    let name = name_ok.then(|| nfc_name(raw.name, index, warnings));
+    ok.then(|| Entry {
+        name: name.unwrap_or_default(),
+        tenant: raw.tenant,
+        role: raw.role,
+        label: raw.label,
+        regulated: raw.regulated,
+        strict_mode: raw.strict_mode,
     })
 }
 

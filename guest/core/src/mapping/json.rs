@@ -7,7 +7,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
 
-pub(super) fn parse_document(document: &str) -> Result<Value, ValidationIssue> {
+/// What makes a document unreadable before its JSON is: its size, a byte-order mark, no text.
+pub(super) fn check_document(document: &str) -> Result<(), ValidationIssue> {
     if document.len() > MAX_DOCUMENT_BYTES {
         return Err(ValidationIssue::document(
             None,
@@ -26,6 +27,11 @@ pub(super) fn parse_document(document: &str) -> Result<Value, ValidationIssue> {
     if document.trim().is_empty() {
         return Err(ValidationIssue::document(None, "the document is empty"));
     }
+    Ok(())
+}
+
+/// The document as a JSON value, any shape; an object that repeats a key is refused.
+pub(super) fn parse_document(document: &str) -> Result<Value, ValidationIssue> {
     match serde_json::from_str::<Strict>(document) {
         Ok(Strict(value)) => Ok(value),
         Err(e) if e.to_string().starts_with(REPEATED_KEY) => Err(ValidationIssue::document(

@@ -4,12 +4,13 @@
 
 mod entry;
 mod json;
+mod typed;
 
 use crate::lookalike::{skeleton, spelled};
 use crate::secrets::Redactor;
 use crate::untrusted::excerpt;
-use entry::{Entry, read_entry};
-use json::{parse_document, type_name};
+use entry::{Entry, check_entry, read_entry};
+use json::{check_document, parse_document, type_name};
 use serde_json::Value;
 use std::fmt;
 
@@ -181,9 +182,51 @@ impl ValidationIssue {
 /// Parses and validates a mapping document. On failure, returns every problem found (the first
 /// `MAX_ISSUES_SHOWN` of them, and how many more).
 pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
-    let root = parse_document(document).map_err(|issue| vec![issue])?;
+    validate_by(document, Reader::TypedFirst)
+}
+
+/// How `validate` reads the document: `TypedFirst` reads a document of the common shape
+/// without a value tree, else like `General`, which reads any JSON (tests hold the two to one
+/// result).
+#[derive(Clone, Copy)]
+enum Reader {
+    TypedFirst,
+    #[cfg(test)]
+    General,
+}
+
+fn validate_by(document: &str, reader: Reader) -> Result<DesiredState, Vec<ValidationIssue>> {
+    check_document(document).map_err(|issue| vec![issue])?;
     let mut issues = Vec::new();
     let mut warnings = Vec::new();
+    let typed = match reader {
+        Reader::TypedFirst => typed::read(document),
+        #[cfg(test)]
+        Reader::General => None,
+    };
+    let read = match typed {
+        Some(entries) => {
+            let mut read = Vec::with_capacity(entries.len());
+            for (index, raw) in (0..).zip(entries) {
+                if let Some(entry) = check_entry(index, raw, &mut issues, &mut warnings) {
+                    read.push((index, entry));
+                }
+            }
+            read
+        }
+        None => read_general(document, &mut issues, &mut warnings)?,
+    };
+    settle(read, issues, warnings)
+}
+
+/// The entries of any JSON document, read as a value tree: every problem with the document's
+/// shape, and each entry's, in `issues`. `Err`: nothing further can be checked.
+fn read_general(
+    document: &str,
+    issues: &mut Vec<ValidationIssue>,
+    warnings: &mut Vec<ValidationIssue>,
+) -> Result<Vec<(u32, Entry)>, Vec<ValidationIssue>> {
+    let root = parse_document(document).map_err(|issue| vec![issue])?;
 
     let Value::Object(root) = root else {
         return Err(vec![ValidationIssue::document(
@@ -197,15 +240,12 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
     let unknown = root
         .keys()
         .filter(|key| *key != "version" && *key != "mappings");
-    warn_unknown(
-        unknown,
-        "top-level field",
-        &mut warnings,
-        |field, message| ValidationIssue {
+    warn_unknown(unknown, "top-level field", warnings, |field, message| {
+        ValidationIssue {
             field,
             ..ValidationIssue::document(None, message)
-        },
-    );
+        }
+    });
     match root.get("version") {
         None => issues.push(ValidationIssue::document(
             Some("version"),
@@ -226,7 +266,7 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
                 Some("mappings"),
                 "missing; expected a list of {\"authentikGroup\", \"fcTenantId\", \"fcRole\"} entries",
             ));
-            return Err(issues);
+            return Err(std::mem::take(issues));
         }
         Some(Value::Array(entries)) => entries,
         Some(other) => {
@@ -234,7 +274,7 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
                 Some("mappings"),
                 format!("must be a list of entries, got {}", type_name(other)),
             ));
-            return Err(issues);
+            return Err(std::mem::take(issues));
         }
     };
     if entries.is_empty() {
@@ -251,16 +291,25 @@ pub fn validate(document: &str) -> Result<DesiredState, Vec<ValidationIssue>> {
                 entries.len()
             ),
         ));
-        return Err(issues);
+        return Err(std::mem::take(issues));
     }
 
     let mut read = Vec::with_capacity(entries.len());
-    for (index, raw) in entries.iter().enumerate() {
-        let index = index as u32;
-        if let Some(entry) = read_entry(index, raw, &mut issues, &mut warnings) {
+    for (index, raw) in (0..).zip(entries) {
+        if let Some(entry) = read_entry(index, raw, issues, warnings) {
             read.push((index, entry));
         }
     }
+    Ok(read)
+}
+
+/// The entries read, settled into the desired state: duplicates collapsed or refused,
+/// look-alike names refused, wildcard entries set aside; or every problem, in document order.
+fn settle(
+    mut read: Vec<(u32, Entry)>,
+    mut issues: Vec<ValidationIssue>,
+    mut warnings: Vec<ValidationIssue>,
+) -> Result<DesiredState, Vec<ValidationIssue>> {
     // Duplicates end up side by side, the first occurrence first (the sort is stable). A
     // sort, not a map: mappings are usually kept sorted, and the sort sees that in one pass,
     // where a map would compare every name about log2(n) times.
