@@ -13,6 +13,7 @@ pub mod lookalike;
 pub mod managed;
 pub mod mapping;
 pub mod mapping_schema;
+pub mod metrics;
 pub mod onepassword;
 pub mod outcome;
 pub mod plan;
