@@ -194,6 +194,30 @@ pub enum DocumentLocation {
     File { id: String, name: String },
 }
 
+#[derive(Deserialize)]
+struct ItemIdentity {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    vault: Option<VaultRef>,
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// Whether `body` names the item at `at` titled `title`, whatever the rest of it holds: read
+/// only when `Item::parse` failed, to tell the mapping item gone wrong (an error to report)
+/// from another item (looked up again by name).
+pub fn names_item(body: &[u8], at: &ItemIds, title: &str) -> bool {
+    serde_json::from_slice::<ItemIdentity>(body).is_ok_and(|item| {
+        item.id.as_deref() == Some(at.item.as_str())
+            && item.title.as_deref() == Some(title)
+            && item.vault.and_then(|v| v.id).as_deref() == Some(at.vault.as_str())
+            && item.state.is_none()
+    })
+}
+
 /// An item as Connect returns it (`GET /v1/vaults/{vault}/items/{item}`), read once: which
 /// item it is, and where its document is.
 #[derive(Deserialize)]
@@ -351,6 +375,35 @@ mod tests {
         );
         assert!(!is_item(br#"{"id": "x"}"#, &at, "mapping"));
         assert!(!is_item(b"<html>", &at, "mapping"));
+    }
+
+    /// An item that still has the ids and title but whose fields are malformed is the mapping
+    /// item gone wrong, to be reported, not another item to look up.
+    #[test]
+    fn a_malformed_mapping_item_is_still_named_as_the_item() {
+        let at = ItemIds {
+            vault: "v".repeat(26),
+            item: "i".repeat(26),
+        };
+        for rest in [
+            r#""fields": null"#,
+            r#""fields": [{"label": 7}]"#,
+            r#""files": [{"name": "x"}]"#,
+            r#""fields": [], "fields": []"#,
+        ] {
+            let body = format!(
+                r#"{{"id": "{}", "title": "mapping", "vault": {{"id": "{}"}}, {rest}}}"#,
+                at.item, at.vault
+            );
+            assert!(Item::parse(body.as_bytes(), "mapping").is_err(), "{body}");
+            assert!(names_item(body.as_bytes(), &at, "mapping"), "{body}");
+        }
+        assert!(!names_item(b"<html>", &at, "mapping"));
+        let other = format!(
+            r#"{{"id": "{}", "title": "other", "fields": null}}"#,
+            at.item
+        );
+        assert!(!names_item(other.as_bytes(), &at, "mapping"));
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub async fn read_document(
                     let document = read_from(client, at, known, item, &fail).await?;
                     return Ok((document, known.clone()));
                 }
+                // Still the mapping item, but not in Connect's shape: said, not looked past.
+                Err(error) if op::names_item(&answer.body, known, at.item) => {
+                    return Err(fail(None, error.to_string()));
+                }
                 // Renamed, moved or replaced since: looked up by name as if for the first time.
                 _ => {}
             },

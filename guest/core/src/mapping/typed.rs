@@ -6,7 +6,7 @@
 //! general reader accepts alike (a property test holds them to one result).
 
 use super::MAX_ENTRIES;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// An entry's fields as the document holds them, before their text is checked.
@@ -22,8 +22,8 @@ pub(super) struct RawEntry {
 /// The entries of a document of the common shape, or `None`.
 pub(super) fn read(document: &str) -> Option<Vec<RawEntry>> {
     let Document(entries) = serde_json::from_str(document).ok()?;
-    // The general reader words these; they are rare.
-    (!entries.is_empty() && entries.len() <= MAX_ENTRIES).then_some(entries)
+    // The general reader words this one; it is rare.
+    (!entries.is_empty()).then_some(entries)
 }
 
 struct Document(Vec<RawEntry>);
@@ -90,7 +90,7 @@ impl<'de> Deserialize<'de> for Document {
                     match key {
                         // A number other than exactly 1 (`1.0`, `2`) fails here or below.
                         Key::Version => once(&mut version, map.next_value::<u64>()?)?,
-                        Key::Mappings => once(&mut mappings, map.next_value::<Vec<RawEntry>>()?)?,
+                        Key::Mappings => once(&mut mappings, map.next_value::<Entries>()?.0)?,
                         _ => return Err(de::Error::custom("not a top-level field")),
                     }
                 }
@@ -102,6 +102,32 @@ impl<'de> Deserialize<'de> for Document {
         }
         // A map only: a struct visitor would also take a list of values.
         deserializer.deserialize_map(DocumentVisitor)
+    }
+}
+
+/// The entries, read no further than `MAX_ENTRIES` (the general reader says there are too many).
+struct Entries(Vec<RawEntry>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entries, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of entries")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element()? {
+                    if entries.len() == MAX_ENTRIES {
+                        return Err(de::Error::custom("more entries than accepted"));
+                    }
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_seq(EntriesVisitor)
     }
 }
 
@@ -149,7 +175,7 @@ impl<'de> Deserialize<'de> for RawEntry {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Reader, validate_by};
+    use super::super::{MAX_ENTRIES, Reader, validate_by};
     use super::read;
     use proptest::prelude::*;
 
@@ -185,6 +211,16 @@ mod tests {
         ] {
             assert!(read(other).is_none(), "{other}");
         }
+        // More entries than accepted: not read to the end.
+        let entry = r#"{"authentikGroup": "a", "fcTenantId": "a", "fcRole": "r"}"#;
+        let many = |n: usize| {
+            format!(
+                r#"{{"version": 1, "mappings": [{}]}}"#,
+                vec![entry; n].join(",")
+            )
+        };
+        assert!(read(&many(MAX_ENTRIES + 1)).is_none());
+        assert_eq!(read(&many(MAX_ENTRIES)).map(|e| e.len()), Some(MAX_ENTRIES));
     }
 
     /// A JSON string for a text field: fine, or wrong in one of the ways a mapping can be.
