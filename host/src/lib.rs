@@ -20,6 +20,7 @@ pub mod logging;
 pub mod mcp;
 pub mod outcome;
 pub mod output;
+pub mod pushgateway;
 pub mod runtime;
 pub mod sandbox;
 pub mod session;

@@ -270,6 +270,46 @@ fn the_network_policy_allows_only_dns_connect_and_authentik() {
     );
 }
 
+/// Metrics are off until an operator turns them on: the CronJob's push is commented out, and the
+/// one destination it needs is opened by a policy of its own in deploy/metrics/, applied with it.
+#[test]
+fn the_pushgateway_is_reachable_only_with_metrics_turned_on() {
+    let cronjob_text = std::fs::read_to_string(deploy_dir().join("cronjob.yaml")).unwrap();
+    assert!(
+        cronjob_text.contains("# - name: TENANT_SYNC_METRICS_PUSH"),
+        "the CronJob shows how to turn metrics on"
+    );
+    let cj = cronjob();
+    let container = container(&cj);
+    assert!(
+        !container["env"]
+            .to_string()
+            .contains("TENANT_SYNC_METRICS_PUSH"),
+        "metrics are off by default"
+    );
+    assert!(
+        !args(container).contains(&"--metrics-push"),
+        "metrics are off by default"
+    );
+    let text = std::fs::read_to_string(deploy_dir().join("metrics/networkpolicy.yaml")).unwrap();
+    let policy = Value::deserialize(serde_yaml_ng::Deserializer::from_str(&text)).unwrap();
+    assert_eq!(policy["kind"], "NetworkPolicy");
+    assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Egress"]));
+    assert!(policy["spec"].get("ingress").is_none());
+    let egress = policy["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 1, "the Pushgateway only");
+    assert_eq!(
+        egress[0]["ports"],
+        serde_json::json!([{"protocol": "TCP", "port": 9091}])
+    );
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        cronjob()["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+    );
+    // The port the commented URL names is the one the policy opens.
+    assert!(cronjob_text.contains(".svc.cluster.local:9091\""));
+}
+
 #[test]
 fn the_onepassword_item_mints_the_referenced_secret() {
     let item = manifests()

@@ -6,9 +6,9 @@
 //! whole group (`Push::replace_all`), and any other run pushes everything but the last success's
 //! time and replaces only what it names, so a failure never erases when the job last succeeded.
 
-use crate::outcome::{Exit, Outcome};
+use crate::outcome::Exit;
 use crate::plan::Action;
-use crate::report::Status;
+use crate::report::{Report, Status};
 use std::fmt::Write;
 
 /// What the host knows about a run beyond its outcome.
@@ -32,12 +32,8 @@ pub struct Push {
 
 pub const LAST_SUCCESS: &str = "tenant_sync_last_success_timestamp_seconds";
 
-/// The metrics of a run that ended with `outcome` (a report, or a failure without one).
-pub fn push(outcome: &Outcome, facts: &RunFacts) -> Push {
-    let report = match outcome {
-        Outcome::Reported(report) => Some(report),
-        Outcome::Failed(_) => None,
-    };
+/// The metrics of a run that ended with `report`, or without one (`None`: it failed before).
+pub fn push(report: Option<&Report>, facts: &RunFacts) -> Push {
     // A dry run writes nothing, so it is no reconcile to have succeeded at.
     let succeeded = facts.exit == Exit::Success && !facts.dry_run;
     let mut out = Exposition::default();
@@ -147,8 +143,7 @@ impl Exposition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Failure, FailureKind};
-    use crate::report::{GroupReport, Report, RequestCounts};
+    use crate::report::{GroupReport, RequestCounts};
 
     fn group(name: &str, action: Action, status: Status) -> GroupReport {
         GroupReport {
@@ -198,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_run_in_sync_pushes_every_metric_and_replaces_the_group() {
-        let push = push(&Outcome::Reported(report()), &facts(Exit::Success, false));
+        let push = push(Some(&report()), &facts(Exit::Success, false));
         assert!(push.replace_all);
         let samples = samples(&push.body);
         for expected in [
@@ -230,8 +225,7 @@ mod tests {
 
     #[test]
     fn a_failed_run_keeps_the_last_success_and_says_what_it_knows() {
-        let failed = Outcome::Failed(Failure::new(FailureKind::Upstream, "401"));
-        let push = push(&failed, &facts(Exit::Upstream, false));
+        let push = push(None, &facts(Exit::Upstream, false));
         assert!(
             !push.replace_all,
             "a failure must not replace the last success"
@@ -248,14 +242,14 @@ mod tests {
         assert_eq!(groups, Action::ALL.len() * Status::ALL.len());
         // Not in sync, or stopped: a report, but no success either.
         for exit in [Exit::NotInSync, Exit::Terminated] {
-            let other = super::push(&Outcome::Reported(report()), &facts(exit, false));
+            let other = super::push(Some(&report()), &facts(exit, false));
             assert!(!other.replace_all && !other.body.contains(LAST_SUCCESS));
         }
     }
 
     #[test]
     fn a_dry_run_is_no_success_to_alert_on() {
-        let push = push(&Outcome::Reported(report()), &facts(Exit::Success, true));
+        let push = push(Some(&report()), &facts(Exit::Success, true));
         assert!(!push.replace_all);
         assert!(!push.body.contains(LAST_SUCCESS));
         assert!(samples(&push.body).contains(&"tenant_sync_last_run_dry_run 1"));
@@ -268,8 +262,8 @@ mod tests {
         big.groups = (0..5_000)
             .map(|i| group(&format!("tenant-{i}"), Action::Create, Status::Applied))
             .collect();
-        let small = push(&Outcome::Reported(report()), &facts(Exit::Success, false));
-        let big = push(&Outcome::Reported(big), &facts(Exit::Success, false));
+        let small = push(Some(&report()), &facts(Exit::Success, false));
+        let big = push(Some(&big), &facts(Exit::Success, false));
         assert_eq!(samples(&small.body).len(), samples(&big.body).len());
         assert!(!small.body.contains("secret-tenant") && !big.body.contains("tenant-1"));
     }

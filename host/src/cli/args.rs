@@ -34,6 +34,11 @@ pub struct RunArgs {
     /// Reconcile only the groups of this tenant (repeatable; with --group, both sets).
     #[arg(long = "tenant", value_name = "ID")]
     pub tenants: Vec<String>,
+    /// After the run, successful or not, push its metrics to this Prometheus Pushgateway (its base
+    /// URL, e.g. http://pushgateway.monitoring:9091), grouped under job="tenant-sync" and the
+    /// manager id. A failed push is a Warning; it never changes the exit code.
+    #[arg(long, env = "TENANT_SYNC_METRICS_PUSH", value_name = "URL")]
+    pub metrics_push: Option<String>,
     #[command(flatten)]
     pub service: ServiceArgs,
 }

@@ -119,7 +119,7 @@ fn granted(args: &ServiceArgs, format: Format, log: &LogSink) -> Result<Granted,
 
 /// The run's HTTP client. The trust store is read only when an https origin is granted or a
 /// `--ca-file` is given (so a bad one fails before anything runs).
-fn transport(
+pub(super) fn transport(
     origins: &[Origin],
     ca_files: &[PathBuf],
     limits: &Limits,

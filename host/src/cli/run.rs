@@ -1,16 +1,24 @@
-//! `tenant-sync run`: one stoppable run of a prepared session (`session.rs`), and its outcome.
+//! `tenant-sync run`: one stoppable run of a prepared session (`session.rs`), its outcome, and
+//! its metrics pushed when `--metrics-push` asks for it (`pushgateway.rs`).
 
-use super::args::RunArgs;
+use super::args::{RunArgs, ServiceArgs};
 use super::prepare;
 use super::usage;
 use crate::bindings::types::SyncError;
 use crate::logging::{Level, LogSink};
-use crate::outcome::{Exit, report_outcome};
+use crate::outcome::{Exit, outcome};
+use crate::pushgateway::{PushGrant, Pushgateway};
 use crate::session::Selection;
+use crate::stdout;
 use crate::stop::{Signal, Stop};
 use serde_json::json;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tenant_sync_core::metrics::{self, RunFacts};
+use tenant_sync_core::outcome::Outcome;
+use tenant_sync_core::report::Report;
 
 pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
+    let started = Instant::now();
     log.set_debug(args.verbose);
     // Listening before anything slow (a token from kubectl, compiling the component): a stop
     // then ends the run with its exit code and an event, not silently by the signal.
@@ -19,15 +27,51 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
         Ok(task) => task,
         Err(e) => return usage(log, format!("cannot listen for stop signals: {e}")),
     };
-    let exit = run_stoppable(args, log, &stop).await;
+    let pushgateway = match &args.metrics_push {
+        None => None,
+        Some(url) => match pushgateway(url, &args.service) {
+            Ok(pushgateway) => Some(pushgateway),
+            Err(message) => return usage(log, message),
+        },
+    };
+    let dry_run = args.dry_run;
+    let (exit, report) = run_stoppable(args, log, &stop).await;
+    if let Some(pushgateway) = pushgateway {
+        let facts = RunFacts {
+            finished_at_secs: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64()),
+            duration_secs: started.elapsed().as_secs_f64(),
+            exit,
+            dry_run,
+        };
+        pushgateway
+            .push(&metrics::push(report.as_ref(), &facts), log)
+            .await;
+    }
     signals.abort();
     exit
 }
 
-async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
+/// The Pushgateway `--metrics-push` names, reached with the run's TLS trust and timeouts.
+fn pushgateway(url: &str, service: &ServiceArgs) -> Result<Pushgateway, String> {
+    let grant =
+        PushGrant::new(url, &service.manager_id).map_err(|e| format!("--metrics-push: {e:#}"))?;
+    let limits = service.limits.limits();
+    let transport = prepare::transport(
+        std::slice::from_ref(&grant.origin),
+        &service.ca_file,
+        &limits,
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    Ok(Pushgateway::new(grant, transport, limits))
+}
+
+/// The run's exit code, and its report if it made one.
+async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> (Exit, Option<Report>) {
     let session = match prepare::session(&args.service, args.output, log) {
         Ok(session) => session,
-        Err(exit) => return exit,
+        Err(exit) => return (exit, None),
     };
     if let Some(signal) = stop.requested() {
         log.event(
@@ -35,7 +79,7 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
             "The run was stopped by {Signal} before it started: nothing was sent",
             &[("Signal", json!(signal.name()))],
         );
-        return stopped_by(signal);
+        return (stopped_by(signal), None);
     }
     let selection = Selection {
         dry_run: args.dry_run,
@@ -49,8 +93,14 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
         }
         _ => None,
     };
-    let exit = report_outcome(result, args.output, log);
-    match stop.requested() {
+    let outcome = outcome(result, log);
+    stdout::print(&outcome.printed(args.output.into()), log);
+    let exit = outcome.exit();
+    let report = match outcome {
+        Outcome::Reported(report) => Some(report),
+        Outcome::Failed(_) => None,
+    };
+    let exit = match stop.requested() {
         None => exit,
         Some(signal) => {
             log.event(
@@ -63,7 +113,8 @@ async fn run_stoppable(args: RunArgs, log: &LogSink, stop: &Stop) -> Exit {
             );
             stopped_by(signal)
         }
-    }
+    };
+    (exit, report)
 }
 
 fn stopped_by(signal: Signal) -> Exit {

@@ -7,6 +7,7 @@
 pub mod chaos;
 pub mod job;
 pub mod mcp;
+pub mod pushgateway;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -76,6 +76,18 @@ impl TestCa {
     }
 }
 
+impl TestCa {
+    /// A sound certificate for `localhost` this CA issued, and its private key, both PEM: for a
+    /// server that reads them from files (the Pushgateway's `--web.config.file`).
+    pub fn leaf_pem(&self) -> (String, String) {
+        let mut params = CertificateParams::new(vec![HOST.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, HOST);
+        let key = KeyPair::generate().unwrap();
+        let certificate = params.signed_by(&key, &self.issuer).unwrap();
+        (certificate.pem(), key.serialize_pem())
+    }
+}
+
 impl Default for TestCa {
     fn default() -> TestCa {
         TestCa::new()

@@ -1,0 +1,236 @@
+//! The third service: a Prometheus Pushgateway (`--metrics-push`), which gets a run's metrics
+//! (`tenant_sync_core::metrics`) once the run is over, successful or not. The host sends that one
+//! request itself, with the run's TLS trust and timeouts; the component's allowlist never holds
+//! the Pushgateway, so not even a tampered component can reach it. A push that fails is a
+//! Warning and changes nothing else: not the exit code, not the report.
+
+use crate::grants::Origin;
+use crate::logging::{Level, LogSink};
+use crate::sandbox::Limits;
+use crate::transport::Transport;
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::{Method, Uri};
+use http_body_util::{BodyExt, Full};
+use serde_json::json;
+use std::time::Duration;
+use tenant_sync_core::metrics::Push;
+use tenant_sync_core::untrusted::excerpt;
+
+/// The job label every push is grouped under.
+pub const JOB: &str = "tenant-sync";
+/// The content type of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Bound on what is read of the Pushgateway's answer (an error message at most).
+const MAX_ANSWER_BYTES: usize = 4096;
+/// The longest a push may take, within the run's own request timeouts: a run stopped by SIGTERM
+/// still pushes, inside Kubernetes' default 30 s grace period.
+const MAX_PUSH_TIME: Duration = Duration::from_secs(10);
+
+/// The one request the Pushgateway is granted: PUT or POST of the run's metrics to the job's
+/// group, `…/metrics/job/tenant-sync/manager@base64/<manager id>` under the configured URL. The
+/// manager id (`fc:managed-by`) is the grouping label: runs that manage other groups (another
+/// Authentik, another mapping) keep their own metrics, and the id is one fixed value per
+/// CronJob, so the label set stays bounded. It is base64url-encoded, as the Pushgateway allows,
+/// so any id is one path segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushGrant {
+    pub origin: Origin,
+    target: Uri,
+}
+
+impl PushGrant {
+    pub fn new(url: &str, manager: &str) -> anyhow::Result<PushGrant> {
+        let origin = Origin::parse(url).context("the Pushgateway URL")?;
+        let uri: Uri = url.trim().parse()?;
+        if uri.query().is_some() {
+            bail!(
+                "the Pushgateway URL {url:?} has a query; give its base URL, e.g. http://pushgateway.monitoring:9091"
+            );
+        }
+        let base = uri.path().trim_end_matches('/');
+        let target = format!(
+            "{origin}{base}/metrics/job/{JOB}/manager@base64/{}",
+            URL_SAFE_NO_PAD.encode(manager)
+        );
+        Ok(PushGrant {
+            origin,
+            target: target.parse().context("the Pushgateway URL")?,
+        })
+    }
+
+    /// Where the metrics go.
+    pub fn target(&self) -> &Uri {
+        &self.target
+    }
+
+    /// Whether `method` on `uri` is the push: the one target, PUT or POST.
+    pub fn allows(&self, method: &Method, uri: &Uri) -> bool {
+        (method == Method::PUT || method == Method::POST) && *uri == self.target
+    }
+}
+
+/// Pushes to one Pushgateway.
+pub struct Pushgateway {
+    grant: PushGrant,
+    transport: Transport,
+    limits: Limits,
+}
+
+impl Pushgateway {
+    pub fn new(grant: PushGrant, transport: Transport, limits: Limits) -> Pushgateway {
+        Pushgateway {
+            grant,
+            transport,
+            limits,
+        }
+    }
+
+    /// Sends `push`; says how it went in the log (Debug when accepted, Warning otherwise).
+    pub async fn push(&self, push: &Push, log: &LogSink) {
+        let method = match push.replace_all {
+            true => Method::PUT,
+            false => Method::POST,
+        };
+        let target = self.grant.target().clone();
+        let result = self
+            .send(method.clone(), target, push.body.clone(), log)
+            .await;
+        let (level, template, reason) = match result {
+            Ok(()) => (
+                Level::Debug,
+                "Pushed the run's metrics to {Pushgateway} ({Method})",
+                None,
+            ),
+            Err(reason) => (
+                Level::Warning,
+                "Pushing the run's metrics to {Pushgateway} failed: {Reason}; the run's outcome and exit code are unchanged. Check --metrics-push and that the Pushgateway is up and reachable",
+                Some(reason),
+            ),
+        };
+        log.event(
+            level,
+            template,
+            &[
+                ("Pushgateway", json!(self.grant.origin.to_string())),
+                ("Method", json!(method.as_str())),
+                ("Reason", json!(reason)),
+            ],
+        );
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        target: Uri,
+        body: String,
+        log: &LogSink,
+    ) -> Result<(), String> {
+        if !self.grant.allows(&method, &target) {
+            return Err(format!("{method} {target} is not the granted push"));
+        }
+        let request = http::Request::builder()
+            .method(method)
+            .uri(target)
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(http::header::CONTENT_LENGTH, body.len())
+            .body(
+                Full::new(Bytes::from(body))
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .map_err(|e| e.to_string())?;
+        let limits = &self.limits;
+        let whole = limits.request_timeout.min(MAX_PUSH_TIME);
+        let response = self
+            .transport
+            .send(
+                request,
+                limits.first_byte_timeout.min(whole),
+                limits.between_bytes_timeout.min(whole),
+                whole,
+                log,
+            )
+            .await
+            .map_err(|e| format!("no answer ({e})"))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // The answer is the Pushgateway's (or a proxy's) text: bounded, and only an excerpt shown.
+        let answer = read_bounded(response.into_body(), MAX_ANSWER_BYTES).await;
+        Err(format!("HTTP {status}: {}", excerpt(answer.trim())))
+    }
+}
+
+/// At most `limit` bytes of `body`, as text; whatever could not be read is left out.
+async fn read_bounded(body: wasmtime_wasi_http::WasiBody, limit: usize) -> String {
+    let mut body = body;
+    let mut read = Vec::new();
+    // The transport's own timeouts bound each read too; this bounds a slow error page further.
+    while read.len() < limit {
+        match tokio::time::timeout(Duration::from_secs(2), body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    read.extend_from_slice(&data[..data.len().min(limit - read.len())]);
+                }
+            }
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&read).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_push_goes_to_the_jobs_group_under_the_configured_path() {
+        let grant = PushGrant::new("https://pgw.example:9091/prefix/", "fc/sync a").unwrap();
+        assert_eq!(
+            grant.target().to_string(),
+            "https://pgw.example:9091/prefix/metrics/job/tenant-sync/manager@base64/ZmMvc3luYyBh"
+        );
+        let plain = PushGrant::new("http://pushgateway:9091", "m").unwrap();
+        assert_eq!(
+            plain.target().to_string(),
+            "http://pushgateway:9091/metrics/job/tenant-sync/manager@base64/bQ"
+        );
+    }
+
+    #[test]
+    fn only_the_push_is_granted() {
+        let grant = PushGrant::new("http://pushgateway:9091", "m").unwrap();
+        let target = grant.target().clone();
+        assert!(grant.allows(&Method::PUT, &target));
+        assert!(grant.allows(&Method::POST, &target));
+        for method in [Method::DELETE, Method::GET] {
+            assert!(!grant.allows(&method, &target), "{method}");
+        }
+        for other in [
+            "http://pushgateway:9091/metrics/job/tenant-sync",
+            "http://pushgateway:9091/metrics/job/other/manager@base64/bQ",
+            "http://pushgateway:9091/api/v1/admin/wipe",
+            "http://other:9091/metrics/job/tenant-sync/manager@base64/bQ",
+        ] {
+            assert!(
+                !grant.allows(&Method::PUT, &other.parse().unwrap()),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_url_that_is_not_a_base_url_is_refused() {
+        for bad in [
+            "pushgateway:9091",
+            "ftp://pushgateway",
+            "http://pushgateway:9091/?x=1",
+        ] {
+            assert!(PushGrant::new(bad, "m").is_err(), "{bad}");
+        }
+    }
+}
