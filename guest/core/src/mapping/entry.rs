@@ -2,7 +2,6 @@
 //! unknown fields warned about), a group name in its NFC spelling, and text any field may hold.
 
 use super::json::type_name;
-use super::typed::RawEntry;
 use super::{ENTRY_FIELDS, MAX_VALUE_CHARS, ValidationIssue, warn_unknown};
 use crate::lookalike::nfc;
 use crate::untrusted::{excerpt, is_invisible};
@@ -92,10 +91,10 @@ pub(super) fn read_entry(
 }
 
 /// An entry the typed reader read (its fields of their types, no others): its text checked by
-/// the rules `read_entry` applies, with the same issues and warnings.
+/// the rules `read_entry` applies, with the same issues and warnings, its name made NFC.
 pub(super) fn check_entry(
     index: u32,
-    raw: RawEntry,
+    raw: Entry,
     issues: &mut Vec<ValidationIssue>,
     warnings: &mut Vec<ValidationIssue>,
 ) -> Option<Entry> {

@@ -6,27 +6,19 @@
 //! general reader accepts alike (a property test holds them to one result).
 
 use super::MAX_ENTRIES;
+use super::entry::Entry;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
-/// An entry's fields as the document holds them, before their text is checked.
-pub(super) struct RawEntry {
-    pub(super) name: String,
-    pub(super) tenant: String,
-    pub(super) role: String,
-    pub(super) label: Option<String>,
-    pub(super) regulated: Option<bool>,
-    pub(super) strict_mode: Option<bool>,
-}
-
-/// The entries of a document of the common shape, or `None`.
-pub(super) fn read(document: &str) -> Option<Vec<RawEntry>> {
+/// The entries of a document of the common shape, as the document holds them (their text not
+/// yet checked: `entry::check_entry`), or `None`.
+pub(super) fn read(document: &str) -> Option<Vec<Entry>> {
     let Document(entries) = serde_json::from_str(document).ok()?;
     // The general reader words this one; it is rare.
     (!entries.is_empty()).then_some(entries)
 }
 
-struct Document(Vec<RawEntry>);
+struct Document(Vec<Entry>);
 
 /// The keys this reader knows; any other key makes the document not of the common shape.
 enum Key {
@@ -106,7 +98,7 @@ impl<'de> Deserialize<'de> for Document {
 }
 
 /// The entries, read no further than `MAX_ENTRIES` (the general reader says there are too many).
-struct Entries(Vec<RawEntry>);
+struct Entries(Vec<Entry>);
 
 impl<'de> Deserialize<'de> for Entries {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entries, D::Error> {
@@ -131,15 +123,15 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
-impl<'de> Deserialize<'de> for RawEntry {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawEntry, D::Error> {
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entry, D::Error> {
         struct EntryVisitor;
         impl<'de> Visitor<'de> for EntryVisitor {
-            type Value = RawEntry;
+            type Value = Entry;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a mapping entry")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntry, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
                 let (mut name, mut tenant, mut role) = (None, None, None);
                 let (mut label, mut regulated, mut strict_mode) = (None, None, None);
                 // `String` and `bool` refuse `null` and every other type.
@@ -157,7 +149,7 @@ impl<'de> Deserialize<'de> for RawEntry {
                     }
                 }
                 match (name, tenant, role) {
-                    (Some(name), Some(tenant), Some(role)) => Ok(RawEntry {
+                    (Some(name), Some(tenant), Some(role)) => Ok(Entry {
                         name,
                         tenant,
                         role,
