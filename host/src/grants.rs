@@ -47,8 +47,24 @@ impl Origin {
         if host.is_empty() {
             return None;
         }
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        // A port that is not one (`:99999`, which `http` reads as no port) is no origin, not
+        // the scheme's default port.
+        let port = match uri.port_u16() {
+            Some(port) => port,
+            None if names_a_port(uri.authority()?.as_str()) => return None,
+            None if https => 443,
+            None => 80,
+        };
         Some(Origin { https, host, port })
+    }
+}
+
+/// Whether an authority (`user@host:port`, `[::1]:port`) has a port part, valid or not.
+fn names_a_port(authority: &str) -> bool {
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    match host_port.rfind(']') {
+        Some(end) => host_port[end..].contains(':'),
+        None => host_port.contains(':'),
     }
 }
 
@@ -738,6 +754,14 @@ mod tests {
         );
         assert!(Origin::parse("ftp://x").is_err());
         assert!(Origin::parse("auth.example.com").is_err());
+        // Not a port: no origin, rather than the scheme's default port.
+        for bad in [
+            "http://127.0.0.1:99999",
+            "https://[::1]:70000/",
+            "http://h:-1",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
     }
 
     fn local_authentik() -> Allowlist {

@@ -7,6 +7,7 @@
 use crate::grants::Origin;
 use crate::logging::{Level, LogSink};
 use crate::sandbox::Limits;
+use crate::stop::Stop;
 use crate::transport::Transport;
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -43,6 +44,19 @@ pub struct PushGrant {
 
 impl PushGrant {
     pub fn new(url: &str, manager: &str) -> anyhow::Result<PushGrant> {
+        // Before any message quotes the URL: credentials in it would end up in the job's log.
+        let authority = url
+            .trim()
+            .split_once("://")
+            .map_or(url, |(_, rest)| rest)
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        if authority.contains('@') {
+            bail!(
+                "the Pushgateway URL carries credentials (user:password@), which tenant-sync never sends; give the URL without them (the push has no authentication: reach the Pushgateway over the cluster network, which deploy/metrics/networkpolicy.yaml opens)"
+            );
+        }
         let origin = Origin::parse(url).context("the Pushgateway URL")?;
         let uri: Uri = url.trim().parse()?;
         if uri.query().is_some() {
@@ -55,10 +69,13 @@ impl PushGrant {
             "{origin}{base}/metrics/job/{JOB}/manager@base64/{}",
             URL_SAFE_NO_PAD.encode(manager)
         );
-        Ok(PushGrant {
-            origin,
-            target: target.parse().context("the Pushgateway URL")?,
-        })
+        let target = target.parse().with_context(|| {
+            format!(
+                "the push URL for a manager id of {} bytes is not a valid URL (a manager id that long cannot be a path segment; use a shorter --manager-id)",
+                manager.len()
+            )
+        })?;
+        Ok(PushGrant { origin, target })
     }
 
     /// Where the metrics go.
@@ -88,46 +105,34 @@ impl Pushgateway {
         }
     }
 
-    /// Sends `push`; says how it went in the log (Debug when accepted, Warning otherwise).
-    pub async fn push(&self, push: &Push, log: &LogSink) {
+    /// Sends `push`; says how it went in the log (Debug when accepted, Warning otherwise). A
+    /// stop's grace period ending cuts it short.
+    pub async fn push(&self, push: &Push, stop: &Stop, log: &LogSink) {
         let method = match push.replace_all {
             true => Method::PUT,
             false => Method::POST,
         };
         let target = self.grant.target().clone();
-        let result = self
-            .send(method.clone(), target, push.body.clone(), log)
-            .await;
-        let (level, template, reason) = match result {
-            Ok(()) => (
+        let result = tokio::select! {
+            result = self.send(method.clone(), target, push.body.clone()) => result,
+            () = stop.forced() => Err("cut short: the stop's grace period ended".to_owned()),
+        };
+        let pushgateway = json!(self.grant.origin.to_string());
+        match result {
+            Ok(()) => log.event(
                 Level::Debug,
                 "Pushed the run's metrics to {Pushgateway} ({Method})",
-                None,
+                &[("Pushgateway", pushgateway), ("Method", json!(method.as_str()))],
             ),
-            Err(reason) => (
+            Err(reason) => log.event(
                 Level::Warning,
                 "Pushing the run's metrics to {Pushgateway} failed: {Reason}; the run's outcome and exit code are unchanged. Check --metrics-push and that the Pushgateway is up and reachable",
-                Some(reason),
+                &[("Pushgateway", pushgateway), ("Reason", json!(reason))],
             ),
-        };
-        log.event(
-            level,
-            template,
-            &[
-                ("Pushgateway", json!(self.grant.origin.to_string())),
-                ("Method", json!(method.as_str())),
-                ("Reason", json!(reason)),
-            ],
-        );
+        }
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        target: Uri,
-        body: String,
-        log: &LogSink,
-    ) -> Result<(), String> {
+    async fn send(&self, method: Method, target: Uri, body: String) -> Result<(), String> {
         if !self.grant.allows(&method, &target) {
             return Err(format!("{method} {target} is not the granted push"));
         }
@@ -144,6 +149,9 @@ impl Pushgateway {
             .map_err(|e| e.to_string())?;
         let limits = &self.limits;
         let whole = limits.request_timeout.min(MAX_PUSH_TIME);
+        // The transport logs an untrusted certificate as an Error meant for the services; for
+        // the push, what it says goes into the one Warning instead.
+        let said = LogSink::memory();
         let response = self
             .transport
             .send(
@@ -151,18 +159,42 @@ impl Pushgateway {
                 limits.first_byte_timeout.min(whole),
                 limits.between_bytes_timeout.min(whole),
                 whole,
-                log,
+                &said,
             )
             .await
-            .map_err(|e| format!("no answer ({e})"))?;
+            .map_err(|e| match reasons(&said) {
+                Some(reason) => format!("no answer ({e}: {reason})"),
+                None => format!("no answer ({e})"),
+            })?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
+        let redirect = response.headers().get(http::header::LOCATION).map(|to| {
+            format!(
+                " (redirected to {}; redirects are not followed: give that URL)",
+                excerpt(&String::from_utf8_lossy(to.as_bytes()))
+            )
+        });
         // The answer is the Pushgateway's (or a proxy's) text: bounded, and only an excerpt shown.
         let answer = read_bounded(response.into_body(), MAX_ANSWER_BYTES).await;
-        Err(format!("HTTP {status}: {}", excerpt(answer.trim())))
+        let (answer, redirect) = (answer.trim(), redirect.unwrap_or_default());
+        Err(match answer.is_empty() {
+            true => format!("HTTP {status}{redirect}"),
+            false => format!("HTTP {status}{redirect}: {}", excerpt(answer)),
+        })
     }
+}
+
+/// The `Reason` of each event the transport logged into `said`, if any.
+fn reasons(said: &LogSink) -> Option<String> {
+    let reasons: Vec<String> = said
+        .contents()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|event| event["Reason"].as_str().map(str::to_owned))
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
 /// At most `limit` bytes of `body`, as text; whatever could not be read is left out.
@@ -229,8 +261,32 @@ mod tests {
             "pushgateway:9091",
             "ftp://pushgateway",
             "http://pushgateway:9091/?x=1",
+            "http://pushgateway:99999",
         ] {
             assert!(PushGrant::new(bad, "m").is_err(), "{bad}");
         }
+    }
+
+    /// Credentials are never sent, and never repeated in a message either.
+    #[test]
+    fn a_url_with_credentials_is_refused_without_showing_them() {
+        for bad in [
+            "http://user:s3cret@pushgateway:9091",
+            "http://user:s3cret@pushgateway:9091/?x=1",
+            "http://user:s3cret@pushgateway:9091/a b",
+        ] {
+            let error = format!("{:#}", PushGrant::new(bad, "m").unwrap_err());
+            assert!(
+                error.contains("credentials") && !error.contains("s3cret"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_manager_id_too_long_for_a_url_is_named() {
+        let long = "m".repeat(60_000);
+        let error = format!("{:#}", PushGrant::new("http://p:9091", &long).unwrap_err());
+        assert!(error.contains("manager id"), "{error}");
     }
 }

@@ -62,13 +62,13 @@ fn value(samples: &Samples, key: &str) -> f64 {
         .0
 }
 
-/// The sum of `tenant_sync_last_run_groups` over every status, for `action`.
+/// The sum of `tenant_sync_last_report_groups` over every status, for `action`.
 fn groups(samples: &Samples, action: &str) -> f64 {
     samples
         .iter()
         .filter(|(k, _)| {
             k.starts_with(&format!(
-                "tenant_sync_last_run_groups{{action=\"{action}\","
+                "tenant_sync_last_report_groups{{action=\"{action}\","
             ))
         })
         .map(|(_, (v, _))| v)
@@ -92,22 +92,25 @@ fn each_run_is_in_the_pushgateway_and_a_failure_keeps_the_last_success() {
     assert_eq!(created.code, 0, "{}", created.stderr);
     assert!(warnings(&created).is_empty(), "{}", created.stderr);
     let report = created.json();
-    let first = pushgateway.samples("tenant-sync");
+    let first = pushgateway.samples("tenant-sync", defaults::MANAGER);
     assert_eq!(value(&first, "tenant_sync_last_run_exit_code"), 0.0);
     assert_eq!(value(&first, "tenant_sync_last_run_dry_run"), 0.0);
     assert_eq!(
         value(
             &first,
-            r#"tenant_sync_last_run_groups{action="create",status="applied"}"#
+            r#"tenant_sync_last_report_groups{action="create",status="applied"}"#
         ),
         2.0
     );
-    assert_eq!(value(&first, "tenant_sync_last_run_mapping_entries"), 2.0);
+    assert_eq!(
+        value(&first, "tenant_sync_last_report_mapping_entries"),
+        2.0
+    );
     for service in ["onepassword", "authentik"] {
         assert_eq!(
             value(
                 &first,
-                &format!("tenant_sync_last_run_requests{{service=\"{service}\"}}")
+                &format!("tenant_sync_last_report_requests{{service=\"{service}\"}}")
             ),
             report["requests"][service].as_f64().unwrap(),
             "{service}"
@@ -132,24 +135,26 @@ fn each_run_is_in_the_pushgateway_and_a_failure_keeps_the_last_success() {
     // 2. Authentik refuses the token: exit 4, and the last success stays.
     let failed = services.run(&pushgateway.url(), "not-the-right-token", &[]);
     assert_eq!(failed.code, 4, "{}", failed.stderr);
-    let second = pushgateway.samples("tenant-sync");
+    let second = pushgateway.samples("tenant-sync", defaults::MANAGER);
     assert_eq!(value(&second, "tenant_sync_last_run_exit_code"), 4.0);
     assert_eq!(
         value(&second, "tenant_sync_last_success_timestamp_seconds"),
         success
     );
     assert!(value(&second, "tenant_sync_last_run_timestamp_seconds") > success);
-    assert_eq!(
-        groups(&second, "create"),
-        0.0,
-        "nothing reported: {second:#?}"
-    );
-    assert_eq!(value(&second, "tenant_sync_last_run_mapping_entries"), 0.0);
+    // No report: what the last report said stands (its alerts are not cleared by an outage).
+    for kept in [
+        r#"tenant_sync_last_report_groups{action="create",status="applied"}"#,
+        "tenant_sync_last_report_mapping_entries",
+        r#"tenant_sync_last_report_requests{service="authentik"}"#,
+    ] {
+        assert_eq!(value(&second, kept), value(&first, kept), "{kept}");
+    }
 
     // 3. A no-op in sync: a new last success, both groups unchanged.
     let again = services.run(&pushgateway.url(), AUTHENTIK_TOKEN, &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    let third = pushgateway.samples("tenant-sync");
+    let third = pushgateway.samples("tenant-sync", defaults::MANAGER);
     assert_eq!(value(&third, "tenant_sync_last_run_exit_code"), 0.0);
     assert!(value(&third, "tenant_sync_last_success_timestamp_seconds") > success);
     assert_eq!(groups(&third, "unchanged"), 2.0, "{third:#?}");
@@ -159,11 +164,24 @@ fn each_run_is_in_the_pushgateway_and_a_failure_keeps_the_last_success() {
     let last_success = value(&third, "tenant_sync_last_success_timestamp_seconds");
     let dry = services.run(&pushgateway.url(), AUTHENTIK_TOKEN, &["--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
-    let fourth = pushgateway.samples("tenant-sync");
+    let fourth = pushgateway.samples("tenant-sync", defaults::MANAGER);
     assert_eq!(value(&fourth, "tenant_sync_last_run_dry_run"), 1.0);
     assert_eq!(
         value(&fourth, "tenant_sync_last_success_timestamp_seconds"),
         last_success
+    );
+
+    // A run limited to a tenant says nothing about the whole mapping: not pushed.
+    let limited = services.run(&pushgateway.url(), AUTHENTIK_TOKEN, &["--tenant", "a"]);
+    assert_eq!(limited.code, 0, "{}", limited.stderr);
+    assert!(
+        limited.stderr.contains("metrics are not pushed"),
+        "{}",
+        limited.stderr
+    );
+    assert_eq!(
+        pushgateway.samples("tenant-sync", defaults::MANAGER),
+        fourth
     );
 
     // Nothing the Pushgateway holds carries a token.
@@ -320,9 +338,16 @@ fn the_push_goes_over_https_with_the_runs_trust() {
 
     let untrusted = services.run(&pushgateway.url(), AUTHENTIK_TOKEN, &["--dry-run"]);
     assert_eq!(outcome(&untrusted), outcome(&trusted));
+    // One Warning that says why; no Error (an alert on errors is for the services, not this).
     let said: Vec<String> = warnings(&untrusted).iter().map(Value::to_string).collect();
+    assert_eq!(said.len(), 1, "{}", untrusted.stderr);
     assert!(
-        said.iter().any(|w| w.contains("Pushing the run's metrics")),
+        said[0].contains("Pushing the run's metrics") && said[0].contains("issuer"),
+        "{}",
+        said[0]
+    );
+    assert!(
+        !untrusted.events().iter().any(|e| e["@l"] == "Error"),
         "{}",
         untrusted.stderr
     );

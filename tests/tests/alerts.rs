@@ -103,6 +103,7 @@ fn the_alerts_are_valid_rules_and_each_fires_when_it_should() {
     // The operator's three needs: no recent success, a conflict or failed write, not running.
     for needed in [
         "TenantSyncNoRecentSuccess",
+        "TenantSyncNeverSucceeded",
         "TenantSyncConflict",
         "TenantSyncWriteFailed",
         "TenantSyncNotRunning",
@@ -131,6 +132,10 @@ fn the_alerts_read_metrics_the_product_pushes() {
         dry_run: false,
     };
     let pushed = tenant_sync_core::metrics::push(Some(&report), &facts).body;
+    assert!(
+        pushed.contains("tenant_sync_last_report_groups{"),
+        "{pushed}"
+    );
     let exprs: Vec<&str> = rule["spec"]["groups"][0]["rules"]
         .as_array()
         .unwrap()

@@ -5,6 +5,9 @@
 //! A Pushgateway replaces what a push names: a successful run pushes everything and replaces the
 //! whole group (`Push::replace_all`), and any other run pushes everything but the last success's
 //! time and replaces only what it names, so a failure never erases when the job last succeeded.
+//! For the same reason a run that ended without a report (Authentik unreachable, say) pushes no
+//! `tenant_sync_last_report_*` metrics: the last report's conflicts and failed writes stand
+//! until a run reports again, instead of an outage clearing their alerts.
 
 use crate::outcome::Exit;
 use crate::plan::Action;
@@ -64,16 +67,26 @@ pub fn push(report: Option<&Report>, facts: &RunFacts) -> Push {
         "1 if the last run was a dry run (it wrote nothing), else 0.",
         &[(&[], f64::from(u8::from(facts.dry_run)))],
     );
+    if let Some(report) = report {
+        report_metrics(&mut out, report);
+    }
+    Push {
+        body: out.text,
+        replace_all: succeeded,
+    }
+}
+
+/// What a report says: its groups by action and status, its requests, its entries.
+fn report_metrics(out: &mut Exposition, report: &Report) {
     let groups: Vec<([(&str, &str); 2], f64)> = Action::ALL
         .iter()
         .flat_map(|action| Status::ALL.iter().map(move |status| (*action, *status)))
         .map(|(action, status)| {
-            let count = report.map_or(0, |r| {
-                r.groups
-                    .iter()
-                    .filter(|g| g.action == action && g.status == status)
-                    .count()
-            });
+            let count = report
+                .groups
+                .iter()
+                .filter(|g| g.action == action && g.status == status)
+                .count();
             (
                 [("action", action.as_str()), ("status", status.as_str())],
                 count as f64,
@@ -83,14 +96,14 @@ pub fn push(report: Option<&Report>, facts: &RunFacts) -> Push {
     let groups: Vec<(&[(&str, &str)], f64)> =
         groups.iter().map(|(labels, n)| (&labels[..], *n)).collect();
     out.gauge(
-        "tenant_sync_last_run_groups",
-        "The groups of the last run's report, by planned action and what became of it (all 0 when the run failed without a report).",
+        "tenant_sync_last_report_groups",
+        "The groups of the last run that made a report, by planned action and what became of it.",
         &groups,
     );
-    let requests = report.map(|r| r.requests).unwrap_or_default();
+    let requests = report.requests;
     out.gauge(
-        "tenant_sync_last_run_requests",
-        "HTTP requests the last run sent, by service (0 when it failed without a report).",
+        "tenant_sync_last_report_requests",
+        "HTTP requests the last run that made a report sent, by service.",
         &[
             (
                 &[("service", "onepassword")],
@@ -99,21 +112,16 @@ pub fn push(report: Option<&Report>, facts: &RunFacts) -> Push {
             (&[("service", "authentik")], f64::from(requests.authentik)),
         ],
     );
-    let entries = report.map_or(0, |r| {
-        r.groups
-            .iter()
-            .filter(|g| g.action != Action::Orphan)
-            .count()
-    });
+    let entries = report
+        .groups
+        .iter()
+        .filter(|g| g.action != Action::Orphan)
+        .count();
     out.gauge(
-        "tenant_sync_last_run_mapping_entries",
-        "The mapping entries the last run reconciled, wildcard entries included and identical duplicates counted once (0 when it failed without a report).",
+        "tenant_sync_last_report_mapping_entries",
+        "The mapping entries the last run that made a report reconciled, wildcard entries included and identical duplicates counted once.",
         &[(&[], entries as f64)],
     );
-    Push {
-        body: out.text,
-        replace_all: succeeded,
-    }
 }
 
 #[derive(Default)]
@@ -202,14 +210,14 @@ mod tests {
             "tenant_sync_last_run_duration_seconds 2.25",
             "tenant_sync_last_run_exit_code 0",
             "tenant_sync_last_run_dry_run 0",
-            r#"tenant_sync_last_run_groups{action="create",status="applied"} 2"#,
-            r#"tenant_sync_last_run_groups{action="conflict",status="skipped"} 1"#,
-            r#"tenant_sync_last_run_groups{action="update",status="failed"} 1"#,
-            r#"tenant_sync_last_run_groups{action="orphan",status="skipped"} 1"#,
-            r#"tenant_sync_last_run_groups{action="create",status="failed"} 0"#,
-            r#"tenant_sync_last_run_requests{service="onepassword"} 3"#,
-            r#"tenant_sync_last_run_requests{service="authentik"} 7"#,
-            "tenant_sync_last_run_mapping_entries 5",
+            r#"tenant_sync_last_report_groups{action="create",status="applied"} 2"#,
+            r#"tenant_sync_last_report_groups{action="conflict",status="skipped"} 1"#,
+            r#"tenant_sync_last_report_groups{action="update",status="failed"} 1"#,
+            r#"tenant_sync_last_report_groups{action="orphan",status="skipped"} 1"#,
+            r#"tenant_sync_last_report_groups{action="create",status="failed"} 0"#,
+            r#"tenant_sync_last_report_requests{service="onepassword"} 3"#,
+            r#"tenant_sync_last_report_requests{service="authentik"} 7"#,
+            "tenant_sync_last_report_mapping_entries 5",
         ] {
             assert!(samples.contains(&expected), "{expected}\n{}", push.body);
         }
@@ -231,13 +239,18 @@ mod tests {
             "a failure must not replace the last success"
         );
         assert!(!push.body.contains(LAST_SUCCESS), "{}", push.body);
-        let samples = samples(&push.body);
-        assert!(samples.contains(&"tenant_sync_last_run_exit_code 4"));
-        assert!(samples.contains(&"tenant_sync_last_run_mapping_entries 0"));
-        // Every group series is still named, so none of an earlier run's is left standing.
-        let groups = samples
-            .iter()
-            .filter(|s| s.starts_with("tenant_sync_last_run_groups{"))
+        assert!(samples(&push.body).contains(&"tenant_sync_last_run_exit_code 4"));
+        // What the last report said stands: an outage does not clear its conflicts' alerts.
+        assert!(
+            !push.body.contains("tenant_sync_last_report_"),
+            "{}",
+            push.body
+        );
+        // A report names every group series, so none of an earlier report's is left standing.
+        let reported = super::push(Some(&report()), &facts(Exit::NotInSync, false));
+        let groups = samples(&reported.body)
+            .into_iter()
+            .filter(|s| s.starts_with("tenant_sync_last_report_groups{"))
             .count();
         assert_eq!(groups, Action::ALL.len() * Status::ALL.len());
         // Not in sync, or stopped: a report, but no success either.

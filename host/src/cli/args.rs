@@ -35,8 +35,9 @@ pub struct RunArgs {
     #[arg(long = "tenant", value_name = "ID")]
     pub tenants: Vec<String>,
     /// After the run, successful or not, push its metrics to this Prometheus Pushgateway (its base
-    /// URL, e.g. http://pushgateway.monitoring:9091), grouped under job="tenant-sync" and the
-    /// manager id. A failed push is a Warning; it never changes the exit code.
+    /// URL, e.g. http://pushgateway.monitoring:9091, no credentials), grouped under
+    /// job="tenant-sync" and the manager id; with --ca-file's trust, in at most 10 s. A failed
+    /// push is a Warning; it never changes the exit code. Not with --group/--tenant.
     #[arg(long, env = "TENANT_SYNC_METRICS_PUSH", value_name = "URL")]
     pub metrics_push: Option<String>,
     #[command(flatten)]

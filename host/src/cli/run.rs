@@ -34,6 +34,22 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
             Err(message) => return usage(log, message),
         },
     };
+    // The metrics describe the job's reconcile of the whole mapping: a run of a few groups
+    // pushing its subset would clear the whole mapping's conflicts and count as its success.
+    let pushgateway = match (
+        pushgateway,
+        args.groups.is_empty() && args.tenants.is_empty(),
+    ) {
+        (Some(_), false) => {
+            log.event(
+                Level::Information,
+                "The run's metrics are not pushed: a run limited to --group/--tenant says nothing about the whole mapping",
+                &[],
+            );
+            None
+        }
+        (pushgateway, _) => pushgateway,
+    };
     let dry_run = args.dry_run;
     let (exit, report) = run_stoppable(args, log, &stop).await;
     if let Some(pushgateway) = pushgateway {
@@ -46,7 +62,7 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
             dry_run,
         };
         pushgateway
-            .push(&metrics::push(report.as_ref(), &facts), log)
+            .push(&metrics::push(report.as_ref(), &facts), &stop, log)
             .await;
     }
     signals.abort();

@@ -59,6 +59,9 @@ impl Pushgateway {
                 .port();
             let child = Command::new(&binary)
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                // Debian's build keeps what it holds in /var/lib/prometheus by default: each
+                // test's Pushgateway starts empty and leaves nothing behind.
+                .arg("--persistence.file=")
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -132,10 +135,14 @@ impl Pushgateway {
         body
     }
 
-    /// The samples the Pushgateway holds for `job`, keyed by the metric's name and its labels
-    /// other than the grouping ones (`name` or `name{a="x",b="y"}`), each with the grouping
-    /// labels it was stored under.
-    pub fn samples(&self, job: &str) -> BTreeMap<String, (f64, BTreeMap<String, String>)> {
+    /// The samples the Pushgateway holds for `job` and `manager`, keyed by the metric's name and
+    /// its labels other than the grouping ones (`name` or `name{a="x",b="y"}`), each with the
+    /// grouping labels it was stored under.
+    pub fn samples(
+        &self,
+        job: &str,
+        manager: &str,
+    ) -> BTreeMap<String, (f64, BTreeMap<String, String>)> {
         let mut found = BTreeMap::new();
         for line in self.exposition().lines() {
             if line.starts_with('#') || line.is_empty() {
@@ -147,7 +154,9 @@ impl Pushgateway {
                 None => (series, ""),
             };
             let labels = label_pairs(labels);
-            if labels.get("job").map(String::as_str) != Some(job) {
+            if labels.get("job").map(String::as_str) != Some(job)
+                || labels.get("manager").map(String::as_str) != Some(manager)
+            {
                 continue;
             }
             let grouping = ["job", "instance", "manager"];
