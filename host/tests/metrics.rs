@@ -352,3 +352,68 @@ fn the_push_goes_over_https_with_the_runs_trust() {
         untrusted.stderr
     );
 }
+
+/// A run a SIGTERM stops (a node drain, the CronJob's deadline) still pushes, with its exit code
+/// 143 and its report's not-attempted groups, and is no success.
+#[test]
+fn a_run_stopped_by_sigterm_still_pushes_its_outcome() {
+    let pushgateway = Pushgateway::start();
+    let authentik = FakeAuthentik::start(AUTHENTIK_TOKEN);
+    authentik.set_latency(std::time::Duration::from_millis(300));
+    let mappings: Vec<Value> = (0..12)
+        .map(|i| json!({"authentikGroup": format!("g{i:02}"), "fcTenantId": "t", "fcRole": "user"}))
+        .collect();
+    let mapping = support::temp_file(
+        "metrics-sigterm.json",
+        json!({"version": 1, "mappings": mappings})
+            .to_string()
+            .as_bytes(),
+    );
+    let child = support::command(
+        &[
+            "run",
+            "--output",
+            "json",
+            "--concurrency",
+            "2",
+            "--mapping-file",
+            mapping.to_str().unwrap(),
+            "--metrics-push",
+            &pushgateway.url(),
+        ],
+        &[
+            ("AUTHENTIK_URL", &authentik.url()),
+            ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let waiting = std::time::Instant::now();
+    while authentik.writes().is_empty() {
+        assert!(waiting.elapsed().as_secs() < 120, "no write arrived");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let ran = support::checked(child.wait_with_output().unwrap(), &[AUTHENTIK_TOKEN]);
+    assert_eq!(ran.code, 143, "{}", ran.stderr);
+    let held = pushgateway.samples("tenant-sync", defaults::MANAGER);
+    assert_eq!(value(&held, "tenant_sync_last_run_exit_code"), 143.0);
+    assert!(!held.contains_key("tenant_sync_last_success_timestamp_seconds"));
+    let not_attempted: f64 = held
+        .iter()
+        .filter(|(k, _)| k.contains(r#"status="not-attempted""#))
+        .map(|(_, (v, _))| v)
+        .sum();
+    assert_eq!(
+        not_attempted,
+        ran.json()["summary"]["notAttempted"].as_f64().unwrap(),
+        "{held:#?}"
+    );
+    assert!(not_attempted >= 1.0);
+}
