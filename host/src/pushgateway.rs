@@ -29,6 +29,9 @@ const MAX_ANSWER_BYTES: usize = 4096;
 /// The longest a push may take, within the run's own request timeouts: a run stopped by SIGTERM
 /// still pushes, inside Kubernetes' default 30 s grace period.
 const MAX_PUSH_TIME: Duration = Duration::from_secs(10);
+/// How long a push may still take once a stop's grace period ended (`crate::stop::GRACE`, 5 s):
+/// within Kubernetes' default 30 s between SIGTERM and SIGKILL, with room to spare.
+const AFTER_GRACE: Duration = Duration::from_secs(3);
 
 /// The one request the Pushgateway is granted: PUT or POST of the run's metrics to the job's
 /// group, `…/metrics/job/tenant-sync/manager@base64/<manager id>` under the configured URL. The
@@ -105,8 +108,9 @@ impl Pushgateway {
         }
     }
 
-    /// Sends `push`; says how it went in the log (Debug when accepted, Warning otherwise). A
-    /// stop's grace period ending cuts it short.
+    /// Sends `push`; says how it went in the log (Debug when accepted, Warning otherwise). It is
+    /// cut short `AFTER_GRACE` after a stop's grace period ended: a run the stop ended still
+    /// pushes its exit code, and a pod being killed is not held up for long.
     pub async fn push(&self, push: &Push, stop: &Stop, log: &LogSink) {
         let method = match push.replace_all {
             true => Method::PUT,
@@ -115,7 +119,10 @@ impl Pushgateway {
         let target = self.grant.target().clone();
         let result = tokio::select! {
             result = self.send(method.clone(), target, push.body.clone()) => result,
-            () = stop.forced() => Err("cut short: the stop's grace period ended".to_owned()),
+            () = async {
+                stop.forced().await;
+                tokio::time::sleep(AFTER_GRACE).await;
+            } => Err("cut short: the stop's grace period had ended".to_owned()),
         };
         let pushgateway = json!(self.grant.origin.to_string());
         match result {

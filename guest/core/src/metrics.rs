@@ -1,6 +1,7 @@
 //! A run's outcome as Prometheus metrics, in the text exposition format a Pushgateway takes.
-//! Every metric is a gauge describing the last run (none counts across runs, so none ends in
-//! `_total`), and every label comes from a fixed set: no group or tenant ever becomes a label.
+//! Every metric is a gauge describing the last run, or the last run that made a report (none
+//! counts across runs, so none ends in `_total`), and every label comes from a fixed set: no
+//! group or tenant ever becomes a label.
 //!
 //! A Pushgateway replaces what a push names: a successful run pushes everything and replaces the
 //! whole group (`Push::replace_all`), and any other run pushes everything but the last success's

@@ -1,7 +1,7 @@
 //! `tenant-sync run`: one stoppable run of a prepared session (`session.rs`), its outcome, and
 //! its metrics pushed when `--metrics-push` asks for it (`pushgateway.rs`).
 
-use super::args::{RunArgs, ServiceArgs};
+use super::args::RunArgs;
 use super::prepare;
 use super::usage;
 use crate::bindings::types::SyncError;
@@ -27,28 +27,9 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
         Ok(task) => task,
         Err(e) => return usage(log, format!("cannot listen for stop signals: {e}")),
     };
-    let pushgateway = match &args.metrics_push {
-        None => None,
-        Some(url) => match pushgateway(url, &args.service) {
-            Ok(pushgateway) => Some(pushgateway),
-            Err(message) => return usage(log, message),
-        },
-    };
-    // The metrics describe the job's reconcile of the whole mapping: a run of a few groups
-    // pushing its subset would clear the whole mapping's conflicts and count as its success.
-    let pushgateway = match (
-        pushgateway,
-        args.groups.is_empty() && args.tenants.is_empty(),
-    ) {
-        (Some(_), false) => {
-            log.event(
-                Level::Information,
-                "The run's metrics are not pushed: a run limited to --group/--tenant says nothing about the whole mapping",
-                &[],
-            );
-            None
-        }
-        (pushgateway, _) => pushgateway,
+    let pushgateway = match pushgateway(&args, log) {
+        Ok(pushgateway) => pushgateway,
+        Err(message) => return usage(log, message),
     };
     let dry_run = args.dry_run;
     let (exit, report) = run_stoppable(args, log, &stop).await;
@@ -69,10 +50,25 @@ pub async fn run(args: RunArgs, log: &LogSink) -> Exit {
     exit
 }
 
-/// The Pushgateway `--metrics-push` names, reached with the run's TLS trust and timeouts.
-fn pushgateway(url: &str, service: &ServiceArgs) -> Result<Pushgateway, String> {
+/// The Pushgateway `--metrics-push` names, reached with the run's TLS trust and timeouts; none
+/// when metrics are off, or the run is limited to some groups: the metrics describe the job's
+/// reconcile of the whole mapping, and a subset would clear its conflicts and count as its
+/// success.
+fn pushgateway(args: &RunArgs, log: &LogSink) -> Result<Option<Pushgateway>, String> {
+    let Some(url) = &args.metrics_push else {
+        return Ok(None);
+    };
+    let service = &args.service;
     let grant =
         PushGrant::new(url, &service.manager_id).map_err(|e| format!("--metrics-push: {e:#}"))?;
+    if !(args.groups.is_empty() && args.tenants.is_empty()) {
+        log.event(
+            Level::Information,
+            "The run's metrics are not pushed: a run limited to --group/--tenant says nothing about the whole mapping",
+            &[],
+        );
+        return Ok(None);
+    }
     let limits = service.limits.limits();
     let transport = prepare::transport(
         std::slice::from_ref(&grant.origin),
@@ -80,7 +76,7 @@ fn pushgateway(url: &str, service: &ServiceArgs) -> Result<Pushgateway, String> 
         &limits,
     )
     .map_err(|e| format!("{e:#}"))?;
-    Ok(Pushgateway::new(grant, transport, limits))
+    Ok(Some(Pushgateway::new(grant, transport, limits)))
 }
 
 /// The run's exit code, and its report if it made one.
