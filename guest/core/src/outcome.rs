@@ -226,7 +226,10 @@ fn failure_json(kind: FailureKind, message: &str, issues: &[ValidationIssue]) ->
 
 /// The message of an invalid mapping's failure document.
 fn invalid_mapping_message(problems: usize) -> String {
-    format!("the mapping has {problems} problems; nothing was written")
+    match problems {
+        1 => "the mapping has 1 problem; nothing was written".to_owned(),
+        n => format!("the mapping has {n} problems; nothing was written"),
+    }
 }
 
 /// How many problems `issues` stands for: each issue is one, except the closing line that
@@ -277,7 +280,7 @@ mod tests {
         assert_eq!(doc["error"]["kind"], "invalid-mapping");
         assert_eq!(
             doc["error"]["message"],
-            "the mapping has 1 problems; nothing was written"
+            "the mapping has 1 problem; nothing was written"
         );
         assert_eq!(doc["error"]["issues"][0]["entry"], 2);
         assert_eq!(
@@ -287,7 +290,7 @@ mod tests {
         assert_eq!(failed.exit(), Exit::InvalidMapping);
         assert_eq!(
             failed.printed(Format::Text),
-            "the mapping has 1 problems; nothing was written\n  mappings[2] (group \"x\"): fcRole: must be one of admin, user\n"
+            "the mapping has 1 problem; nothing was written\n  mappings[2] (group \"x\"): fcRole: must be one of admin, user\n"
         );
         assert_eq!(FailureKind::InvalidConfig.exit(), Exit::Usage);
         assert_eq!(FailureKind::Stopped.exit().code(), 143);

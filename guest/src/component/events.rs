@@ -102,10 +102,12 @@ pub fn failure(failure: &Failure) {
                     &[("Issue", json!(issue.to_string()))],
                 );
             }
-            log::error(
-                "The mapping has {Problems} problems; nothing was written",
-                &[("Problems", json!(outcome::problem_count(issues)))],
-            );
+            let problems = outcome::problem_count(issues);
+            let template = match problems {
+                1 => "The mapping has {Problems} problem; nothing was written",
+                _ => "The mapping has {Problems} problems; nothing was written",
+            };
+            log::error(template, &[("Problems", json!(problems))]);
         }
         Failure::Config(message) => {
             log::error(
