@@ -3,6 +3,7 @@
 //! of tokens before a test looks at anything else.
 
 pub mod probe;
+pub mod wasmtime_cli;
 
 use serde_json::Value;
 use std::sync::OnceLock;

@@ -1,7 +1,8 @@
-//! The same component under the Node host (hosts/node, through jco) against the same fakes:
-//! every scenario runs under both hosts, and the reports, the final Authentik state and the
-//! writes must match. The Node host's own grant tests (allowlist, environment, sockets) run
-//! here too, against the component this build embeds.
+//! The same component under the Node host (hosts/node, through jco): held to the hosts' table
+//! of expectations (tests/vectors/hosts.json) against the fakes and the real Authentik, and run
+//! side by side with the wasmtime host, whose reports, final Authentik state and writes it must
+//! match. The Node host's own grant tests (allowlist, environment, sockets) run here too,
+//! against the component this build embeds.
 //!
 //! Needs Node.js 20+ and npm; the first run installs hosts/node's pinned packages (`npm ci`).
 
@@ -11,6 +12,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use tenant_sync::output::{self, Format};
 use tenant_sync::runtime::EMBEDDED_COMPONENT;
+use tenant_sync_test_support::host_table::{self, Call, Host, Printed};
 use tenant_sync_tests::*;
 
 const THREE: &[(&str, &str, &str)] = &[
@@ -90,16 +92,7 @@ fn node_run_with(env: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
 
 /// `node_run_with`, and what the run wrote on stderr.
 fn node_output(env: &[(&str, &str)], args: &[&str]) -> (i32, Value, String) {
-    let output = Command::new("node")
-        .arg(package().join("bin/tenant-sync-node.mjs"))
-        .arg("--bindings")
-        .arg(bindings())
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
+    let output = node_command(env, args).output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
@@ -108,6 +101,61 @@ fn node_output(env: &[(&str, &str)], args: &[&str]) -> (i32, Value, String) {
     let report = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stdout}\nstderr:\n{stderr}"));
     (output.status.code().unwrap(), report, stderr.into_owned())
+}
+
+/// `tenant-sync-node ARGS` with exactly `env` (and PATH).
+fn node_command(env: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut command = Command::new("node");
+    command
+        .arg(package().join("bin/tenant-sync-node.mjs"))
+        .arg("--bindings")
+        .arg(bindings())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied());
+    command
+}
+
+/// The Node host as the hosts' table (tests/vectors/hosts.json) calls it.
+struct NodeHost;
+
+impl Host for NodeHost {
+    fn name(&self) -> &'static str {
+        "node"
+    }
+
+    fn run(&self, call: &Call) -> Printed {
+        let mut args = vec![];
+        if call.dry_run {
+            args.push("--dry-run");
+        }
+        if let Some(manager) = call.manager_id {
+            args.extend(["--manager-id", manager]);
+        }
+        let env = [
+            ("OP_CONNECT_HOST", call.op_connect_host),
+            ("AUTHENTIK_URL", call.authentik_url),
+            ("OP_TOKEN", call.op_token),
+            ("AUTHENTIK_TOKEN", call.authentik_token),
+        ];
+        let output = node_command(&env, &args).output().unwrap();
+        Printed {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+#[test]
+fn the_hosts_table_holds_under_node_against_the_fakes() {
+    host_table::holds_against_fakes(&NodeHost);
+}
+
+#[test]
+fn the_hosts_table_holds_under_node_against_the_real_authentik() {
+    host_table::holds_against_real_authentik(&NodeHost);
 }
 
 #[test]
@@ -231,16 +279,6 @@ async fn drift_is_corrected_as_under_the_wasmtime_host() {
 }
 
 #[test]
-fn a_dry_run_under_node_writes_nothing() {
-    let world = World::with_mapping(&mapping(THREE));
-    let (code, report) = node_run(&world, &["--dry-run"]);
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(report["dryRun"], true);
-    assert_eq!(report["summary"]["create"], 3);
-    assert!(world.ak.writes().is_empty());
-}
-
-#[test]
 fn a_closed_stdout_under_node_neither_crashes_nor_changes_the_exit_code() {
     let world = World::with_mapping(&mapping(THREE));
     let (reader, writer) = std::io::pipe().unwrap();
@@ -270,19 +308,8 @@ fn a_closed_stdout_under_node_neither_crashes_nor_changes_the_exit_code() {
 }
 
 #[test]
-fn node_host_failures_use_the_same_exit_codes_and_error_document() {
-    let world = World::with_mapping(r#"{"version": 1, "mappings": [{"authentikGroup": "x"}]}"#);
-    let (code, report) = node_run(&world, &[]);
-    assert_eq!(code, 3, "{report}");
-    assert_eq!(report["error"]["kind"], "invalid-mapping");
-    assert!(
-        report["error"]["issues"][0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("mappings[0] (group \"x\"): ")
-    );
-    assert!(world.ak.requests().is_empty());
-
+fn node_host_usage_errors_are_exit_code_2_and_the_error_document() {
+    let world = World::with_mapping(&mapping(THREE));
     // 0 once passed the check that says "1 to 64".
     for concurrency in ["many", "0", "65"] {
         let (code, report) = node_run(&world, &["--concurrency", concurrency]);
@@ -481,111 +508,6 @@ fn node_host_grant_tests_pass() {
             && message.contains("npm run transpile"),
         "{message}"
     );
-}
-
-/// Under the Node host against the real Authentik (`../shared/authentik/`): the mapping from the
-/// fake 1Password, writes counted on the wire by a relay, the end state read back.
-mod real_authentik {
-    use super::*;
-    use std::sync::atomic::Ordering;
-    use tenant_sync_peer::{Relay, Scratch, authentik};
-
-    struct NodeJob {
-        op: FakeOnePassword,
-        scratch: Scratch,
-        manager: String,
-    }
-
-    impl NodeJob {
-        fn new(test: &str) -> NodeJob {
-            let scratch = Scratch::new(authentik(), test);
-            let prefixed: Vec<(String, &str, &str)> = THREE
-                .iter()
-                .map(|(g, t, r)| (scratch.name(g), *t, *r))
-                .collect();
-            let entries: Vec<(&str, &str, &str)> = prefixed
-                .iter()
-                .map(|(g, t, r)| (g.as_str(), *t, *r))
-                .collect();
-            let op = FakeOnePassword::start(OP_TOKEN);
-            op.seed_mapping_field(VAULT, ITEM, "mapping", &mapping(&entries));
-            let manager = format!("{}sync", scratch.prefix);
-            NodeJob {
-                op,
-                scratch,
-                manager,
-            }
-        }
-
-        fn block(&self, tenant: &str, role: &str) -> Value {
-            json!({"fc:managed-by": self.manager, "fc:tenant": tenant, "fc:role": role})
-        }
-
-        /// One run through a relay; returns the exit code, the report and the writes sent.
-        fn run(&self) -> (i32, Value, usize) {
-            let peer = self.scratch.peer;
-            let (relay, writes) = Relay::counting_writes(&peer.url);
-            let (code, report) = node_run_with(
-                &[
-                    ("OP_CONNECT_HOST", &self.op.url()),
-                    ("AUTHENTIK_URL", relay.url()),
-                    ("OP_TOKEN", OP_TOKEN),
-                    ("AUTHENTIK_TOKEN", &peer.token),
-                ],
-                &["--manager-id", &self.manager],
-            );
-            assert!(
-                !report.to_string().contains(&peer.token),
-                "the token leaked into the report"
-            );
-            (code, report, writes.load(Ordering::SeqCst))
-        }
-    }
-
-    #[test]
-    fn fresh_create_then_a_rerun_that_writes_nothing() {
-        let job = NodeJob::new("node-fresh");
-        let (code, report, writes) = job.run();
-        assert_eq!(code, 0, "{report}");
-        assert_eq!(report["summary"]["create"], 3, "{report}");
-        assert_eq!(writes, 3);
-        let stored = job.scratch.groups();
-        assert_eq!(stored.len(), 3);
-        for (group, (_, tenant, role)) in stored.iter().zip(THREE) {
-            assert_eq!(group["attributes"], job.block(tenant, role));
-        }
-
-        let (code, report, writes) = job.run();
-        assert_eq!(code, 0, "{report}");
-        assert_eq!(report["summary"]["unchanged"], 3, "{report}");
-        assert_eq!(writes, 0, "the rerun wrote");
-        assert_eq!(job.scratch.groups(), stored);
-    }
-
-    #[test]
-    fn drift_is_corrected_keeping_foreign_attributes_and_members() {
-        let job = NodeJob::new("node-drift");
-        let peer = job.scratch.peer;
-        let admin = peer.admin_user_pk();
-        let mut drifted = job.block("acme", "user");
-        drifted["owner-note"] = json!("kept");
-        peer.create_group(&job.scratch.name("acme-admins"), drifted, &[admin]);
-
-        let (code, report, writes) = job.run();
-        assert_eq!(code, 0, "{report}");
-        assert_eq!(report["summary"]["update"], 1, "{report}");
-        assert_eq!(report["summary"]["create"], 2, "{report}");
-        assert_eq!(writes, 3);
-        let stored = peer.group(&job.scratch.name("acme-admins")).unwrap();
-        let mut expected = job.block("acme", "admin");
-        expected["owner-note"] = json!("kept");
-        assert_eq!(stored["attributes"], expected);
-        assert_eq!(stored["users"], json!([admin]));
-
-        let (code, report, writes) = job.run();
-        assert_eq!(code, 0, "{report}");
-        assert_eq!(writes, 0, "the rerun wrote: {report}");
-    }
 }
 
 /// https to a private CA's certificate under Node: trusted through Node's own

@@ -107,7 +107,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("tenant-sync", &["tenant-sync-core", "tenant-sync-fakes"]),
     ("tenant-sync-peer", &[]),
     ("tenant-sync-probe", &[]),
-    ("tenant-sync-test-support", &[]),
+    (
+        "tenant-sync-test-support",
+        &["tenant-sync-core", "tenant-sync-fakes", "tenant-sync-peer"],
+    ),
     (
         "tenant-sync-tests",
         &[

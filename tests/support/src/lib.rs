@@ -1,6 +1,8 @@
 //! The checks every run must pass before a test looks at anything, whichever host ran it and
 //! whichever test crate asks: stderr (or a log) is CLEF only, and no token shows anywhere.
 
+pub mod host_table;
+
 use serde_json::Value;
 
 /// Every line of `log` is a CLEF event (`@t`, `@mt`, a known `@l` if any), and none of
