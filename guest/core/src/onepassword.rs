@@ -210,12 +210,24 @@ struct ItemIdentity {
 /// only when `Item::parse` failed, to tell the mapping item gone wrong (an error to report)
 /// from another item (looked up again by name).
 pub fn names_item(body: &[u8], at: &ItemIds, title: &str) -> bool {
-    serde_json::from_slice::<ItemIdentity>(body).is_ok_and(|item| {
-        item.id.as_deref() == Some(at.item.as_str())
-            && item.title.as_deref() == Some(title)
-            && item.vault.and_then(|v| v.id).as_deref() == Some(at.vault.as_str())
-            && item.state.is_none()
-    })
+    serde_json::from_slice::<ItemIdentity>(body)
+        .is_ok_and(|item| is_the_item((&item.id, &item.title, &item.vault, &item.state), at, title))
+}
+
+/// An item's identity as read: id, title, vault and state.
+type Identity<'a> = (
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<VaultRef>,
+    &'a Option<String>,
+);
+
+/// Whether an item is the mapping item at `at` titled `title`: its ids, its title, and live.
+fn is_the_item((id, found_title, vault, state): Identity, at: &ItemIds, title: &str) -> bool {
+    id.as_deref() == Some(at.item.as_str())
+        && found_title.as_deref() == Some(title)
+        && vault.as_ref().and_then(|v| v.id.as_deref()) == Some(at.vault.as_str())
+        && state.is_none()
 }
 
 /// An item as Connect returns it (`GET /v1/vaults/{vault}/items/{item}`), read once: which
@@ -265,10 +277,7 @@ impl Item {
     /// item: those ids, titled exactly `title`, neither archived nor deleted. An item renamed,
     /// moved, archived or replaced is not, and the caller looks the title up again.
     pub fn is(&self, at: &ItemIds, title: &str) -> bool {
-        self.id.as_deref() == Some(at.item.as_str())
-            && self.title.as_deref() == Some(title)
-            && self.vault.as_ref().and_then(|v| v.id.as_deref()) == Some(at.vault.as_str())
-            && self.state.is_none()
+        is_the_item((&self.id, &self.title, &self.vault, &self.state), at, title)
     }
 
     /// Where the document is: the field labelled `label`; failing that, the item's single file,
