@@ -784,3 +784,70 @@ async fn a_token_in_any_answer_of_the_write_path_never_leaves_the_component() {
         );
     }
 }
+
+/// The item read directly by the ids an earlier run found (the MCP server's warm path): still
+/// the mapping item but not in Connect's shape is an error naming it, from that one request; an
+/// item that is no longer the mapping item (here: renamed) sends the run back to the lookup by
+/// name, which finds the mapping item where it now is.
+#[tokio::test]
+async fn a_known_item_gone_wrong_is_reported_and_a_renamed_one_is_looked_up_again() {
+    let world = world();
+    let first = world.run(true).await;
+    let known = first.report().source_item.clone().expect("the item's ids");
+    let mut options = world.options(true);
+    let tenant_sync::bindings::types::MappingSource::Onepassword(location) = &mut options.source
+    else {
+        unreachable!()
+    };
+    location.known = Some(known.clone());
+    let item_path = format!("/v1/vaults/{}/items/{}", known.vault_id, known.item_id);
+    // The paths of the requests 1Password received from `run` on.
+    let run_with_item = async |title: &str, rest: &str| {
+        world.op.inject(
+            op_route::ITEM,
+            1,
+            Fault::Answer {
+                status: 200,
+                body: format!(
+                    r#"{{"id": "{}", "title": "{title}", "vault": {{"id": "{}"}}, {rest}}}"#,
+                    known.item_id, known.vault_id
+                ),
+            },
+        );
+        let before = world.op.requests().len();
+        let run = world.run_with(&options, &world.grants()).await;
+        let paths: Vec<String> = world.op.requests()[before..]
+            .iter()
+            .map(|r| r.path.clone())
+            .collect();
+        (run, paths)
+    };
+
+    let authentik_before = world.ak.requests().len();
+    let (run, paths) = run_with_item(ITEM, r#""fields": null"#).await;
+    let SyncError::Upstream(failure) = run.error() else {
+        panic!("{:?}", run.error())
+    };
+    assert_eq!(
+        failure.service,
+        tenant_sync::bindings::types::Service::Onepassword
+    );
+    assert!(
+        failure
+            .message
+            .starts_with(&format!("item \"{ITEM}\" is not the expected JSON")),
+        "{}",
+        failure.message
+    );
+    assert_eq!(paths, [item_path.as_str()], "one request, no lookup by name");
+    assert_eq!(world.ak.requests().len(), authentik_before);
+
+    let (run, paths) = run_with_item("renamed", r#""fields": []"#).await;
+    assert_eq!(run.report().summary.create, 2, "{:?}", run.report());
+    assert_eq!(
+        paths.len(),
+        4,
+        "the item, then vaults, items, the item: {paths:?}"
+    );
+    assert_eq!((&paths[0], paths[1].as_str()), (&item_path, "/v1/vaults"));
+}
