@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use tenant_sync::runtime::EMBEDDED_COMPONENT;
 use tenant_sync_test_support::host_table::{self, Call, Host, Printed};
-use tenant_sync_tests::wasmtime_cli;
+use tenant_sync_tests::{AUTHENTIK_TOKEN, assert_clean, wasmtime_cli};
 
 /// The component this build embeds, as a file the CLI loads.
 fn component() -> &'static Path {
@@ -87,16 +87,51 @@ fn the_hosts_table_holds_under_the_stock_cli_against_the_real_authentik() {
     host_table::holds_against_real_authentik(&WasmtimeCli);
 }
 
-/// A configuration the component cannot run with is the same failure document as under
-/// `tenant-sync`, and exit status 1.
+/// A configuration the component cannot run with is a failure document on stdout and exit
+/// status 1, before any request: a variable missing, a number out of the range the other
+/// hosts' flags take, or a token in the wrong variable, whose value the message must not quote.
 #[test]
-fn a_missing_variable_is_the_failure_document_and_exit_status_1() {
-    let printed = wasmtime_run(&[("TENANT_SYNC_MAPPING", "{}")], &[]);
-    assert_eq!(printed.code, 1, "{}", printed.stderr);
-    let document: serde_json::Value = serde_json::from_str(&printed.stdout).unwrap();
-    assert_eq!(document["error"]["kind"], "invalid-config", "{document}");
-    let message = document["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("AUTHENTIK_URL is not set"), "{message}");
+fn configuration_errors_are_the_failure_document_and_exit_status_1() {
+    let ak = tenant_sync_tests::FakeAuthentik::start(AUTHENTIK_TOKEN);
+    let url = ak.url();
+    let base = [
+        ("TENANT_SYNC_MAPPING", "{}"),
+        ("AUTHENTIK_URL", url.as_str()),
+    ];
+    let token = [("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)];
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&base[..1], "AUTHENTIK_URL is not set"),
+        (
+            &[base[0], base[1], ("TENANT_SYNC_CONCURRENCY", "0")],
+            "TENANT_SYNC_CONCURRENCY takes a whole number from 1 to 64, not \"0\"",
+        ),
+        (
+            &[base[0], base[1], ("TENANT_SYNC_CONCURRENCY", "65")],
+            "TENANT_SYNC_CONCURRENCY takes a whole number from 1 to 64, not \"65\"",
+        ),
+        (
+            &[base[0], base[1], ("TENANT_SYNC_RETRY_BUDGET_SECS", "541")],
+            "TENANT_SYNC_RETRY_BUDGET_SECS takes a whole number of seconds from 1 to 540",
+        ),
+        (
+            &[
+                base[0],
+                base[1],
+                ("TENANT_SYNC_RETRY_BUDGET_SECS", AUTHENTIK_TOKEN),
+            ],
+            "TENANT_SYNC_RETRY_BUDGET_SECS takes a whole number of seconds from 1 to 540",
+        ),
+    ];
+    for (env, message) in cases {
+        let printed = wasmtime_run(env, &token);
+        assert_clean(&printed.stderr, &printed.stdout);
+        assert_eq!(printed.code, 1, "{env:?}: {}", printed.stderr);
+        let document: serde_json::Value = serde_json::from_str(&printed.stdout).unwrap();
+        assert_eq!(document["error"]["kind"], "invalid-config", "{document}");
+        let said = document["error"]["message"].as_str().unwrap();
+        assert!(said.starts_with(message), "{env:?}: {said}");
+    }
+    assert!(ak.requests().is_empty());
 }
 
 /// The installer verifies what it finds in its cache on every use: a wheel that is not the

@@ -4,19 +4,30 @@
 //! to stderr; `wasi:cli/run` can only say success (in sync) or failure.
 
 use super::wit::{MappingSource, OnepasswordLocation, SyncOptions};
-use super::{log, render, stream};
+use super::{log, redact, render, stream};
 use serde_json::json;
 use std::collections::BTreeMap;
 use tenant_sync_core::outcome::{Exit, Failure, FailureKind, Outcome};
+use tenant_sync_core::secrets::Redactor;
 use tenant_sync_core::{defaults, usage};
 
 pub fn run() -> Result<(), ()> {
     let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
         .into_iter()
         .collect();
+    // Installed before the variables are read: a value in the wrong variable may be a token,
+    // and the message that names the variable quotes its value.
+    redact::install(Redactor::new(
+        defaults::TOKEN_VARS
+            .iter()
+            .filter_map(|name| env.get(*name))
+            .map(|token| token.trim().to_owned())
+            .filter(|token| !token.is_empty()),
+    ));
     let printed = match options_from(&env) {
         Ok(options) => render::run_printed(&options),
         Err(message) => {
+            let message = redact::scrub(&message);
             log::error(
                 "Configuration error: {Message}; nothing was written",
                 &[("Message", json!(message))],
@@ -72,11 +83,20 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
     };
     let dry_run = flag("TENANT_SYNC_DRY_RUN")?;
     let allow_superuser_groups = flag("TENANT_SYNC_ALLOW_SUPERUSER_GROUPS")?;
+    // The same ranges, in the same words, as the other hosts' --concurrency and
+    // --retry-budget-secs: out of range is an error, not quietly the nearest limit.
     let concurrency = match get("TENANT_SYNC_CONCURRENCY") {
         None => 0,
         Some(n) => n
             .parse()
-            .map_err(|_| format!("TENANT_SYNC_CONCURRENCY={n:?} is not a whole number"))?,
+            .ok()
+            .filter(|n| (1..=defaults::MAX_CONCURRENCY).contains(n))
+            .ok_or_else(|| {
+                format!(
+                    "TENANT_SYNC_CONCURRENCY takes a whole number from 1 to {}, not {n:?}",
+                    defaults::MAX_CONCURRENCY
+                )
+            })?,
     };
     Ok(SyncOptions {
         source,
@@ -90,9 +110,16 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         only_tenants: lines(get("TENANT_SYNC_TENANTS")),
         retry_budget_secs: match get("TENANT_SYNC_RETRY_BUDGET_SECS") {
             None => 0,
-            Some(n) => n.parse().map_err(|_| {
-                format!("TENANT_SYNC_RETRY_BUDGET_SECS={n:?} is not a whole number of seconds")
-            })?,
+            Some(n) => n
+                .parse()
+                .ok()
+                .filter(|n| (1..=defaults::MAX_RETRY_BUDGET_SECS).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "TENANT_SYNC_RETRY_BUDGET_SECS takes a whole number of seconds from 1 to {}, not {n:?}",
+                        defaults::MAX_RETRY_BUDGET_SECS
+                    )
+                })?,
         },
         max_response_bytes: match get("TENANT_SYNC_MAX_RESPONSE_BYTES") {
             None => 0,

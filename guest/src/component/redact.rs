@@ -18,6 +18,11 @@ pub fn install(redactor: Redactor) {
     ACTIVE.with(|active| *active.borrow_mut() = redactor);
 }
 
+/// `text`, scrubbed.
+pub fn scrub(text: &str) -> String {
+    ACTIVE.with(|active| active.borrow().scrub(text))
+}
+
 /// An event's properties, scrubbed.
 pub fn properties<'p>(properties: &[(&'p str, Value)]) -> Vec<(&'p str, Value)> {
     ACTIVE.with(|active| {
