@@ -143,9 +143,9 @@ export const END_OUTPUT = Symbol('tenant-sync end output');
  * is a CLEF event goes to this process's stderr, scrubbed of the run's `tokens`, its Debug events
  * (a group left as it is) only when `verbose`; any other line, or one longer than the longest
  * the wasmtime host passes on, becomes a Warning (`warn(excerpt)`) instead. Written through
- * `out` (the same `process.stderr` the host's own events use, so they keep their order).
+ * `out` (by default where this thread's events go, as the host's own events: see sendEventsTo).
  */
-export function eventStream({ verbose = false, tokens = [], warn = () => {}, out = (text) => process.stderr.write(text) } = {}) {
+export function eventStream({ verbose = false, tokens = [], warn = () => {}, out = (text) => writeEvents(text) } = {}) {
   const MAX_LINE = CONTRACT.limits.maxComponentLineBytes;
   let pending = [];
   let size = 0;
@@ -632,6 +632,16 @@ export async function loadComponent(dir, modules = new Map()) {
   return Object.assign(instantiateUnder, { render, modules });
 }
 
+// Where this thread's events go: stderr, or (on a run's worker) the main thread, which writes
+// them in order before it handles the outcome. A worker's own process.stderr is forwarded
+// asynchronously, and terminating the worker once it returned dropped what was still on the way.
+let writeEvents = (text) => process.stderr.write(text);
+
+/** Sends this thread's events through `write` instead of process.stderr. */
+export function sendEventsTo(write) {
+  writeEvents = write;
+}
+
 /**
  * What this host prints, rendered by the component's `render` export: `log(level, template,
  * properties)` writes a CLEF event on stderr (`level`: Debug, Information, Warning, Error);
@@ -640,7 +650,7 @@ export async function loadComponent(dir, modules = new Map()) {
 export function renderer(render) {
   return {
     log(level, template, properties = {}) {
-      process.stderr.write(`${render.clefEvent(level.toLowerCase(), template, JSON.stringify(properties))}\n`);
+      writeEvents(`${render.clefEvent(level.toLowerCase(), template, JSON.stringify(properties))}\n`);
     },
     failure: (kind, message) => render.failure(kind, message),
   };

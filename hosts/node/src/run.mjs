@@ -6,7 +6,7 @@
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CONTRACT } from './contract.mjs';
-import { END_OUTPUT, loadComponent } from './host.mjs';
+import { END_OUTPUT, loadComponent, sendEventsTo } from './host.mjs';
 
 /** How long requests in flight may take to finish after a stop signal, as in the wasmtime host. */
 export const STOP_GRACE_MS = CONTRACT.limits.stopGraceSecs * 1000;
@@ -32,7 +32,8 @@ export function startRun({ bindings, modules, grants, sync }, deadlineMs) {
       worker.terminate().then(() => resolve(outcome), reject);
     };
     timers.push(setTimeout(() => finish({ deadline: true }), deadlineMs));
-    worker.once('message', (outcome) => finish(outcome));
+    // The worker's events, then its outcome: one port, so in that order.
+    worker.on('message', (message) => ('events' in message ? process.stderr.write(message.events) : finish(message)));
     worker.once('error', (error) => {
       timers.forEach(clearTimeout);
       reject(error);
@@ -49,6 +50,7 @@ export function startRun({ bindings, modules, grants, sync }, deadlineMs) {
 
 if (!isMainThread) {
   const { bindings, modules, grants, sync } = workerData;
+  sendEventsTo((events) => parentPort.postMessage({ events }));
   const instantiate = await loadComponent(bindings, modules);
   let outcome;
   let instance;
