@@ -839,7 +839,11 @@ async fn a_known_item_gone_wrong_is_reported_and_a_renamed_one_is_looked_up_agai
         "{}",
         failure.message
     );
-    assert_eq!(paths, [item_path.as_str()], "one request, no lookup by name");
+    assert_eq!(
+        paths,
+        [item_path.as_str()],
+        "one request, no lookup by name"
+    );
     assert_eq!(world.ak.requests().len(), authentik_before);
 
     let (run, paths) = run_with_item("renamed", r#""fields": []"#).await;

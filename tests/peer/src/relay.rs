@@ -13,6 +13,13 @@ use std::thread::JoinHandle;
 /// Turns each piece of what one connection's client sends into what the server gets.
 pub type Rewrite = Box<dyn FnMut(&[u8]) -> Vec<u8> + Send>;
 
+/// What clients sent through a counting relay.
+#[derive(Clone)]
+pub struct Traffic {
+    pub writes: Arc<AtomicUsize>,
+    pub bytes: Arc<AtomicUsize>,
+}
+
 pub struct Relay {
     url: String,
     stop: Arc<AtomicBool>,
@@ -69,14 +76,25 @@ impl Relay {
 
     /// A relay that counts the write requests (anything but GET) that start through it.
     pub fn counting_writes(upstream: &str) -> (Relay, Arc<AtomicUsize>) {
-        let writes = Arc::new(AtomicUsize::new(0));
-        let counter = writes.clone();
+        let (relay, traffic) = Relay::counting(upstream);
+        (relay, traffic.writes)
+    }
+
+    /// A relay that counts the write requests that start through it, and every byte a client
+    /// sent (none: the server was never contacted).
+    pub fn counting(upstream: &str) -> (Relay, Traffic) {
+        let traffic = Traffic {
+            writes: Arc::new(AtomicUsize::new(0)),
+            bytes: Arc::new(AtomicUsize::new(0)),
+        };
+        let counters = traffic.clone();
         let relay = Relay::watching(upstream, move |bytes| {
+            counters.bytes.fetch_add(bytes.len(), Ordering::SeqCst);
             if WRITES.iter().any(|method| bytes.starts_with(method)) {
-                counter.fetch_add(1, Ordering::SeqCst);
+                counters.writes.fetch_add(1, Ordering::SeqCst);
             }
         });
-        (relay, writes)
+        (relay, traffic)
     }
 
     /// A broken proxy: the body of every POST and PATCH is dropped on the way, and the request

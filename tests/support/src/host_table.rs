@@ -82,9 +82,15 @@ trait Target {
     fn stored(&self) -> Vec<(String, Value, Value)>;
     /// The members a seeded group with `members: true` has.
     fn member(&self) -> Value;
-    /// Runs `run`, handing it the Authentik URL to give the host, and counts the writes that
-    /// reached Authentik.
-    fn counting_writes(&self, run: &mut dyn FnMut(&str)) -> usize;
+    /// Runs `run`, handing it the Authentik URL to give the host, and what reached Authentik.
+    fn watching(&self, run: &mut dyn FnMut(&str)) -> Traffic;
+}
+
+/// What one run sent Authentik.
+struct Traffic {
+    writes: usize,
+    /// Whether it sent anything at all.
+    contacted: bool,
 }
 
 struct Fakes<'a> {
@@ -118,10 +124,13 @@ impl Target for Fakes<'_> {
     fn member(&self) -> Value {
         json!([7])
     }
-    fn counting_writes(&self, run: &mut dyn FnMut(&str)) -> usize {
-        let before = self.ak.writes().len();
+    fn watching(&self, run: &mut dyn FnMut(&str)) -> Traffic {
+        let (requests, writes) = (self.ak.requests().len(), self.ak.writes().len());
         run(&self.ak.url());
-        self.ak.writes().len() - before
+        Traffic {
+            writes: self.ak.writes().len() - writes,
+            contacted: self.ak.requests().len() > requests,
+        }
     }
 }
 
@@ -163,10 +172,13 @@ impl Target for Real {
     fn member(&self) -> Value {
         json!([self.scratch.peer.admin_user_pk()])
     }
-    fn counting_writes(&self, run: &mut dyn FnMut(&str)) -> usize {
-        let (relay, writes) = Relay::counting_writes(&self.url());
+    fn watching(&self, run: &mut dyn FnMut(&str)) -> Traffic {
+        let (relay, traffic) = Relay::counting(&self.url());
         run(relay.url());
-        writes.load(Ordering::SeqCst)
+        Traffic {
+            writes: traffic.writes.load(Ordering::SeqCst),
+            contacted: traffic.bytes.load(Ordering::SeqCst) > 0,
+        }
     }
 }
 
@@ -199,7 +211,7 @@ fn play(host: &dyn Host, scenario: &Value, target: &dyn Target, token: &str) {
         let context = format!("{}: scenario {name:?}, run {}", host.name(), n + 1);
         let wrong_token = expected["wrongToken"] == true;
         let mut printed = None;
-        let writes = target.counting_writes(&mut |authentik_url| {
+        let traffic = target.watching(&mut |authentik_url| {
             printed = Some(host.run(&Call {
                 op_connect_host: &op.url(),
                 op_token: OP_TOKEN,
@@ -232,9 +244,28 @@ fn play(host: &dyn Host, scenario: &Value, target: &dyn Target, token: &str) {
             panic!("{context}: printed {difference}\nstdout: {stdout}");
         }
         assert_eq!(
-            writes, expected["writes"],
+            traffic.writes, expected["writes"],
             "{context}: writes to Authentik\nstdout: {stdout}"
         );
+        if let Some(contacted) = expected.get("authentikContacted") {
+            assert_eq!(
+                &json!(traffic.contacted),
+                contacted,
+                "{context}: whether Authentik was contacted at all"
+            );
+        }
+        let closing = closing_event(&printed.stderr);
+        let template = closing["@mt"].as_str().unwrap_or_default();
+        match stdout.get("error") {
+            None => assert!(
+                template.starts_with("Reconcile finished"),
+                "{context}: the last event is not the closing summary: {closing}"
+            ),
+            Some(_) => assert_eq!(
+                closing["@l"], "Error",
+                "{context}: a failed run ends with an Error event: {closing}"
+            ),
+        }
         let stored: Vec<(String, Value, Value)> = expected["stored"]
             .as_array()
             .unwrap()
@@ -257,6 +288,15 @@ fn play(host: &dyn Host, scenario: &Value, target: &dyn Target, token: &str) {
             "{context}: what Authentik holds afterwards"
         );
     }
+}
+
+/// The last event of a run's stderr (every host passes the component's events on).
+fn closing_event(stderr: &str) -> Value {
+    stderr
+        .lines()
+        .last()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .unwrap_or(Value::Null)
 }
 
 /// A table group's attributes: the managed block (unless `unmanaged`; by `managedBy` if
