@@ -33,11 +33,7 @@ impl Host for TenantSync {
         )
         .output()
         .unwrap();
-        Printed {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
+        Printed::from(output)
     }
 }
 

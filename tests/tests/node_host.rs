@@ -140,11 +140,7 @@ impl Host for NodeHost {
             ("AUTHENTIK_TOKEN", call.authentik_token),
         ];
         let output = node_command(&env, &args).output().unwrap();
-        Printed {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
+        Printed::from(output)
     }
 }
 

@@ -42,11 +42,7 @@ fn wasmtime_run(env: &[(&str, &str)], secrets: &[(&str, &str)]) -> Printed {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    Printed {
-        code: output.status.code().expect("the CLI was not killed"),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    Printed::from(output)
 }
 
 struct WasmtimeCli;

@@ -44,6 +44,16 @@ pub struct Printed {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Printed {
+    fn from(output: std::process::Output) -> Printed {
+        Printed {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
 /// Every scenario under `host`, against the in-process fakes.
 pub fn holds_against_fakes(host: &dyn Host) {
     for scenario in scenarios() {
