@@ -146,6 +146,25 @@ async fn wasi_cli_run_prints_the_failure_document_of_a_failed_run() {
     assert!(world.ak.requests().is_empty());
 }
 
+/// A setting the run refuses is quoted in its error scrubbed of every token the environment
+/// holds: the redactor is in place before the settings are read, not once they all passed.
+#[tokio::test]
+async fn a_token_in_a_refused_setting_is_not_quoted() {
+    let world = World::with_mapping(&mapping(&[("a", "t", "user")]));
+    let mut options = world.options(false);
+    options.manager_id = Some(format!("{AUTHENTIK_TOKEN}\u{1}"));
+    // run_with fails the test if the token shows in the result or the log.
+    let run = world.run_with(&options, &world.grants()).await;
+    let SyncError::InvalidConfig(message) = run.error() else {
+        panic!("{:?}", run.error())
+    };
+    assert!(
+        message.starts_with("the manager id \"[redacted]"),
+        "{message}"
+    );
+    assert!(world.ak.requests().is_empty());
+}
+
 #[tokio::test]
 async fn a_tampered_component_can_send_only_the_group_requests_the_sync_needs() {
     let ak = FakeAuthentik::start(AUTHENTIK_TOKEN);

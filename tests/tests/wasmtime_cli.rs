@@ -94,8 +94,14 @@ fn configuration_errors_are_the_failure_document_and_exit_status_1() {
         ("TENANT_SYNC_MAPPING", "{}"),
         ("AUTHENTIK_URL", url.as_str()),
     ];
-    let token = [("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN)];
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    // A token with capitals: lowercased, it is no longer the token the redactor looks for.
+    let shouting = "OP-CANARY-SHOUTING-5A1C9E0D".to_owned();
+    let control = format!("{AUTHENTIK_TOKEN}\u{1}");
+    let token = [
+        ("AUTHENTIK_TOKEN", AUTHENTIK_TOKEN),
+        ("OP_TOKEN", &shouting),
+    ];
+    let cases: [(&[(&str, &str)], &str); 8] = [
         (&base[..1], "AUTHENTIK_URL is not set"),
         (
             &[base[0], base[1], ("TENANT_SYNC_CONCURRENCY", "0")],
@@ -117,10 +123,32 @@ fn configuration_errors_are_the_failure_document_and_exit_status_1() {
             ],
             "TENANT_SYNC_RETRY_BUDGET_SECS takes a whole number of seconds from 1 to 540",
         ),
+        (
+            &[base[0], base[1], ("TENANT_SYNC_MAX_RESPONSE_BYTES", "0")],
+            "TENANT_SYNC_MAX_RESPONSE_BYTES takes a whole number of bytes from 1 to 1073741824",
+        ),
+        // Quoted lowercased, a token once slipped past the redactor.
+        (
+            &[base[0], base[1], ("TENANT_SYNC_DRY_RUN", &shouting)],
+            "TENANT_SYNC_DRY_RUN=\"[redacted]\" is not a boolean",
+        ),
+        // A manager id is checked by the run itself, after the variables are read.
+        (
+            &[base[0], base[1], ("TENANT_SYNC_MANAGER_ID", &control)],
+            "the manager id \"[redacted]\\u{1}\" must be non-empty printable text",
+        ),
     ];
     for (env, message) in cases {
         let printed = wasmtime_run(env, &token);
         assert_clean(&printed.stderr, &printed.stdout);
+        for leak in [shouting.clone(), shouting.to_ascii_lowercase()] {
+            assert!(
+                !printed.stdout.contains(&leak) && !printed.stderr.contains(&leak),
+                "{env:?}: {}{}",
+                printed.stdout,
+                printed.stderr
+            );
+        }
         assert_eq!(printed.code, 1, "{env:?}: {}", printed.stderr);
         let document: serde_json::Value = serde_json::from_str(&printed.stdout).unwrap();
         assert_eq!(document["error"]["kind"], "invalid-config", "{document}");

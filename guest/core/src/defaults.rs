@@ -43,6 +43,8 @@ pub const MAX_RETRY_BUDGET_SECS: u32 = 540;
 /// Cap on one response body: the biggest legitimate answer is a page of 100 groups, or the
 /// mapping item (itself at most `mapping::MAX_DOCUMENT_BYTES`).
 pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest response cap a run may ask for (`--max-response-mib`).
+pub const LARGEST_RESPONSE_CAP_MIB: u64 = 1024;
 
 /// Requests in flight at once for a requested `concurrency`: 0 asks for the default, and no
 /// request exceeds the cap.

@@ -4,11 +4,10 @@
 //! to stderr; `wasi:cli/run` can only say success (in sync) or failure.
 
 use super::wit::{MappingSource, OnepasswordLocation, SyncOptions};
-use super::{log, redact, render, stream};
+use super::{config, log, redact, render, stream};
 use serde_json::json;
 use std::collections::BTreeMap;
 use tenant_sync_core::outcome::{Exit, Failure, FailureKind, Outcome};
-use tenant_sync_core::secrets::Redactor;
 use tenant_sync_core::{defaults, usage};
 
 pub fn run() -> Result<(), ()> {
@@ -17,13 +16,7 @@ pub fn run() -> Result<(), ()> {
         .collect();
     // Installed before the variables are read: a value in the wrong variable may be a token,
     // and the message that names the variable quotes its value.
-    redact::install(Redactor::new(
-        defaults::TOKEN_VARS
-            .iter()
-            .filter_map(|name| env.get(*name))
-            .map(|token| token.trim().to_owned())
-            .filter(|token| !token.is_empty()),
-    ));
+    redact::install(config::redactor(&env));
     let printed = match options_from(&env) {
         Ok(options) => render::run_printed(&options),
         Err(message) => {
@@ -74,12 +67,17 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
             usage::AUTHENTIK_URL_VAR
         )
     })?;
-    let flag = |name: &str| match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("0" | "false" | "no") => Ok(false),
-        Some("1" | "true" | "yes") => Ok(true),
-        Some(other) => Err(format!(
-            "{name}={other:?} is not a boolean; use true or false"
-        )),
+    // The value is quoted as given (scrubbed): lowercased, a token would not be recognised.
+    let flag = |name: &str| match get(name) {
+        None => Ok(false),
+        Some(value) => match value.to_ascii_lowercase().as_str() {
+            "0" | "false" | "no" => Ok(false),
+            "1" | "true" | "yes" => Ok(true),
+            _ => Err(format!(
+                "{name}={:?} is not a boolean; use true or false",
+                redact::scrub(&value)
+            )),
+        },
     };
     let dry_run = flag("TENANT_SYNC_DRY_RUN")?;
     let allow_superuser_groups = flag("TENANT_SYNC_ALLOW_SUPERUSER_GROUPS")?;
@@ -93,8 +91,9 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
             .filter(|n| (1..=defaults::MAX_CONCURRENCY).contains(n))
             .ok_or_else(|| {
                 format!(
-                    "TENANT_SYNC_CONCURRENCY takes a whole number from 1 to {}, not {n:?}",
-                    defaults::MAX_CONCURRENCY
+                    "TENANT_SYNC_CONCURRENCY takes a whole number from 1 to {}, not {:?}",
+                    defaults::MAX_CONCURRENCY,
+                    redact::scrub(&n)
                 )
             })?,
     };
@@ -116,16 +115,26 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
                 .filter(|n| (1..=defaults::MAX_RETRY_BUDGET_SECS).contains(n))
                 .ok_or_else(|| {
                     format!(
-                        "TENANT_SYNC_RETRY_BUDGET_SECS takes a whole number of seconds from 1 to {}, not {n:?}",
-                        defaults::MAX_RETRY_BUDGET_SECS
+                        "TENANT_SYNC_RETRY_BUDGET_SECS takes a whole number of seconds from 1 to {}, not {:?}",
+                        defaults::MAX_RETRY_BUDGET_SECS,
+                        redact::scrub(&n)
                     )
                 })?,
         },
         max_response_bytes: match get("TENANT_SYNC_MAX_RESPONSE_BYTES") {
             None => 0,
-            Some(n) => n.parse().map_err(|_| {
-                format!("TENANT_SYNC_MAX_RESPONSE_BYTES={n:?} is not a whole number")
-            })?,
+            Some(n) => {
+                let largest = defaults::LARGEST_RESPONSE_CAP_MIB * 1024 * 1024;
+                n.parse()
+                    .ok()
+                    .filter(|n| (1..=largest).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "TENANT_SYNC_MAX_RESPONSE_BYTES takes a whole number of bytes from 1 to {largest}, not {:?}",
+                            redact::scrub(&n)
+                        )
+                    })?
+            }
         },
     })
 }

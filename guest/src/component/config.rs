@@ -1,6 +1,6 @@
-//! A run's configuration, checked before the first request: the service clients with their
-//! tokens, where the mapping comes from, the manager id, and the redactor that keeps both
-//! tokens out of every message.
+//! A run's configuration, checked before the first request: the redactor that keeps every
+//! token out of every message, the service clients with their tokens, where the mapping comes
+//! from, and the manager id.
 
 use super::failure::Failure;
 use super::http::Client;
@@ -18,7 +18,6 @@ pub struct Resolved<'a> {
     pub authentik: Client,
     pub source: Source<'a>,
     pub manager: String,
-    pub redactor: Redactor,
 }
 
 /// Where the mapping document comes from.
@@ -52,6 +51,18 @@ impl Source<'_> {
     }
 }
 
+/// Every token the environment holds, used or not: none may leave in a message. Installed
+/// before anything else reads the environment, since a message about a bad setting quotes it.
+pub fn redactor(env: &BTreeMap<String, String>) -> Redactor {
+    Redactor::new(
+        defaults::TOKEN_VARS
+            .iter()
+            .filter_map(|name| env.get(*name))
+            .map(|token| token.trim().to_owned())
+            .filter(|token| !token.is_empty()),
+    )
+}
+
 pub fn resolve<'a>(
     options: &'a SyncOptions,
     env: &BTreeMap<String, String>,
@@ -82,11 +93,6 @@ pub fn resolve<'a>(
     })?;
     let max_response_bytes = defaults::max_response_bytes(options.max_response_bytes);
     let policy = Policy::with_budget_secs(options.retry_budget_secs);
-    // Every token the environment holds, used here or not: none may leave in a message.
-    let secrets: Vec<String> = defaults::TOKEN_VARS
-        .iter()
-        .filter_map(|name| token(&[name]))
-        .collect();
     let source = match &options.source {
         MappingSource::Inline(document) => Source::Inline(document),
         MappingSource::Onepassword(at) => {
@@ -116,6 +122,5 @@ pub fn resolve<'a>(
         authentik: Client::new(authentik_url, &authentik_token, max_response_bytes, policy),
         source,
         manager,
-        redactor: Redactor::new(secrets),
     })
 }

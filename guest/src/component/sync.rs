@@ -37,8 +37,8 @@ async fn reconcile(options: &SyncOptions) -> Result<Report, Failure> {
     let env: BTreeMap<String, String> = wasi::cli::environment::get_environment()
         .into_iter()
         .collect();
+    redact::install(config::redactor(&env));
     let run = config::resolve(options, &env)?;
-    redact::install(run.redactor.clone());
     events::started(
         &run.source.describe(),
         &run.authentik.endpoint().to_string(),

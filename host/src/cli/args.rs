@@ -135,7 +135,7 @@ pub struct LimitArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::DEFAULT.connect_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_secs: u64,
     /// Largest response body accepted from either service.
-    #[arg(long, value_name = "MIB", default_value_t = defaults::MAX_RESPONSE_BYTES / MIB, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_name = "MIB", default_value_t = defaults::MAX_RESPONSE_BYTES / MIB, value_parser = clap::value_parser!(u64).range(1..=defaults::LARGEST_RESPONSE_CAP_MIB))]
     pub max_response_mib: u64,
     /// Per-request limit for the first response byte, and between later bytes.
     #[arg(long, value_name = "SECONDS", default_value_t = Limits::DEFAULT.first_byte_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
