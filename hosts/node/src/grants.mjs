@@ -338,6 +338,12 @@ function isObject(value) {
 /** The managed keys, which a record of what a group held leaves out. */
 const MANAGED_KEYS = new Set(CONTRACT.managedKeys);
 
+/**
+ * Tokens shorter than this cannot be told from ordinary words, so they are neither looked for
+ * in requests nor scrubbed from output (guest/core/src/secrets.rs `MIN_SCRUBBED_LEN`).
+ */
+export const MIN_TOKEN_LENGTH = 8;
+
 /** A run's tokens by the service each is for (`serviceGrant(...).service`), from its environment. */
 export function tokensOf(env) {
   const services = CONTRACT.tokenServices;
@@ -369,7 +375,7 @@ export function checkTokens(service, authorization, target, bytes, tokens) {
   } catch {
     // Not JSON: the raw body is looked at.
   }
-  const carried = ({ token }) => token.length >= 8 && [target, decoded, body, canonical].some((text) => text.includes(token));
+  const carried = ({ token }) => token.length >= MIN_TOKEN_LENGTH && [target, decoded, body, canonical].some((text) => text.includes(token));
   return tokens.some(carried) ? { reason: 'the request carries a token outside its Authorization header', key: null } : null;
 }
 

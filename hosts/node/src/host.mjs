@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CONTRACT } from './contract.mjs';
-import { checkBody, checkHeaders, checkHeld, checkRequest, checkTokens, Held, MAX_RECORDED_BYTES, methodName, requestOrigin, tokensOf } from './grants.mjs';
+import { checkBody, checkHeaders, checkHeld, checkRequest, checkTokens, Held, MAX_RECORDED_BYTES, MIN_TOKEN_LENGTH, methodName, requestOrigin, tokensOf } from './grants.mjs';
 import { ADVICE as TLS_ADVICE, certificateProblem, EVENT as TLS_EVENT } from './tls.mjs';
 
 const NS_PER_SEC = 1_000_000_000n;
@@ -150,7 +150,9 @@ export function eventStream({ verbose = false, tokens = [], warn = () => {}, out
   let pending = [];
   let size = 0;
   let overflowed = false;
-  const scrub = (text) => tokens.reduce((scrubbed, { token }) => scrubbed.split(token).join('[redacted]'), text);
+  // A one-letter token would turn every event into "[redacted]" soup.
+  const scrubbed = tokens.filter(({ token }) => token.length >= MIN_TOKEN_LENGTH);
+  const scrub = (text) => scrubbed.reduce((out, { token }) => out.split(token).join('[redacted]'), text);
   const excerpt = (text) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
   const line = (bytes, whole) => {
     const text = scrub(Buffer.from(bytes).toString('utf8').replace(/\r$/, ''));

@@ -27,14 +27,21 @@ export function startRun({ bindings, modules, grants, sync }, deadlineMs) {
   let finish;
   const done = new Promise((resolve, reject) => {
     const timers = [];
+    let settled = false;
     finish = (outcome) => {
+      if (settled) return;
+      settled = true;
       timers.forEach(clearTimeout);
       worker.terminate().then(() => resolve(outcome), reject);
     };
     timers.push(setTimeout(() => finish({ deadline: true }), deadlineMs));
     // The worker's events, then its outcome: one port, so in that order.
-    worker.on('message', (message) => ('events' in message ? process.stderr.write(message.events) : finish(message)));
+    worker.on('message', ({ events, outcome }) => (outcome === undefined ? process.stderr.write(events) : finish(outcome)));
+    // Ended without an outcome (the WASI shim exits the thread on some I/O errors): said at
+    // once, not after the deadline. After an outcome, terminate() ends it: finish runs once.
+    worker.once('exit', (code) => finish({ trap: `the run's worker ended (exit code ${code}) without an outcome` }));
     worker.once('error', (error) => {
+      settled = true;
       timers.forEach(clearTimeout);
       reject(error);
     });
@@ -50,7 +57,7 @@ export function startRun({ bindings, modules, grants, sync }, deadlineMs) {
 
 if (!isMainThread) {
   const { bindings, modules, grants, sync } = workerData;
-  sendEventsTo((events) => parentPort.postMessage({ events }));
+  sendEventsTo((events) => parentPort.postMessage({ events: String(events) }));
   const instantiate = await loadComponent(bindings, modules);
   let outcome;
   let instance;
@@ -62,5 +69,5 @@ if (!isMainThread) {
   } finally {
     instance?.[END_OUTPUT]();
   }
-  parentPort.postMessage(outcome);
+  parentPort.postMessage({ outcome });
 }

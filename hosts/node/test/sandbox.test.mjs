@@ -209,6 +209,14 @@ test("a component's event reaches the terminal with invisible characters escaped
   assert.equal(JSON.parse(written[0])['@mt'], 'x \u202e\u009b31m \u2028 😀 é', 'the same JSON');
 });
 
+test("a run's tokens are scrubbed from its events, but not one too short to tell from a word", () => {
+  const written = [];
+  const tokens = [{ service: 'Authentik', token: 'ak-token-123456' }, { service: 'Authentik', token: 'e' }];
+  const stream = eventStream({ tokens, out: (text) => written.push(text) });
+  stream.write(new TextEncoder().encode('{"@mt":"Reconciling {Source}","Source":"ak-token-123456"}\n'));
+  assert.deepEqual(written, ['{"@mt":"Reconciling {Source}","Source":"[redacted]"}\n']);
+});
+
 test('a last line without its newline is still a line once the run ends (as the wasmtime host)', () => {
   const [written, warned] = [[], []];
   const stream = eventStream({ out: (text) => written.push(text), warn: (excerpt) => warned.push(excerpt) });
