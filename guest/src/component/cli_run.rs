@@ -81,22 +81,12 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
     };
     let dry_run = flag("TENANT_SYNC_DRY_RUN")?;
     let allow_superuser_groups = flag("TENANT_SYNC_ALLOW_SUPERUSER_GROUPS")?;
-    // The same ranges, in the same words, as the other hosts' --concurrency and
-    // --retry-budget-secs: out of range is an error, not quietly the nearest limit.
-    let concurrency = match get("TENANT_SYNC_CONCURRENCY") {
-        None => 0,
-        Some(n) => n
-            .parse()
-            .ok()
-            .filter(|n| (1..=defaults::MAX_CONCURRENCY).contains(n))
-            .ok_or_else(|| {
-                format!(
-                    "TENANT_SYNC_CONCURRENCY takes a whole number from 1 to {}, not {:?}",
-                    defaults::MAX_CONCURRENCY,
-                    redact::scrub(&n)
-                )
-            })?,
-    };
+    let concurrency = whole_number(
+        get,
+        "TENANT_SYNC_CONCURRENCY",
+        "a whole number",
+        defaults::MAX_CONCURRENCY,
+    )?;
     Ok(SyncOptions {
         source,
         authentik_url,
@@ -107,36 +97,45 @@ fn options_from(env: &BTreeMap<String, String>) -> Result<SyncOptions, String> {
         // One per line: group names may contain commas.
         only_groups: lines(get("TENANT_SYNC_GROUPS")),
         only_tenants: lines(get("TENANT_SYNC_TENANTS")),
-        retry_budget_secs: match get("TENANT_SYNC_RETRY_BUDGET_SECS") {
-            None => 0,
-            Some(n) => n
-                .parse()
-                .ok()
-                .filter(|n| (1..=defaults::MAX_RETRY_BUDGET_SECS).contains(n))
-                .ok_or_else(|| {
-                    format!(
-                        "TENANT_SYNC_RETRY_BUDGET_SECS takes a whole number of seconds from 1 to {}, not {:?}",
-                        defaults::MAX_RETRY_BUDGET_SECS,
-                        redact::scrub(&n)
-                    )
-                })?,
-        },
-        max_response_bytes: match get("TENANT_SYNC_MAX_RESPONSE_BYTES") {
-            None => 0,
-            Some(n) => {
-                let largest = defaults::LARGEST_RESPONSE_CAP_MIB * 1024 * 1024;
-                n.parse()
-                    .ok()
-                    .filter(|n| (1..=largest).contains(n))
-                    .ok_or_else(|| {
-                        format!(
-                            "TENANT_SYNC_MAX_RESPONSE_BYTES takes a whole number of bytes from 1 to {largest}, not {:?}",
-                            redact::scrub(&n)
-                        )
-                    })?
-            }
-        },
+        retry_budget_secs: whole_number(
+            get,
+            "TENANT_SYNC_RETRY_BUDGET_SECS",
+            "a whole number of seconds",
+            defaults::MAX_RETRY_BUDGET_SECS,
+        )?,
+        max_response_bytes: whole_number(
+            get,
+            "TENANT_SYNC_MAX_RESPONSE_BYTES",
+            "a whole number of bytes",
+            defaults::LARGEST_RESPONSE_CAP_MIB * 1024 * 1024,
+        )?,
     })
+}
+
+/// The variable `name` as a number from 1 to `largest` (unset: 0, the default). The same
+/// ranges, in the same words, as the other hosts' flags: out of range is an error, not quietly
+/// the nearest limit, and the value is quoted scrubbed (a token may be in the wrong variable).
+fn whole_number<T>(
+    get: impl Fn(&str) -> Option<String>,
+    name: &str,
+    what: &str,
+    largest: T,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8> + Default + std::fmt::Display + Copy,
+{
+    let Some(text) = get(name) else {
+        return Ok(T::default());
+    };
+    text.parse()
+        .ok()
+        .filter(|n| (T::from(1)..=largest).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "{name} takes {what} from 1 to {largest}, not {:?}",
+                redact::scrub(&text)
+            )
+        })
 }
 
 fn lines(value: Option<String>) -> Vec<String> {

@@ -1,8 +1,9 @@
 //! One table of expectations for every host that runs the component (`tests/vectors/hosts.json`):
 //! each host's test implements [`Host`] (how it is called, what it printed) and hands it to
 //! [`holds_against_fakes`] and [`holds_against_real_authentik`], which play every scenario of the
-//! table and check the exit code, the printed document, the writes Authentik received and what it
-//! holds afterwards. A host whose behaviour drifts from the others' fails its own test.
+//! table and check the exit code, the printed document, the run's closing event, the writes
+//! Authentik received (or that it was not contacted at all) and what it holds afterwards. A host
+//! whose behaviour drifts from the others' fails its own test.
 
 use crate::assert_clef_and_clean;
 use serde_json::{Map, Value, json};
